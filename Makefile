@@ -1,0 +1,68 @@
+# Deep Learning, Derived: build the book and test the package.
+#   make book    execute every chapter and build the HTML book into _build/html
+#   make test    lint and test the package `derived` (code/derived, tests/)
+# Both create the virtual environment .venv on first use and install the pinned
+# dependencies (constraints.txt) into it; nothing is installed outside the repository.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+# BOOK_STRICT=0 shows every warning without failing (for drafting a chapter only).
+BOOK_STRICT ?= 1
+JB_FLAGS := $(if $(filter 1,$(BOOK_STRICT)),-W -n --keep-going,-n --keep-going)
+PORT ?= 8000
+# Chapters and tests import the package from this checkout, whatever .venv points at.
+export PYTHONPATH := $(CURDIR)/code
+
+.PHONY: help book test lint typecheck serve bench clean clean-all env
+
+help:
+	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
+	@echo "make test   ruff + mypy + pytest for the package derived"
+	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
+	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
+	@echo "make clean  remove the built book (keeps .venv and node_modules)"
+
+env: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book]"
+	@touch $@
+
+# MathJax is served from the built site (no CDN): it comes from the npm registry.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+book: $(STAMP) $(NODE_STAMP)
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo
+	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html  (or run: make serve)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+serve:
+	@test -f _build/html/index.html || { echo "Build the book first: make book"; exit 1; }
+	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --directory _build/html $(PORT)
+
+bench: $(STAMP)
+	$(BIN)/python -m derived.bench --quick
+
+clean:
+	rm -rf _build
+
+clean-all: clean
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis

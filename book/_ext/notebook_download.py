@@ -1,0 +1,368 @@
+"""Offer each chapter's executed notebook for download, readable in plain Jupyter.
+
+myst-nb executes every chapter and keeps the executed notebook in
+``_build/jupyter_execute/``. This extension turns it into the notebook a reader
+downloads from the page's download menu (``_build/html/_notebooks/<page>.ipynb``):
+
+* MyST syntax that plain Jupyter cannot render is rewritten as ordinary Markdown:
+  directives (theorems, proofs, admonitions, exercises) become bold headings or
+  block quotes, hidden solutions become ``<details>`` blocks that stay closed until
+  clicked, labelled equations get their number from the book (``\\tag{6.3}``),
+  ``{eq}`` references become ``(6.3)``, glued numbers are filled in, and citations
+  and cross-references become plain text.
+* A first cell is added that checks the installed ``derived`` against the version
+  the notebook was built with, and prints the exact install command if it is
+  missing or different (the package's version contract); the version and the
+  source commit are also recorded in the notebook metadata under ``"derived"``.
+
+The conversion is plain text processing, tested in ``tests/test_book_ext.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = "_notebooks"
+
+# --------------------------------------------------------------------------- #
+# MyST Markdown -> plain Jupyter Markdown
+# --------------------------------------------------------------------------- #
+
+_FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:.-]+)\}\s*(?P<arg>.*)$")
+_OPTION = re.compile(r"^\s*:(?P<key>[\w-]+):\s*(?P<value>.*)$")
+_ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<content>[^`]*)`")
+_TARGET = re.compile(r"^\s*\((?P<label>[\w.:-]+)\)=\s*$")
+_LABELLED_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$\s*\((?P<label>[\w.:-]+)\)", re.S)
+
+_TITLES = {
+    "prf:theorem": "Theorem",
+    "prf:proposition": "Proposition",
+    "prf:lemma": "Lemma",
+    "prf:corollary": "Corollary",
+    "prf:definition": "Definition",
+    "prf:remark": "Remark",
+    "prf:example": "Example",
+    "prf:algorithm": "Algorithm",
+    "exercise": "Exercise",
+    "note": "Note",
+    "tip": "Tip",
+    "hint": "Hint",
+    "important": "Important",
+    "warning": "Warning",
+    "caution": "Caution",
+    "attention": "Attention",
+    "danger": "Danger",
+    "error": "Error",
+    "seealso": "See also",
+}
+
+
+class Context:
+    """What the converter needs to know about the book: numbers, titles, glue."""
+
+    def __init__(
+        self,
+        numbers: Mapping[str, tuple[str, str]] | None = None,
+        titles: Mapping[str, str] | None = None,
+        glue: Mapping[str, str] | None = None,
+    ) -> None:
+        # label -> (kind, number), e.g. "eq-softmax" -> ("displaymath", "6.1")
+        self.numbers = dict(numbers or {})
+        self.titles = dict(titles or {})
+        self.glue = dict(glue or {})
+
+
+def _format_glue(raw: str, spec: str) -> str:
+    """Apply a format spec such as ``.3f`` to a glued value's ``text/plain`` repr."""
+    if not spec:
+        return raw.strip("'\"")
+    number = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", raw)
+    if number is None:
+        return raw.strip("'\"")
+    value = float(number.group(0))
+    try:
+        return format(value, spec)
+    except ValueError:
+        return format(int(value), spec)
+
+
+def convert_role(name: str, content: str, ctx: Context) -> str:
+    """Render one inline role ``{name}`content``` as plain Markdown."""
+    text, target = content, content
+    explicit = re.match(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", content, re.S)
+    if explicit:
+        text, target = explicit.group("text"), explicit.group("target")
+    if name == "eq":
+        return f"({ctx.numbers.get(target, ('', target))[1]})"
+    if name in {"math"}:
+        return f"${content}$"
+    if name.startswith("cite"):
+        keys = ", ".join(k.strip() for k in content.split(","))
+        return f"[{keys}]"
+    if name.startswith("glue"):
+        key, _, spec = content.partition(":")
+        return _format_glue(ctx.glue.get(key, key), spec) if key in ctx.glue else key
+    if name in {"ref", "numref", "prf:ref", "doc", "term", "any", "download", "external"}:
+        kind, number = ctx.numbers.get(target, ("", ""))
+        if explicit:
+            return text.replace("{number}", number).strip()
+        if number:
+            return f"{kind.replace('displaymath', 'equation').title()} {number}"
+        return ctx.titles.get(target, target.replace("-", " "))
+    if name == "abbr":
+        return re.sub(r"\s*\(.*\)$", "", content)
+    return content
+
+
+def convert_inline(text: str, ctx: Context) -> str:
+    """Rewrite roles, labelled display math and targets in a block of Markdown."""
+
+    def math(match: re.Match[str]) -> str:
+        label = match.group("label")
+        number = ctx.numbers.get(label, ("", label))[1]
+        return f"$${match.group('body').rstrip()} \\tag{{{number}}}$$"
+
+    text = _LABELLED_MATH.sub(math, text)
+    text = "\n".join(line for line in text.split("\n") if not _TARGET.match(line))
+    return _ROLE.sub(lambda m: convert_role(m.group("name"), m.group("content"), ctx), text)
+
+
+def _parse_blocks(lines: list[str]) -> list[Any]:
+    """Split lines into plain lines and nested directive blocks (name, arg, options, body)."""
+    out: list[Any] = []
+    i = 0
+    while i < len(lines):
+        match = _FENCE_OPEN.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match.group("fence")
+        close = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        j, depth = i + 1, 0
+        while j < len(lines):
+            inner = _FENCE_OPEN.match(lines[j])
+            if inner and inner.group("fence")[0] == fence[0] and len(inner.group("fence")) == len(fence):
+                depth += 1
+            elif close.match(lines[j]) and len(lines[j].strip()) == len(fence):
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        body = lines[i + 1 : j]
+        options: dict[str, str] = {}
+        while body and _OPTION.match(body[0]):
+            opt = _OPTION.match(body[0])
+            assert opt is not None
+            options[opt.group("key")] = opt.group("value").strip()
+            body = body[1:]
+        out.append((match.group("name"), match.group("arg").strip(), options, _parse_blocks(body)))
+        i = j + 1
+    return out
+
+
+def _render(blocks: list[Any], ctx: Context) -> list[str]:
+    lines: list[str] = []
+    for block in blocks:
+        if isinstance(block, str):
+            lines.append(block)
+            continue
+        name, arg, options, body = block
+        inner = _render(body, ctx)
+        title = convert_inline(arg, ctx)
+        if name == "math":
+            label = options.get("label")
+            tag = f" \\tag{{{ctx.numbers.get(label, ('', label))[1]}}}" if label else ""
+            lines += ["$$", *inner, f"{tag.strip()}$$" if tag else "$$"]
+        elif name in {"solution", "dropdown"} or options.get("class", "") == "dropdown":
+            summary = "Solution" if name == "solution" else (title or "Details")
+            lines += ["<details>", f"<summary>{summary} (click to show)</summary>", "", *inner, "", "</details>"]
+        elif name == "prf:proof":
+            lines += [f"*Proof.* {inner[0] if inner else ''}", *inner[1:], "", "$\\blacksquare$"]
+        elif name in _TITLES or name.startswith("prf:") or name == "admonition":
+            heading = _TITLES.get(name, name.split(":")[-1].title())
+            if name == "admonition":
+                heading, title = title, ""
+            head = f"**{heading}{f' ({title})' if title else ''}.**"
+            if name.startswith("prf:") or name == "exercise":
+                lines += ["", head, *inner, ""]
+            else:
+                lines += ["", *(f"> {line}".rstrip() for line in [head, "", *inner]), ""]
+        elif name in {"exercise-start", "solution-start"}:
+            heading = "Exercise" if name == "exercise-start" else "Solution"
+            lines += [f"**{heading}{f' ({title})' if title and heading == 'Exercise' else ''}.**", *inner]
+        elif name in {"exercise-end", "solution-end"}:
+            lines += ["", "---"]
+        elif name in {"figure", "image"}:
+            lines += [f"*Figure: {' '.join(inner).strip()}*"] if inner else []
+        elif name in {"glue:figure", "glue:math", "glue", "glue:any", "bibliography", "tableofcontents", "toctree"}:
+            continue
+        else:
+            lines += inner
+    return lines
+
+
+def convert_markdown(source: str, ctx: Context | None = None) -> str:
+    """Convert one MyST Markdown cell into Markdown that plain Jupyter renders.
+
+    Parameters
+    ----------
+    source : str
+        The cell's MyST source.
+    ctx : Context, optional
+        Equation numbers, reference titles and glued values of the page.
+
+    Returns
+    -------
+    str
+        Plain Markdown (with ``<details>`` for hidden solutions).
+    """
+    ctx = ctx or Context()
+    rendered = _render(_parse_blocks(source.split("\n")), ctx)
+    text = convert_inline("\n".join(rendered), ctx)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+# --------------------------------------------------------------------------- #
+# The notebook
+# --------------------------------------------------------------------------- #
+
+
+def glue_values(glue_data: Mapping[str, Any]) -> dict[str, str]:
+    """``{name: text/plain}`` of the values glued with ``myst_nb.glue`` (its ``.glue.json``)."""
+    values: dict[str, str] = {}
+    for name, entry in glue_data.items():
+        text = entry.get("data", {}).get("text/plain", "")
+        values[name] = "".join(text) if isinstance(text, list) else str(text)
+    return values
+
+
+def version_cell(version: str, repo_url: str) -> dict[str, Any]:
+    """The first cell of every downloaded notebook: the package version contract."""
+    install = f'pip install "derived @ git+{repo_url}@v{version}"'
+    source = f'''# This notebook was built with derived {version}. This cell checks what is installed.
+import importlib.metadata as _md
+
+_WANTED = "{version}"
+_INSTALL = {install!r}
+try:
+    _found = _md.version("derived")
+except _md.PackageNotFoundError:
+    _found = None
+if _found is None:
+    print(f"This notebook needs the package `derived` (version {{_WANTED}}). Install it with\\n    {{_INSTALL}}\\nthen restart the kernel.")
+elif _found != _WANTED:
+    print(f"This notebook was built with derived {{_WANTED}}, but {{_found}} is installed; "
+          f"results may differ. To match the book, run\\n    {{_INSTALL}}\\nthen restart the kernel.")'''
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "derived-version-check",
+        "metadata": {"tags": ["remove-cell"]},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def convert_notebook(
+    nb: Mapping[str, Any], ctx: Context, *, version: str, commit: str | None, repo_url: str
+) -> dict[str, Any]:
+    """Return the downloadable copy of an executed MyST notebook."""
+    out = copy.deepcopy(dict(nb))
+    cells = []
+    for cell in out.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            cell["source"] = convert_markdown(src, ctx)
+        cells.append(cell)
+    out["cells"] = [version_cell(version, repo_url), *cells]
+    metadata = out.setdefault("metadata", {})
+    metadata["derived"] = {"version": version, "commit": commit, "source": repo_url}
+    metadata.pop("jupytext", None)  # the notebook is no longer paired with the .md source
+    return out
+
+
+def source_commit() -> str | None:
+    """The git commit the book is built from, if the source is a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+# --------------------------------------------------------------------------- #
+# Sphinx glue
+# --------------------------------------------------------------------------- #
+
+
+def _page_context(app: Any, glue_file: Path) -> Context:
+    env = app.env
+    numbers: dict[str, tuple[str, str]] = {}
+    for per_kind in getattr(env, "toc_fignumbers", {}).values():
+        for kind, ids in per_kind.items():
+            for node_id, number in ids.items():
+                label = node_id.removeprefix("equation-")
+                numbers[label] = (kind, ".".join(map(str, number)))
+    titles = {
+        label: title for label, (_doc, _anchor, title) in env.get_domain("std").labels.items() if title
+    }
+    glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
+    return Context(numbers=numbers, titles=titles, glue=glue_values(glue))
+
+
+def write_notebook(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """On each page: write its downloadable notebook and put it in the download menu."""
+    if doctree is None:
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.is_file():
+        return
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    from derived import __version__
+
+    repo_url = app.config.html_theme_options.get("repository_url", "") or ""
+    if not hasattr(app, "_derived_commit"):
+        app._derived_commit = source_commit()
+    ctx = _page_context(app, executed.with_suffix(".glue.json"))
+    out = convert_notebook(
+        nb, ctx, version=__version__, commit=app._derived_commit, repo_url=repo_url
+    )
+    target = Path(app.outdir) / NOTEBOOK_DIR / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(out, indent=1, ensure_ascii=False) + "\n"
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
+    url = f"{context['pathto'](NOTEBOOK_DIR, 1)}/{pagename}.ipynb"
+    entry = {
+        "type": "link",
+        "url": url,
+        "text": ".ipynb",
+        "icon": "fas fa-code",
+        "tooltip": "Download the executed notebook (runs in plain Jupyter)",
+        "label": "download-notebook-button",
+    }
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            entries = [b for b in button["buttons"] if b.get("label") != "download-notebook-button"]
+            button["buttons"] = [entry, *entries]
+            break
+    context["derived_notebook_url"] = url
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Register the extension (after sphinx-book-theme has built its header buttons)."""
+    app.connect("html-page-context", write_notebook, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
+

@@ -1,0 +1,140 @@
+"""Input checks shared by the package: clear errors, raised early.
+
+Every public function converts its array arguments with :func:`as_float_array`,
+which names the argument in its error messages, so that a user who passes a
+string, a ragged list, a NaN or an array of the wrong rank learns which argument
+is wrong and why, instead of meeting a NaN three calls later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["as_float_array", "check_axis", "check_positive_finite"]
+
+
+def as_float_array(
+    value: ArrayLike,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    min_ndim: int = 0,
+    allow_empty: bool = True,
+    finite: bool = True,
+) -> NDArray[np.float64]:
+    """Convert ``value`` to a float64 array, or raise an error naming ``name``.
+
+    Parameters
+    ----------
+    value : array_like
+        Real numbers (bool, int or float). Complex numbers, strings and objects
+        are rejected with a ``TypeError``.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or tuple of int, optional
+        The allowed number(s) of dimensions.
+    min_ndim : int, default 0
+        The least number of dimensions.
+    allow_empty : bool, default True
+        Whether an array with zero elements is accepted.
+    finite : bool, default True
+        Whether NaN and infinite entries are rejected.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        A new array or a view; the caller must not write into it.
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "z").dtype
+    dtype('float64')
+    """
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must contain real numbers, got an array of dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{name} must have {want} dimension(s), got shape {arr.shape} ({arr.ndim})"
+            )
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}"
+        )
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if finite and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+    """Return ``axis`` normalised to ``0 <= axis < ndim``, or raise a clear error.
+
+    Parameters
+    ----------
+    axis : int
+        An axis index, negative values counting from the end.
+    ndim : int
+        The number of dimensions of the array the axis refers to.
+    name : str, default "axis"
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    int
+        The non-negative axis.
+
+    Examples
+    --------
+    >>> check_axis(-1, 3)
+    2
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for an array with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def check_positive_finite(value: Any, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise.
+
+    Parameters
+    ----------
+    value : float
+        The number to check.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Examples
+    --------
+    >>> check_positive_finite(2, "beta")
+    2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v

@@ -1,0 +1,224 @@
+r"""The softmax function, its logarithm, its Jacobian and its vector-Jacobian product.
+
+The softmax with inverse temperature :math:`\beta > 0` maps logits
+:math:`z \in \mathbb{R}^K` to a probability vector
+
+.. math::
+
+    s_i = \frac{e^{\beta z_i}}{\sum_{k=1}^K e^{\beta z_k}}, \qquad i = 1, \dots, K.
+
+Its Jacobian, in numerator layout (row :math:`i` is the gradient of :math:`s_i`), is
+
+.. math::
+
+    J_{ij} = \frac{\partial s_i}{\partial z_j} = \beta\, s_i (\delta_{ij} - s_j),
+    \qquad J = \beta\,(\operatorname{diag}(s) - s s^\top).
+
+:math:`J` is symmetric, its rows sum to zero (:math:`J\mathbf 1 = 0`, so its rank is
+at most :math:`K - 1`) and it is positive semidefinite. Backpropagation never forms
+it: the vector-Jacobian product costs :math:`O(K)`,
+
+.. math::
+
+    J^\top v = \beta\, s \odot (v - \langle s, v \rangle \mathbf 1).
+
+Every function subtracts the largest logit before exponentiating, so logits of any
+finite size (``1e4``, ``1e300``) give finite, accurate results. Chapter 6 of the book
+derives all of this; ``tests/test_softmax.py`` checks it against ``torch`` in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array, check_axis, check_positive_finite
+
+__all__ = ["log_softmax", "logsumexp", "softmax", "softmax_jacobian", "softmax_vjp"]
+
+Array = NDArray[np.float64]
+
+
+def _scaled_logits(z: ArrayLike, beta: float, *, min_ndim: int = 1) -> Array:
+    """Validate ``z`` and ``beta`` and return ``beta * z`` as float64 (finite)."""
+    b = check_positive_finite(beta, "beta")
+    arr = as_float_array(z, "z", min_ndim=min_ndim)
+    if arr.ndim >= 1 and arr.shape[-1] == 0:
+        raise ValueError(f"z must have at least one class along its last axis, got shape {arr.shape}")
+    scaled = arr * b if b != 1.0 else arr
+    if not np.all(np.isfinite(scaled)):
+        raise ValueError(f"beta * z overflows float64 (beta={beta!r}, max |z|={np.abs(arr).max():g})")
+    return scaled
+
+
+def logsumexp(z: ArrayLike, axis: int = -1) -> Array:
+    r"""Compute :math:`\log \sum_k e^{z_k}` along ``axis`` without overflow.
+
+    Uses :math:`\operatorname{lse}(z) = m + \log \sum_k e^{z_k - m}` with
+    :math:`m = \max_k z_k`: every exponent is at most 0, and the largest term is
+    exactly 1, so the sum lies in :math:`[1, K]` and its logarithm is safe.
+
+    Parameters
+    ----------
+    z : array_like, shape (..., K, ...)
+        Finite real numbers; the reduced axis must not be empty.
+    axis : int, default -1
+        The axis to reduce.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        ``z``'s shape with ``axis`` removed (a 0-d array for a vector).
+
+    Examples
+    --------
+    >>> float(logsumexp([1000.0, 1000.0]))  # doctest: +ELLIPSIS
+    1000.693147...
+    """
+    arr = as_float_array(z, "z", min_ndim=1)
+    ax = check_axis(axis, arr.ndim)
+    if arr.shape[ax] == 0:
+        raise ValueError(f"z must not be empty along axis {axis}, got shape {arr.shape}")
+    m = np.max(arr, axis=ax, keepdims=True)
+    out = np.log(np.sum(np.exp(arr - m), axis=ax, keepdims=True)) + m
+    return np.squeeze(out, axis=ax)
+
+
+def softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
+    r"""Softmax with inverse temperature ``beta`` along ``axis``.
+
+    .. math:: s_i = e^{\beta z_i - m} / \textstyle\sum_k e^{\beta z_k - m},
+              \quad m = \max_k \beta z_k.
+
+    Parameters
+    ----------
+    z : array_like, shape (..., K, ...)
+        Finite logits; integers are computed in float64.
+    axis : int, default -1
+        The axis holding the K classes.
+    beta : float, default 1.0
+        Inverse temperature, finite and > 0. Large ``beta`` approaches a one-hot
+        argmax; small ``beta`` approaches the uniform distribution.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``z``
+        Non-negative entries summing to 1 along ``axis``.
+
+    Examples
+    --------
+    >>> softmax([0.0, 0.0]).tolist()
+    [0.5, 0.5]
+    >>> softmax([1e4, 0.0]).tolist()
+    [1.0, 0.0]
+    """
+    arr = as_float_array(z, "z", min_ndim=1)
+    ax = check_axis(axis, arr.ndim)
+    scaled = np.moveaxis(_scaled_logits(arr, beta), ax, -1)
+    e = np.exp(scaled - np.max(scaled, axis=-1, keepdims=True))
+    return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, ax)
+
+
+def log_softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
+    r"""Logarithm of :func:`softmax`, computed as :math:`\beta z - \operatorname{lse}(\beta z)`.
+
+    Unlike ``np.log(softmax(z))``, which returns ``-inf`` once a probability
+    underflows to 0, this stays finite and exact for any finite logits.
+
+    Parameters
+    ----------
+    z : array_like, shape (..., K, ...)
+        Finite logits.
+    axis : int, default -1
+        The axis holding the K classes.
+    beta : float, default 1.0
+        Inverse temperature, finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``z``
+        Log-probabilities (all <= 0).
+
+    Examples
+    --------
+    >>> log_softmax([1e4, 0.0]).tolist()
+    [0.0, -10000.0]
+    """
+    arr = as_float_array(z, "z", min_ndim=1)
+    ax = check_axis(axis, arr.ndim)
+    scaled = np.moveaxis(_scaled_logits(arr, beta), ax, -1)
+    out = scaled - logsumexp(scaled, axis=-1)[..., None]
+    return np.moveaxis(out, -1, ax)
+
+
+def softmax_jacobian(z: ArrayLike, beta: float = 1.0) -> Array:
+    r"""The Jacobian :math:`J = \beta(\operatorname{diag}(s) - s s^\top)` of the softmax.
+
+    Numerator layout: ``J[..., i, j]`` is :math:`\partial s_i / \partial z_j`.
+    It costs :math:`O(K^2)` memory; backpropagation should use :func:`softmax_vjp`.
+
+    Parameters
+    ----------
+    z : array_like, shape (K,) or (N, K)
+        Finite logits, the classes on the last axis (a batch of N rows allowed).
+    beta : float, default 1.0
+        Inverse temperature, finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (K, K) or (N, K, K)
+        One symmetric, positive semidefinite matrix with zero row sums per row of ``z``.
+
+    Examples
+    --------
+    >>> softmax_jacobian([0.0, 0.0]).tolist()
+    [[0.25, -0.25], [-0.25, 0.25]]
+    """
+    scaled = _scaled_logits(z, beta)
+    if scaled.ndim > 2:
+        raise ValueError(f"z must have shape (K,) or (N, K), got shape {scaled.shape}")
+    b = float(beta)
+    s = softmax(scaled)  # beta already applied
+    # diag(s) - s s^T, batched: (..., K, 1) * (..., 1, K) -> (..., K, K)
+    jac = -s[..., :, None] * s[..., None, :]
+    idx = np.arange(s.shape[-1])
+    jac[..., idx, idx] += s
+    return b * jac
+
+
+def softmax_vjp(z: ArrayLike, v: ArrayLike, beta: float = 1.0) -> Array:
+    r"""The vector-Jacobian product :math:`J^\top v = \beta\, s \odot (v - \langle s, v\rangle)`.
+
+    This is what backpropagation through a softmax needs: given the gradient
+    ``v`` of a loss with respect to the probabilities ``s``, it returns the gradient
+    with respect to the logits ``z`` in :math:`O(K)` time and memory, without forming
+    the :math:`K \times K` Jacobian.
+
+    Parameters
+    ----------
+    z : array_like, shape (K,) or (N, K)
+        Finite logits, the classes on the last axis.
+    v : array_like, same shape as ``z``
+        The upstream gradient :math:`\partial L / \partial s`; no broadcasting.
+    beta : float, default 1.0
+        Inverse temperature, finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``z``
+        :math:`\partial L / \partial z`; each row sums to zero.
+
+    Examples
+    --------
+    >>> softmax_vjp([0.0, 0.0], [1.0, 0.0]).tolist()
+    [0.25, -0.25]
+    """
+    scaled = _scaled_logits(z, beta)
+    if scaled.ndim > 2:
+        raise ValueError(f"z must have shape (K,) or (N, K), got shape {scaled.shape}")
+    vec = as_float_array(v, "v")
+    if vec.shape != scaled.shape:
+        raise ValueError(f"v must have the same shape as z, got v {vec.shape} and z {scaled.shape}")
+    s = softmax(scaled)
+    inner = np.sum(s * vec, axis=-1, keepdims=True)  # <s, v> per row: (..., 1)
+    return float(beta) * s * (vec - inner)
