@@ -16,11 +16,11 @@ PORT ?= 8000
 # Chapters and tests import the package from this checkout, whatever .venv points at.
 export PYTHONPATH := $(CURDIR)/code
 
-.PHONY: help book test lint typecheck serve bench clean clean-all env
+.PHONY: help book test test-book lint typecheck serve bench clean clean-all env
 
 help:
 	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
-	@echo "make test   ruff + mypy + pytest for the package derived"
+	@echo "make test   ruff + mypy + pytest (book tests too, once the book is built)"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
 	@echo "make clean  remove the built book (keeps .venv and node_modules)"
@@ -50,8 +50,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite. Tests marked `book` check the built book and skip if it is not built,
+# so run `make book` first to include them (.ci/run does).
 test: lint typecheck
 	$(BIN)/python -m pytest
+
+test-book: $(STAMP)
+	$(BIN)/python -m pytest -m book
 
 serve:
 	@test -f _build/html/index.html || { echo "Build the book first: make book"; exit 1; }

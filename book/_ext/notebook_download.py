@@ -35,7 +35,9 @@ NOTEBOOK_DIR = "_notebooks"
 # MyST Markdown -> plain Jupyter Markdown
 # --------------------------------------------------------------------------- #
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:.-]+)\}\s*(?P<arg>.*)$")
+_FENCE_OPEN = re.compile(
+    r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:.-]+)\}\s*(?P<arg>.*)$"
+)
 _OPTION = re.compile(r"^\s*:(?P<key>[\w-]+):\s*(?P<value>.*)$")
 _ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<content>[^`]*)`")
 _TARGET = re.compile(r"^\s*\((?P<label>[\w.:-]+)\)=\s*$")
@@ -149,7 +151,11 @@ def _parse_blocks(lines: list[str]) -> list[Any]:
         j, depth = i + 1, 0
         while j < len(lines):
             inner = _FENCE_OPEN.match(lines[j])
-            if inner and inner.group("fence")[0] == fence[0] and len(inner.group("fence")) == len(fence):
+            if (
+                inner
+                and inner.group("fence")[0] == fence[0]
+                and len(inner.group("fence")) == len(fence)
+            ):
                 depth += 1
             elif close.match(lines[j]) and len(lines[j].strip()) == len(fence):
                 if depth == 0:
@@ -183,7 +189,14 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
             lines += ["$$", *inner, f"{tag.strip()}$$" if tag else "$$"]
         elif name in {"solution", "dropdown"} or options.get("class", "") == "dropdown":
             summary = "Solution" if name == "solution" else (title or "Details")
-            lines += ["<details>", f"<summary>{summary} (click to show)</summary>", "", *inner, "", "</details>"]
+            lines += [
+                "<details>",
+                f"<summary>{summary} (click to show)</summary>",
+                "",
+                *inner,
+                "",
+                "</details>",
+            ]
         elif name == "prf:proof":
             lines += [f"*Proof.* {inner[0] if inner else ''}", *inner[1:], "", "$\\blacksquare$"]
         elif name in _TITLES or name.startswith("prf:") or name == "admonition":
@@ -197,12 +210,23 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
                 lines += ["", *(f"> {line}".rstrip() for line in [head, "", *inner]), ""]
         elif name in {"exercise-start", "solution-start"}:
             heading = "Exercise" if name == "exercise-start" else "Solution"
-            lines += [f"**{heading}{f' ({title})' if title and heading == 'Exercise' else ''}.**", *inner]
+            lines += [
+                f"**{heading}{f' ({title})' if title and heading == 'Exercise' else ''}.**",
+                *inner,
+            ]
         elif name in {"exercise-end", "solution-end"}:
             lines += ["", "---"]
         elif name in {"figure", "image"}:
             lines += [f"*Figure: {' '.join(inner).strip()}*"] if inner else []
-        elif name in {"glue:figure", "glue:math", "glue", "glue:any", "bibliography", "tableofcontents", "toctree"}:
+        elif name in {
+            "glue:figure",
+            "glue:math",
+            "glue",
+            "glue:any",
+            "bibliography",
+            "tableofcontents",
+            "toctree",
+        }:
             continue
         else:
             lines += inner
@@ -244,30 +268,37 @@ def glue_values(glue_data: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
+_VERSION_CHECK = """\
+# This notebook was built with derived @VERSION@. This cell checks what is installed.
+_WANTED = "@VERSION@"
+_INSTALL = @INSTALL@
+try:
+    import derived as _derived
+
+    _found = _derived.__version__
+except ModuleNotFoundError:
+    _found = None
+if _found is None:
+    print(f"This notebook needs the package `derived` (version {_WANTED}). Install it with")
+    print(f"    {_INSTALL}")
+    print("then restart the kernel.")
+elif _found != _WANTED:
+    print(f"This notebook was built with derived {_WANTED}, but {_found} is installed;")
+    print(f"results may differ. To match the book, run\\n    {_INSTALL}\\nthen restart the kernel.")
+"""
+
+
 def version_cell(version: str, repo_url: str) -> dict[str, Any]:
     """The first cell of every downloaded notebook: the package version contract."""
     install = f'pip install "derived @ git+{repo_url}@v{version}"'
-    source = f'''# This notebook was built with derived {version}. This cell checks what is installed.
-import importlib.metadata as _md
-
-_WANTED = "{version}"
-_INSTALL = {install!r}
-try:
-    _found = _md.version("derived")
-except _md.PackageNotFoundError:
-    _found = None
-if _found is None:
-    print(f"This notebook needs the package `derived` (version {{_WANTED}}). Install it with\\n    {{_INSTALL}}\\nthen restart the kernel.")
-elif _found != _WANTED:
-    print(f"This notebook was built with derived {{_WANTED}}, but {{_found}} is installed; "
-          f"results may differ. To match the book, run\\n    {{_INSTALL}}\\nthen restart the kernel.")'''
+    source = _VERSION_CHECK.replace("@VERSION@", version).replace("@INSTALL@", repr(install))
     return {
         "cell_type": "code",
         "execution_count": None,
         "id": "derived-version-check",
         "metadata": {"tags": ["remove-cell"]},
         "outputs": [],
-        "source": source,
+        "source": source.rstrip("\n"),
     }
 
 
@@ -315,13 +346,17 @@ def _page_context(app: Any, glue_file: Path) -> Context:
                 label = node_id.removeprefix("equation-")
                 numbers[label] = (kind, ".".join(map(str, number)))
     titles = {
-        label: title for label, (_doc, _anchor, title) in env.get_domain("std").labels.items() if title
+        label: title
+        for label, (_doc, _anchor, title) in env.get_domain("std").labels.items()
+        if title
     }
     glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
     return Context(numbers=numbers, titles=titles, glue=glue_values(glue))
 
 
-def write_notebook(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def write_notebook(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """On each page: write its downloadable notebook and put it in the download menu."""
     if doctree is None:
         return
@@ -365,4 +400,3 @@ def setup(app: Any) -> dict[str, Any]:
     """Register the extension (after sphinx-book-theme has built its header buttons)."""
     app.connect("html-page-context", write_notebook, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
-

@@ -69,5 +69,6 @@ def use_book_style() -> dict[str, Any]:
         # Deterministic output: no timestamp or version in saved images.
         "svg.hashsalt": "deep-learning-derived",
     }
-    mpl.rcParams.update(settings)
+    rc: Any = mpl.rcParams  # typed with a closed set of keys; we set known ones
+    rc.update(settings)
     return settings

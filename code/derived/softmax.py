@@ -44,10 +44,15 @@ def _scaled_logits(z: ArrayLike, beta: float, *, min_ndim: int = 1) -> Array:
     b = check_positive_finite(beta, "beta")
     arr = as_float_array(z, "z", min_ndim=min_ndim)
     if arr.ndim >= 1 and arr.shape[-1] == 0:
-        raise ValueError(f"z must have at least one class along its last axis, got shape {arr.shape}")
-    scaled = arr * b if b != 1.0 else arr
+        raise ValueError(
+            f"z must have at least one class along its last axis, got shape {arr.shape}"
+        )
+    with np.errstate(over="ignore"):
+        scaled = arr * b if b != 1.0 else arr
     if not np.all(np.isfinite(scaled)):
-        raise ValueError(f"beta * z overflows float64 (beta={beta!r}, max |z|={np.abs(arr).max():g})")
+        raise ValueError(
+            f"beta * z overflows float64 (beta={beta!r}, max |z|={np.abs(arr).max():g})"
+        )
     return scaled
 
 
@@ -80,7 +85,7 @@ def logsumexp(z: ArrayLike, axis: int = -1) -> Array:
     if arr.shape[ax] == 0:
         raise ValueError(f"z must not be empty along axis {axis}, got shape {arr.shape}")
     m = np.max(arr, axis=ax, keepdims=True)
-    out = np.log(np.sum(np.exp(arr - m), axis=ax, keepdims=True)) + m
+    out: Array = np.log(np.sum(np.exp(arr - m), axis=ax, keepdims=True)) + m
     return np.squeeze(out, axis=ax)
 
 
@@ -114,7 +119,7 @@ def softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     """
     arr = as_float_array(z, "z", min_ndim=1)
     ax = check_axis(axis, arr.ndim)
-    scaled = np.moveaxis(_scaled_logits(arr, beta), ax, -1)
+    scaled = _scaled_logits(np.moveaxis(arr, ax, -1), beta)  # classes last: (..., K)
     e = np.exp(scaled - np.max(scaled, axis=-1, keepdims=True))
     return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, ax)
 
@@ -146,13 +151,13 @@ def log_softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     """
     arr = as_float_array(z, "z", min_ndim=1)
     ax = check_axis(axis, arr.ndim)
-    scaled = np.moveaxis(_scaled_logits(arr, beta), ax, -1)
+    scaled = _scaled_logits(np.moveaxis(arr, ax, -1), beta)  # classes last: (..., K)
     out = scaled - logsumexp(scaled, axis=-1)[..., None]
     return np.moveaxis(out, -1, ax)
 
 
 def softmax_jacobian(z: ArrayLike, beta: float = 1.0) -> Array:
-    r"""The Jacobian :math:`J = \beta(\operatorname{diag}(s) - s s^\top)` of the softmax.
+    r"""Compute the softmax Jacobian :math:`J = \beta(\operatorname{diag}(s) - s s^\top)`.
 
     Numerator layout: ``J[..., i, j]`` is :math:`\partial s_i / \partial z_j`.
     It costs :math:`O(K^2)` memory; backpropagation should use :func:`softmax_vjp`.
@@ -187,7 +192,7 @@ def softmax_jacobian(z: ArrayLike, beta: float = 1.0) -> Array:
 
 
 def softmax_vjp(z: ArrayLike, v: ArrayLike, beta: float = 1.0) -> Array:
-    r"""The vector-Jacobian product :math:`J^\top v = \beta\, s \odot (v - \langle s, v\rangle)`.
+    r"""Compute :math:`J^\top v = \beta\, s \odot (v - \langle s, v\rangle)` without forming J.
 
     This is what backpropagation through a softmax needs: given the gradient
     ``v`` of a loss with respect to the probabilities ``s``, it returns the gradient
@@ -221,4 +226,5 @@ def softmax_vjp(z: ArrayLike, v: ArrayLike, beta: float = 1.0) -> Array:
         raise ValueError(f"v must have the same shape as z, got v {vec.shape} and z {scaled.shape}")
     s = softmax(scaled)
     inner = np.sum(s * vec, axis=-1, keepdims=True)  # <s, v> per row: (..., 1)
-    return float(beta) * s * (vec - inner)
+    out: Array = float(beta) * s * (vec - inner)
+    return out

@@ -1,0 +1,152 @@
+"""Tests of the book's own Sphinx extensions (book/_ext): notebook downloads, offline MathJax."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import notebook_download as nd  # noqa: E402
+import offline_mathjax  # noqa: E402
+
+CTX = nd.Context(
+    numbers={
+        "eq-a": ("displaymath", "6.1"),
+        "thm-x": ("theorem", "6.2"),
+        "fig-y": ("figure", "6.3"),
+    },
+    titles={"sec-z": "A section"},
+    glue={"err": "5.551115123125783e-17", "n": "6", "word": "'hello'"},
+)
+
+
+def test_labelled_display_math_gets_its_book_number():
+    out = nd.convert_markdown("$$\nx = 1\n$$ (eq-a)\n\nSee {eq}`eq-a`.", CTX)
+    assert "x = 1 \\tag{6.1}$$" in out
+    assert "See (6.1)." in out
+    assert "{eq}" not in out
+
+
+def test_roles_become_plain_text():
+    src = (
+        "{ref}`sec-z`, {ref}`the text <sec-z>`, {prf:ref}`thm-x`, {numref}`fig-y`, "
+        "{cite:p}`a2019,b2020`, {math}`x^2`"
+    )
+    out = nd.convert_markdown(src, CTX)
+    assert out == "A section, the text, Theorem 6.2, Figure 6.3, [a2019, b2020], $x^2$"
+
+
+def test_glue_values_are_filled_in_with_their_format():
+    out = nd.convert_markdown("{glue:text}`err:.1e` and {glue:text}`n` and {glue}`word`", CTX)
+    assert out == "5.6e-17 and 6 and hello"
+
+
+def test_targets_are_dropped():
+    assert nd.convert_markdown("(sec-z)=\n# Title", CTX) == "# Title"
+
+
+def test_directives_render_as_markdown_and_solutions_stay_hidden():
+    src = "\n".join(
+        [
+            "```{prf:theorem} Name",
+            ":label: thm-x",
+            "",
+            "Body with $a$.",
+            "```",
+            "",
+            "```{prf:proof}",
+            "Because.",
+            "```",
+            "",
+            "````{solution} ex-1",
+            ":class: dropdown",
+            "",
+            "Worked answer.",
+            "```python",
+            "print(1)",
+            "```",
+            "````",
+            "",
+            "```{admonition} Common mistake: x",
+            ":class: warning",
+            "",
+            "Text.",
+            "```",
+        ]
+    )
+    out = nd.convert_markdown(src, CTX)
+    assert "**Theorem (Name).**" in out
+    assert ":label:" not in out
+    assert "*Proof.* Because." in out
+    assert out.index("<details>") < out.index("Worked answer.") < out.index("</details>")
+    assert "```python\nprint(1)\n```" in out  # code inside a solution is kept verbatim
+    assert "> **Common mistake: x.**" in out
+    assert "> Text." in out
+    assert "{" not in out.replace("{1}", "")
+
+
+def test_convert_notebook_adds_version_cell_and_metadata():
+    nb = {
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": "See {eq}`eq-a`."}],
+        "metadata": {"jupytext": {"x": 1}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    out = nd.convert_notebook(nb, CTX, version="9.9.9", commit="abc", repo_url="https://h/r")
+    assert out["cells"][0]["id"] == "derived-version-check"
+    assert out["cells"][1]["source"] == "See (6.1)."
+    assert out["metadata"]["derived"] == {
+        "version": "9.9.9",
+        "commit": "abc",
+        "source": "https://h/r",
+    }
+    assert "jupytext" not in out["metadata"]
+    assert nb["cells"][0]["source"] == "See {eq}`eq-a`."  # input untouched
+
+
+def _run_version_cell(tmp_path: Path, installed: str | None) -> str:
+    """Run the version-check cell in a fresh interpreter with a fake `derived` installed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    if installed is not None:
+        (site / "derived").mkdir()
+        (site / "derived" / "__init__.py").write_text(f"__version__ = {installed!r}\n")
+    cell = nd.version_cell("1.2.3", "https://github.com/o/r")["source"]
+    script = tmp_path / "cell.py"
+    script.write_text(cell)
+    result = subprocess.run(
+        [sys.executable, "-S", str(script)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_version_cell_is_silent_for_the_matching_version(tmp_path):
+    assert _run_version_cell(tmp_path, "1.2.3") == ""
+
+
+def test_version_cell_explains_a_mismatch(tmp_path):
+    out = _run_version_cell(tmp_path, "0.9.0")
+    assert "built with derived 1.2.3, but 0.9.0 is installed" in out
+    assert 'pip install "derived @ git+https://github.com/o/r@v1.2.3"' in out
+
+
+def test_version_cell_explains_a_missing_package(tmp_path):
+    out = _run_version_cell(tmp_path, None)
+    assert "needs the package `derived` (version 1.2.3)" in out
+    assert 'pip install "derived @ git+https://github.com/o/r@v1.2.3"' in out
+
+
+def test_offline_mathjax_reports_a_missing_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(offline_mathjax, "MATHJAX_PACKAGE", tmp_path / "nothing")
+    with pytest.raises(Exception, match="npm ci"):
+        offline_mathjax._installed_version()

@@ -1,0 +1,223 @@
+"""Tests of derived.softmax against torch (float64), closed forms and hypothesis laws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from derived.softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
+
+RTOL = 1e-10
+ATOL = 1e-13
+
+finite = st.floats(min_value=-50.0, max_value=50.0, allow_nan=False, allow_infinity=False)
+betas = st.floats(min_value=0.05, max_value=20.0)
+
+
+def logit_batches(max_k: int = 8) -> st.SearchStrategy[np.ndarray]:
+    shape = st.tuples(st.integers(1, 6), st.integers(1, max_k))
+    return shape.flatmap(lambda s: arrays(np.float64, s, elements=finite))
+
+
+def t(x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def test_softmax_matches_torch_on_batches():
+    rng = np.random.default_rng(0)
+    z = rng.normal(scale=5.0, size=(20, 9))
+    for beta in (0.3, 1.0, 7.0):
+        expected = torch.softmax(beta * t(z), dim=-1).numpy()
+        np.testing.assert_allclose(softmax(z, beta=beta), expected, rtol=RTOL, atol=1e-300)
+        expected_log = torch.log_softmax(beta * t(z), dim=-1).numpy()
+        np.testing.assert_allclose(log_softmax(z, beta=beta), expected_log, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2])
+def test_softmax_any_axis(axis):
+    z = np.random.default_rng(1).normal(size=(3, 4, 5))
+    np.testing.assert_allclose(
+        softmax(z, axis=axis), torch.softmax(t(z), dim=axis).numpy(), rtol=RTOL, atol=1e-300
+    )
+    np.testing.assert_allclose(
+        log_softmax(z, axis=axis), torch.log_softmax(t(z), dim=axis).numpy(), rtol=RTOL, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        logsumexp(z, axis=axis), torch.logsumexp(t(z), dim=axis).numpy(), rtol=RTOL
+    )
+
+
+def test_closed_forms():
+    assert softmax([0.0, 0.0]).tolist() == [0.5, 0.5]
+    np.testing.assert_allclose(
+        softmax([0.0, np.log(2), np.log(3)]), [1 / 6, 1 / 3, 1 / 2], rtol=1e-15
+    )
+    assert logsumexp([0.0]) == 0.0
+    np.testing.assert_allclose(logsumexp([np.log(2), np.log(3)]), np.log(5), rtol=1e-15)
+    # the 3-class Jacobian of chapter 6's exercise, as exact fractions / 36
+    J = softmax_jacobian([0.0, np.log(2), np.log(3)]) * 36
+    np.testing.assert_allclose(J, [[5, -2, -3], [-2, 8, -6], [-3, -6, 9]], atol=1e-13)
+
+
+def test_integer_input_is_float64():
+    out = softmax(np.array([1, 2, 3], dtype=np.int32))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, softmax([1.0, 2.0, 3.0]), rtol=0, atol=0)
+
+
+def test_single_class_and_empty_batch():
+    assert softmax([3.0]).tolist() == [1.0]
+    assert log_softmax([3.0]).tolist() == [0.0]
+    assert softmax_jacobian([3.0]).tolist() == [[0.0]]
+    assert softmax(np.zeros((0, 4))).shape == (0, 4)
+    assert softmax_jacobian(np.zeros((0, 4))).shape == (0, 4, 4)
+    assert softmax_vjp(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0, 4)
+
+
+# --------------------------------------------------------------------------- extremes
+
+
+@pytest.mark.parametrize("scale", [1e4, 1e8, 1e300])
+def test_extreme_logits_stay_finite_and_exact(scale):
+    z = np.array([scale, 0.0, -scale])
+    s = softmax(z)
+    assert s.tolist() == [1.0, 0.0, 0.0]
+    ls = log_softmax(z)
+    assert np.all(np.isfinite(ls))
+    assert ls[0] == 0.0
+    assert ls[2] == -2 * scale or (scale == 1e300 and ls[2] == -2e300)
+    assert logsumexp(z) == scale
+    assert np.all(np.isfinite(softmax_jacobian(z)))
+    assert np.all(np.isfinite(softmax_vjp(z, np.ones(3))))
+
+
+def test_extreme_logits_match_torch():
+    z = np.array([[1e4, -1e4, 3.0, 1e4 - 1.0], [-1e4, -1e4 + 2, -1e4 + 1, -1e4]])
+    np.testing.assert_allclose(softmax(z), torch.softmax(t(z), -1).numpy(), rtol=RTOL, atol=1e-300)
+    np.testing.assert_allclose(log_softmax(z), torch.log_softmax(t(z), -1).numpy(), rtol=RTOL)
+    np.testing.assert_allclose(logsumexp(z), torch.logsumexp(t(z), -1).numpy(), rtol=RTOL)
+
+
+def test_beta_overflow_is_reported():
+    with pytest.raises(ValueError, match="beta \\* z overflows"):
+        softmax([1e308, 0.0], beta=10.0)
+
+
+# --------------------------------------------------------------------------- Jacobian
+
+
+def jacrev_softmax(z: np.ndarray, beta: float) -> np.ndarray:
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(beta * x, dim=-1)
+
+    jac = torch.func.jacrev(f)
+    if z.ndim == 2:
+        jac = torch.func.vmap(jac)
+    return jac(t(z)).numpy()
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (5, 3), (1, 10)])
+@pytest.mark.parametrize("beta", [0.5, 1.0, 3.0])
+def test_jacobian_matches_jacrev(shape, beta):
+    z = np.random.default_rng(2).normal(scale=2.0, size=shape)
+    np.testing.assert_allclose(
+        softmax_jacobian(z, beta=beta), jacrev_softmax(z, beta), rtol=RTOL, atol=1e-15 * beta
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(z=logit_batches(), beta=betas)
+def test_jacobian_properties(z, beta):
+    J = softmax_jacobian(z, beta=beta)
+    K = z.shape[1]
+    assert J.shape == (z.shape[0], K, K)
+    np.testing.assert_array_equal(J, np.swapaxes(J, 1, 2))  # symmetric, exactly
+    scale = beta * 1e-15 * K
+    np.testing.assert_allclose(J.sum(axis=2), 0.0, atol=scale)  # J 1 = 0
+    eig = np.linalg.eigvalsh(J)
+    assert np.all(eig >= -scale)  # positive semidefinite
+    assert np.all(eig <= beta / 2 + scale)  # spectral norm <= beta / 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(z=logit_batches(), beta=betas, data=st.data())
+def test_vjp_matches_dense_and_torch(z, beta, data):
+    v = data.draw(arrays(np.float64, z.shape, elements=finite))
+    ours = softmax_vjp(z, v, beta=beta)
+    dense = np.einsum("nij,ni->nj", softmax_jacobian(z, beta=beta), v)
+    zt = t(z).requires_grad_(True)
+    (expected,) = torch.autograd.grad(torch.softmax(beta * zt, dim=-1), zt, t(v))
+    tol = 1e-13 * beta * (1 + np.abs(v).max())
+    np.testing.assert_allclose(ours, dense, rtol=1e-10, atol=tol)
+    np.testing.assert_allclose(ours, expected.numpy(), rtol=1e-10, atol=tol)
+
+
+@settings(max_examples=60, deadline=None)
+@given(z=logit_batches(), c=finite)
+def test_shift_invariance(z, c):
+    np.testing.assert_allclose(softmax(z + c), softmax(z), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(z=logit_batches(), beta=betas)
+def test_probabilities_and_logs_agree(z, beta):
+    s = softmax(z, beta=beta)
+    assert np.all(s >= 0)
+    np.testing.assert_allclose(s.sum(axis=-1), 1.0, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(np.exp(log_softmax(z, beta=beta)), s, rtol=1e-12, atol=1e-300)
+
+
+def test_jacobian_matches_finite_differences():
+    z = np.array([0.3, -1.2, 2.0, 0.0])
+    h = 1e-6
+    fd = np.stack([(softmax(z + h * e) - softmax(z - h * e)) / (2 * h) for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(softmax_jacobian(z), fd, rtol=1e-8, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (lambda: softmax([]), ValueError, "at least one class"),
+        (lambda: softmax(np.zeros((3, 0))), ValueError, "at least one class"),
+        (lambda: softmax(3.0), ValueError, "at least 1 dimension"),
+        (lambda: softmax([1.0, np.nan]), ValueError, "z must be finite"),
+        (lambda: softmax([1.0, np.inf]), ValueError, "z must be finite"),
+        (lambda: softmax(["a", "b"]), TypeError, "real numbers"),
+        (lambda: softmax([1 + 1j, 2]), TypeError, "real"),
+        (lambda: softmax([[1.0, 2.0], [3.0]]), ValueError, "rectangular"),
+        (lambda: softmax([1.0, 2.0], beta=0.0), ValueError, "beta must be a finite number > 0"),
+        (lambda: softmax([1.0, 2.0], beta=-1.0), ValueError, "beta must be a finite number > 0"),
+        (lambda: softmax([1.0, 2.0], beta=float("nan")), ValueError, "beta"),
+        (lambda: softmax([1.0, 2.0], beta="2"), TypeError, "beta must be a real number"),
+        (lambda: softmax([1.0, 2.0], axis=1), ValueError, "axis=1 is out of range"),
+        (lambda: softmax([1.0, 2.0], axis=0.5), TypeError, "axis must be an int"),
+        (lambda: log_softmax([np.nan]), ValueError, "z must be finite"),
+        (lambda: logsumexp([]), ValueError, "must not be empty"),
+        (lambda: logsumexp(np.zeros((2, 0)), axis=1), ValueError, "must not be empty"),
+        (lambda: softmax_jacobian(np.zeros((2, 3, 4))), ValueError, r"shape \(K,\) or \(N, K\)"),
+        (lambda: softmax_vjp([1.0, 2.0], [1.0]), ValueError, "v must have the same shape as z"),
+        (lambda: softmax_vjp([1.0, 2.0], [[1.0, 2.0]]), ValueError, "same shape"),
+        (lambda: softmax_vjp([1.0, 2.0], [1.0, np.nan]), ValueError, "v must be finite"),
+        (lambda: softmax_vjp(np.zeros((2, 3, 4)), np.zeros((2, 3, 4))), ValueError, "shape"),
+    ],
+)
+def test_errors_name_the_argument(call, exc, message):
+    with pytest.raises(exc, match=message):
+        call()
+
+
+def test_empty_class_axis_other_than_last():
+    with pytest.raises(ValueError, match="at least one class"):
+        softmax(np.zeros((0, 3)), axis=0)
+    with pytest.raises(ValueError, match="at least one class"):
+        log_softmax(np.zeros((0, 3)), axis=0)
