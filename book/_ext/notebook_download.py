@@ -354,6 +354,31 @@ def _page_context(app: Any, glue_file: Path) -> Context:
     return Context(numbers=numbers, titles=titles, glue=glue_values(glue))
 
 
+def with_cached_outputs(nb: dict[str, Any], cache_path: str | None) -> dict[str, Any]:
+    """Fill in the outputs of ``nb`` from myst-nb's execution cache.
+
+    When myst-nb takes a chapter from its cache, the copy it writes to
+    ``jupyter_execute/`` has no outputs; the cache has them. Glue outputs (data for
+    myst-nb, which Jupyter cannot display) are dropped.
+    """
+    if cache_path and Path(cache_path).is_dir():
+        import nbformat
+        from jupyter_cache import get_cache
+
+        node = nbformat.from_dict(nb)
+        try:
+            _, merged = get_cache(cache_path).merge_match_into_notebook(node)
+        except KeyError:  # not in the cache: the notebook was executed now, outputs in place
+            merged = node
+        nb = json.loads(nbformat.writes(merged))
+    for cell in nb.get("cells", []):
+        if "outputs" in cell:
+            cell["outputs"] = [
+                o for o in cell["outputs"] if "scrapbook" not in o.get("metadata", {})
+            ]
+    return nb
+
+
 def write_notebook(
     app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -363,7 +388,10 @@ def write_notebook(
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if not executed.is_file():
         return
-    nb = json.loads(executed.read_text(encoding="utf-8"))
+    cache_path = getattr(app.config, "nb_execution_cache_path", None) or None
+    if cache_path and not Path(cache_path).is_absolute():
+        cache_path = str(Path(app.srcdir) / cache_path)
+    nb = with_cached_outputs(json.loads(executed.read_text(encoding="utf-8")), cache_path)
     from derived import __version__
 
     repo_url = app.config.html_theme_options.get("repository_url", "") or ""
@@ -396,7 +424,21 @@ def write_notebook(
     context["derived_notebook_url"] = url
 
 
+# The theme renders download entries as links that open in a new tab; a notebook served as
+# JSON would then be displayed instead of saved. Mark the download entries as downloads.
+_DOWNLOAD_JS = """
+document.addEventListener("DOMContentLoaded", () => {
+  for (const a of document.querySelectorAll(
+      "a.btn-download-notebook-button, a.btn-download-source-button")) {
+    a.setAttribute("download", "");
+    a.removeAttribute("target");
+  }
+});
+"""
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the extension (after sphinx-book-theme has built its header buttons)."""
     app.connect("html-page-context", write_notebook, priority=600)
+    app.add_js_file(None, body=_DOWNLOAD_JS)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
