@@ -9,6 +9,7 @@ not installed (`.ci/run` installs it with apt-get).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -24,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium by default; CHROMIUM=/path/to/chrome selects another (e.g. on GitHub runners).
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 pytestmark = pytest.mark.book
 
@@ -70,7 +72,7 @@ def site(built_book: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run does this)")
+        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium; .ci/run does this)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(
