@@ -1,0 +1,93 @@
+"""A walk over the public API with bad input: every array argument is tried with NaN,
+infinity, strings, the wrong number of dimensions and emptiness, and every function must
+answer with a ValueError or TypeError that names the argument, never a silent result.
+
+VALID holds one valid call per public function that takes arrays; the test that every
+such function is listed makes a new function join the walk. EXEMPT lists the (function,
+argument, kind) combinations where the "bad" input is in fact legal, with the reason.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from test_api_contract import FUNCTIONS
+
+rng = np.random.default_rng(0)
+
+# A valid call for each public function taking array arguments: name -> kwargs.
+VALID: dict[str, dict[str, Any]] = {
+    "derived.softmax.softmax": {"z": rng.normal(size=(3, 4))},
+    "derived.softmax.log_softmax": {"z": rng.normal(size=(3, 4))},
+    "derived.softmax.logsumexp": {"z": rng.normal(size=(3, 4))},
+    "derived.softmax.softmax_jacobian": {"z": rng.normal(size=(3, 4))},
+    "derived.softmax.softmax_vjp": {"z": rng.normal(size=(3, 4)), "v": rng.normal(size=(3, 4))},
+}
+
+# (function, argument, kind) -> why that input is legal for it.
+EXEMPT: dict[tuple[str, str, str], str] = {
+    ("derived.softmax.softmax", "z", "extra_dim"): "softmax works along any axis of any array",
+    ("derived.softmax.log_softmax", "z", "extra_dim"): "works along any axis of any array",
+    ("derived.softmax.logsumexp", "z", "extra_dim"): "reduces one axis of any array",
+    ("derived.softmax.softmax", "z", "empty"): "an empty batch of rows is legal",
+    ("derived.softmax.log_softmax", "z", "empty"): "an empty batch of rows is legal",
+    ("derived.softmax.softmax_jacobian", "z", "empty"): "an empty batch of rows is legal",
+    ("derived.softmax.softmax_vjp", "z", "empty"): "checked with v of the same shape",
+    ("derived.softmax.softmax_vjp", "v", "empty"): "checked with z of the same shape",
+}
+
+KINDS: dict[str, Callable[[np.ndarray], Any]] = {
+    "nan": lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a),
+    "inf": lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.inf, a),
+    "strings": lambda a: np.full(a.shape, "x"),
+    "extra_dim": lambda a: a[np.newaxis, ...],
+    "empty": lambda a: np.zeros((0,) * a.ndim),
+}
+
+
+def array_parameters(func: Callable[..., Any]) -> list[str]:
+    hints = func.__annotations__
+    return [
+        p
+        for p in inspect.signature(func).parameters
+        if any(t in str(hints.get(p, "")) for t in ("ArrayLike", "NDArray"))
+    ]
+
+
+ARRAY_FUNCTIONS = [(n, f) for n, f in FUNCTIONS if array_parameters(f)]
+CASES = [
+    (name, func, param, kind)
+    for name, func in ARRAY_FUNCTIONS
+    if name in VALID
+    for param in array_parameters(func)
+    if param in VALID[name] and np.ndim(VALID[name][param]) > 0
+    for kind in KINDS
+    if (name, param, kind) not in EXEMPT
+]
+
+
+def test_every_array_function_has_a_valid_call():
+    missing = [name for name, _ in ARRAY_FUNCTIONS if name not in VALID]
+    assert missing == [], f"add a valid call to VALID for: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_valid_calls_are_valid(name):
+    func = dict(FUNCTIONS)[name]
+    func(**VALID[name])
+
+
+@pytest.mark.parametrize(
+    ("name", "func", "param", "kind"), CASES, ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in CASES]
+)
+def test_bad_input_is_rejected_with_the_argument_named(name, func, param, kind):
+    kwargs = dict(VALID[name])
+    kwargs[param] = KINDS[kind](np.asarray(kwargs[param], dtype=np.float64))
+    with pytest.raises((ValueError, TypeError)) as info:
+        func(**kwargs)
+    assert param in str(info.value), f"message does not name {param!r}: {info.value}"
