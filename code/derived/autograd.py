@@ -267,19 +267,71 @@ def topological_order(output: Value) -> list[Value]:
     return order
 
 
-def _layout(order: list[Value]) -> dict[int, tuple[float, float]]:
-    """Column = longest path from an input; rows spread evenly within a column."""
+Point = tuple[float, float]
+
+
+def _layout(order: list[Value]) -> tuple[dict[int, Point], list[list[Point]]]:
+    """Place nodes in columns and route edges: a small layered (Sugiyama-style) drawing.
+
+    A value's column is one more than its deepest parent's (an input sits just left of
+    its first use). An edge that spans several columns gets a waypoint in each column it
+    crosses, so it runs between boxes instead of behind them. Within a column, boxes and
+    waypoints are sorted by the mean row of their neighbours (the barycentre heuristic),
+    sweeping right and left a few times, which removes most crossings of small graphs.
+
+    Returns the centre of every node (keyed by ``id``) and, per edge, the points of its
+    path from the parent's centre to the child's centre.
+    """
     depth: dict[int, int] = {}
+    children: dict[int, list[Value]] = {id(v): [] for v in order}
     for node in order:
         depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
-    columns: dict[int, list[Value]] = {}
+        for p in node.parents:
+            children[id(p)].append(node)
+    for node in reversed(order):  # inputs move right, next to their first use
+        if not node.parents and children[id(node)]:
+            depth[id(node)] = min(depth[id(c)] for c in children[id(node)]) - 1
+    columns: list[list[object]] = [[] for _ in range(1 + max(depth.values()))]
     for node in order:
-        columns.setdefault(depth[id(node)], []).append(node)
-    pos: dict[int, tuple[float, float]] = {}
-    for col, nodes in columns.items():
-        for row, node in enumerate(nodes):
-            pos[id(node)] = (float(col), (len(nodes) - 1) / 2.0 - row)
-    return pos
+        columns[depth[id(node)]].append(id(node))
+    preds: dict[object, list[object]] = {key: [] for col in columns for key in col}
+    succs: dict[object, list[object]] = {key: [] for col in columns for key in col}
+    chains: list[list[object]] = []
+    for node in order:
+        for e, p in enumerate(node.parents):
+            chain: list[object] = [id(p)]
+            for c in range(depth[id(p)] + 1, depth[id(node)]):
+                dummy = (id(node), e, c)  # a waypoint of this edge in column c
+                columns[c].append(dummy)
+                preds[dummy], succs[dummy] = [], []
+                chain.append(dummy)
+            chain.append(id(node))
+            for a, b in zip(chain[:-1], chain[1:], strict=True):
+                succs[a].append(b)
+                preds[b].append(a)
+            chains.append(chain)
+    row = {key: float(k) for col in columns for k, key in enumerate(col)}
+
+    def centre(keys: list[object], fallback: float) -> float:
+        return sum(row[k] for k in keys) / len(keys) if keys else fallback
+
+    for _ in range(4):
+        for col in columns[1:]:
+            col.sort(key=lambda k: centre(preds[k], row[k]))
+            row.update({key: float(i) for i, key in enumerate(col)})
+        for col in reversed(columns[:-1]):
+            col.sort(key=lambda k: centre(succs[k], row[k]))
+            row.update({key: float(i) for i, key in enumerate(col)})
+    where = {
+        key: (float(c), (len(col) - 1) / 2.0 - i)
+        for c, col in enumerate(columns)
+        for i, key in enumerate(col)
+    }
+    nodes = {id(v): where[id(v)] for v in order}
+    return nodes, [[where[k] for k in chain] for chain in chains]
+
+
+_HALF_WIDTH = 0.27  # half the width of a node's box, in column units
 
 
 def draw_graph(
@@ -314,30 +366,35 @@ def draw_graph(
     import matplotlib.pyplot as plt  # imported here: importing derived must stay cheap
 
     order = topological_order(output)
-    pos = _layout(order)
+    pos, paths = _layout(order)
     if ax is None:
         n_cols = 1 + max(x for x, _ in pos.values())
         n_rows = 1 + max(abs(y) for _, y in pos.values()) * 2
-        _, ax = plt.subplots(figsize=(2.2 * n_cols + 0.5, 1.2 * n_rows + 0.8))
-    for node in order:
-        x1, y1 = pos[id(node)]
-        for parent in node.parents:
-            x0, y0 = pos[id(parent)]
-            ax.annotate(
-                "",
-                xy=(x1, y1),
-                xytext=(x0, y0),
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": "#555555",
-                    "shrinkA": 26,
-                    "shrinkB": 26,
-                    "lw": 1.2,
-                },
-            )
+        _, ax = plt.subplots(figsize=(2.2 * n_cols + 0.5, 1.1 * n_rows + 0.6))
+    hw = _HALF_WIDTH
+    for path in paths:
+        # leave the parent's box on its right, cross waypoint columns horizontally
+        pts = [(path[0][0] + hw, path[0][1])]
+        for x, y in path[1:-1]:
+            pts += [(x - hw, y), (x + hw, y)]
+        end = (path[-1][0] - hw, path[-1][1])
+        ax.plot(*zip(*pts, strict=True), color="#555555", lw=1.1, zorder=1)
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=pts[-1],
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#555555",
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "lw": 1.1,
+            },
+            zorder=1,
+        )
     for node in order:
         x, y = pos[id(node)]
-        title = node.label or node.op
+        title = node.label or node.op or "constant"
         if node.label and node.op:
             title = f"{node.label} = {node.op}"
         text = f"{title}\n{node.data:{fmt}}"
@@ -352,6 +409,7 @@ def draw_graph(
             ha="center",
             va="center",
             fontsize=9,
+            zorder=2,
             bbox={
                 "boxstyle": "round,pad=0.35",
                 "facecolor": "#E8F1FA" if is_input else "#FFFFFF",
@@ -360,7 +418,7 @@ def draw_graph(
         )
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_xlim(min(xs) - 0.45, max(xs) + 0.45)
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.set_axis_off()
     return ax
