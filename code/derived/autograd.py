@@ -331,7 +331,7 @@ def _layout(order: list[Value]) -> tuple[dict[int, Point], list[list[Point]]]:
     return nodes, [[where[k] for k in chain] for chain in chains]
 
 
-_HALF_WIDTH = 0.27  # half the width of a node's box, in column units
+_HALF_WIDTH = 0.24  # half the width of a node's box, in column units
 
 
 def draw_graph(
