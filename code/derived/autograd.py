@@ -1,0 +1,424 @@
+r"""A scalar reverse-mode automatic differentiation engine.
+
+A :class:`Value` holds a number and remembers how it was made: its *parents* (the
+values it was computed from) and the *local derivatives*
+:math:`\partial\,\text{self} / \partial\,\text{parent}`, evaluated during the forward pass
+and cached on the node. :meth:`Value.backward` then applies the chain rule in reverse
+topological order: with :math:`\bar v = \partial f / \partial v` (the *adjoint* of
+:math:`v`),
+
+.. math::
+
+    \bar f = 1, \qquad
+    \bar u \mathrel{+}= \bar v \, \frac{\partial v}{\partial u}
+    \quad \text{for every edge } u \to v,
+
+visiting each node only after every node that uses it, so that its adjoint is complete
+before it is passed on. The ``+=`` is the multivariate chain rule: a value used twice
+receives a contribution along each use.
+
+The topological order is computed with an explicit stack, not recursion, so a graph
+of :math:`10^5` nodes (a long chain) is fine; Python's recursion limit (about 1000 frames)
+would stop a recursive walk.
+
+:func:`draw_graph` draws a graph with matplotlib, each node showing its value and its
+gradient. Chapter 7 of the book builds this engine step by step;
+``tests/test_autograd.py`` checks it against ``torch.autograd`` in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Value", "draw_graph", "topological_order"]
+
+Number = int | float
+
+
+def _as_number(x: object, name: str) -> float:
+    """Return ``x`` as a float if it is a finite real number (not a bool), else raise."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+class Value:
+    r"""A scalar node of a computation graph, with its value and its gradient.
+
+    Parameters
+    ----------
+    data : float
+        The value (a finite real number).
+    label : str, default ""
+        A name to show in drawings (``"x"``, ``"h1"``).
+
+    Attributes
+    ----------
+    data : float
+        The value computed in the forward pass.
+    grad : float
+        :math:`\partial f / \partial` ``self`` after ``f.backward()``; 0 before.
+    parents : tuple of Value
+        The values this one was computed from (empty for an input).
+    local_grads : tuple of float
+        The local derivatives ``d self / d parent``, cached by the forward pass.
+    op : str
+        The operation that made this value (``""`` for an input).
+
+    Examples
+    --------
+    >>> x, y = Value(2.0), Value(3.0)
+    >>> f = x * y + x
+    >>> f.backward()
+    >>> f.data, x.grad, y.grad
+    (8.0, 4.0, 2.0)
+    """
+
+    __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
+
+    def __init__(
+        self,
+        data: float,
+        label: str = "",
+        *,
+        _parents: tuple[Value, ...] = (),
+        _local_grads: tuple[float, ...] = (),
+        _op: str = "",
+    ) -> None:
+        self.data: float = _as_number(data, "data")
+        self.grad: float = 0.0
+        self.label: str = label
+        self.parents: tuple[Value, ...] = _parents
+        self.local_grads: tuple[float, ...] = _local_grads
+        self.op: str = _op
+
+    def __repr__(self) -> str:
+        name = f"{self.label}, " if self.label else ""
+        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
+    # ------------------------------------------------------------------ building
+    @staticmethod
+    def _lift(other: Value | Number) -> Value:
+        return other if isinstance(other, Value) else Value(_as_number(other, "operand"))
+
+    def _child(
+        self, data: float, parents: tuple[Value, ...], grads: tuple[float, ...], op: str
+    ) -> Value:
+        if not math.isfinite(data):
+            raise ValueError(f"{op} of {[p.data for p in parents]} overflows float64")
+        return Value(data, _parents=parents, _local_grads=grads, _op=op)
+
+    def __add__(self, other: Value | Number) -> Value:
+        o = self._lift(other)
+        return self._child(self.data + o.data, (self, o), (1.0, 1.0), "+")
+
+    def __radd__(self, other: Number) -> Value:
+        return self._lift(other) + self
+
+    def __neg__(self) -> Value:
+        return self._child(-self.data, (self,), (-1.0,), "neg")
+
+    def __sub__(self, other: Value | Number) -> Value:
+        o = self._lift(other)
+        return self._child(self.data - o.data, (self, o), (1.0, -1.0), "-")
+
+    def __rsub__(self, other: Number) -> Value:
+        return self._lift(other) - self
+
+    def __mul__(self, other: Value | Number) -> Value:
+        o = self._lift(other)
+        # d(ab)/da = b and d(ab)/db = a: the forward pass caches both factors
+        return self._child(self.data * o.data, (self, o), (o.data, self.data), "*")
+
+    def __rmul__(self, other: Number) -> Value:
+        return self._lift(other) * self
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        o = self._lift(other)
+        if o.data == 0.0:
+            raise ValueError(f"division by zero: {self.data!r} / 0")
+        q = self.data / o.data
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -q/b
+        return self._child(q, (self, o), (1.0 / o.data, -q / o.data), "/")
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return self._lift(other) / self
+
+    def __pow__(self, other: Value | Number) -> Value:
+        a = self.data
+        if isinstance(other, Value):
+            if a <= 0.0:
+                raise ValueError(f"a ** b with a Value exponent needs a base > 0, got {a!r}")
+            try:
+                p = a**other.data
+            except OverflowError:
+                raise ValueError(f"{a!r} ** {other.data!r} overflows float64") from None
+            return self._child(p, (self, other), (other.data * p / a, p * math.log(a)), "**")
+        b = _as_number(other, "exponent")
+        if a == 0.0 and b < 0:
+            raise ValueError(f"division by zero: 0 ** {b!r}")
+        if a < 0.0 and not b.is_integer():
+            raise ValueError(f"a negative base needs an integer exponent, got {a!r} ** {b!r}")
+        try:
+            p = a**b
+            local = b * a ** (b - 1) if b != 0 else 0.0
+        except OverflowError:
+            raise ValueError(f"{a!r} ** {b!r} overflows float64") from None
+        except ZeroDivisionError:  # 0 ** b with 0 < b < 1: the slope is infinite
+            raise ValueError(f"the derivative of x ** {b!r} at x = 0 is infinite") from None
+        return self._child(p, (self,), (local,), f"**{b:g}")
+
+    def __rpow__(self, other: Number) -> Value:
+        return self._lift(other) ** self
+
+    # ------------------------------------------------------------------ functions
+    def exp(self) -> Value:
+        """Return :math:`e^x`, with local derivative :math:`e^x` (the output itself)."""
+        if self.data > 709.78:
+            raise ValueError(f"exp({self.data!r}) overflows float64")
+        e = math.exp(self.data)
+        return self._child(e, (self,), (e,), "exp")
+
+    def log(self) -> Value:
+        r"""Return :math:`\ln x` for :math:`x > 0`, with local derivative :math:`1/x`."""
+        if self.data <= 0.0:
+            raise ValueError(f"log needs a positive number, got {self.data!r}")
+        return self._child(math.log(self.data), (self,), (1.0 / self.data,), "log")
+
+    def tanh(self) -> Value:
+        r"""Return :math:`\tanh x`, with local derivative :math:`1 - \tanh^2 x`."""
+        t = math.tanh(self.data)
+        return self._child(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self) -> Value:
+        r"""Return :math:`\sigma(x) = 1/(1 + e^{-x})`, local derivative :math:`\sigma(1-\sigma)`."""
+        e = math.exp(-abs(self.data))  # <= 1: never overflows
+        s = 1.0 / (1.0 + e) if self.data >= 0 else e / (1.0 + e)
+        return self._child(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    def relu(self) -> Value:
+        r"""Return :math:`\max(x, 0)`, with local derivative :math:`\mathbb 1[x > 0]`."""
+        pos = self.data > 0
+        return self._child(self.data if pos else 0.0, (self,), (1.0 if pos else 0.0,), "relu")
+
+    # ------------------------------------------------------------------ backward
+    def backward(self) -> None:
+        r"""Set ``.grad`` of this value and of every value it depends on.
+
+        After the call, ``v.grad`` is :math:`\partial\,\text{self} / \partial v` for every
+        ancestor ``v`` (and ``self.grad == 1``). Gradients are recomputed from zero on every
+        call (they do not accumulate across calls as in ``torch``); to differentiate a
+        sum of losses, call ``backward`` on the sum.
+        """
+        order = topological_order(self)
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):  # self first; every user of a node before the node
+            for parent, local in zip(node.parents, node.local_grads, strict=True):
+                parent.grad += local * node.grad
+
+
+def topological_order(output: Value) -> list[Value]:
+    """Return every value ``output`` depends on, each after all of its parents.
+
+    Depth-first search with an explicit stack (no recursion, so any depth works). A node
+    is appended once all of its parents have been appended; ``output`` comes last.
+
+    Parameters
+    ----------
+    output : Value
+        The root of the graph.
+
+    Returns
+    -------
+    list of Value
+        Each value exactly once, inputs first, ``output`` last.
+
+    Examples
+    --------
+    >>> x = Value(1.0, "x")
+    >>> [v.label or v.op for v in topological_order((x * x).exp())]
+    ['x', '*', 'exp']
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"output must be a Value, got {type(output).__name__}")
+    order: list[Value] = []
+    seen: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(output, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))  # revisit after the parents below are finished
+        stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    return order
+
+
+Point = tuple[float, float]
+
+
+def _layout(order: list[Value]) -> tuple[dict[int, Point], list[list[Point]]]:
+    """Place nodes in columns and route edges: a small layered (Sugiyama-style) drawing.
+
+    A value's column is one more than its deepest parent's (an input sits just left of
+    its first use). An edge that spans several columns gets a waypoint in each column it
+    crosses, so it runs between boxes instead of behind them. Within a column, boxes and
+    waypoints are sorted by the mean row of their neighbours (the barycentre heuristic),
+    sweeping right and left a few times, which removes most crossings of small graphs.
+
+    Returns the centre of every node (keyed by ``id``) and, per edge, the points of its
+    path from the parent's centre to the child's centre.
+    """
+    depth: dict[int, int] = {}
+    children: dict[int, list[Value]] = {id(v): [] for v in order}
+    for node in order:
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+        for p in node.parents:
+            children[id(p)].append(node)
+    for node in reversed(order):  # inputs move right, next to their first use
+        if not node.parents and children[id(node)]:
+            depth[id(node)] = min(depth[id(c)] for c in children[id(node)]) - 1
+    columns: list[list[object]] = [[] for _ in range(1 + max(depth.values()))]
+    for node in order:
+        columns[depth[id(node)]].append(id(node))
+    preds: dict[object, list[object]] = {key: [] for col in columns for key in col}
+    succs: dict[object, list[object]] = {key: [] for col in columns for key in col}
+    chains: list[list[object]] = []
+    for node in order:
+        for e, p in enumerate(node.parents):
+            chain: list[object] = [id(p)]
+            for c in range(depth[id(p)] + 1, depth[id(node)]):
+                dummy = (id(node), e, c)  # a waypoint of this edge in column c
+                columns[c].append(dummy)
+                preds[dummy], succs[dummy] = [], []
+                chain.append(dummy)
+            chain.append(id(node))
+            for a, b in zip(chain[:-1], chain[1:], strict=True):
+                succs[a].append(b)
+                preds[b].append(a)
+            chains.append(chain)
+    row = {key: float(k) for col in columns for k, key in enumerate(col)}
+
+    def centre(keys: list[object], fallback: float) -> float:
+        return sum(row[k] for k in keys) / len(keys) if keys else fallback
+
+    for _ in range(4):
+        for col in columns[1:]:
+            col.sort(key=lambda k: centre(preds[k], row[k]))
+            row.update({key: float(i) for i, key in enumerate(col)})
+        for col in reversed(columns[:-1]):
+            col.sort(key=lambda k: centre(succs[k], row[k]))
+            row.update({key: float(i) for i, key in enumerate(col)})
+    where = {
+        key: (float(c), (len(col) - 1) / 2.0 - i)
+        for c, col in enumerate(columns)
+        for i, key in enumerate(col)
+    }
+    nodes = {id(v): where[id(v)] for v in order}
+    return nodes, [[where[k] for k in chain] for chain in chains]
+
+
+_HALF_WIDTH = 0.24  # half the width of a node's box, in column units
+
+
+def draw_graph(
+    output: Value,
+    ax: Axes | None = None,
+    *,
+    show_grad: bool = True,
+    fmt: str = ".4g",
+) -> Axes:
+    """Draw the computation graph of ``output`` with matplotlib.
+
+    Each value is a box with its label (or operation), its value and, if ``show_grad``,
+    its gradient; arrows run from inputs to outputs. Inputs are in the leftmost column and
+    each other value one column right of its deepest parent.
+
+    Parameters
+    ----------
+    output : Value
+        The root of the graph.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made if omitted.
+    show_grad : bool, default True
+        Whether to print ``grad`` under the value.
+    fmt : str, default ".4g"
+        Format of the numbers.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on (with its axis lines turned off).
+    """
+    import matplotlib.pyplot as plt  # imported here: importing derived must stay cheap
+
+    order = topological_order(output)
+    pos, paths = _layout(order)
+    if ax is None:
+        n_cols = 1 + max(x for x, _ in pos.values())
+        n_rows = 1 + max(abs(y) for _, y in pos.values()) * 2
+        _, ax = plt.subplots(figsize=(2.2 * n_cols + 0.5, 1.1 * n_rows + 0.6))
+    hw = _HALF_WIDTH
+    for path in paths:
+        # leave the parent's box on its right, cross waypoint columns horizontally
+        pts = [(path[0][0] + hw, path[0][1])]
+        for x, y in path[1:-1]:
+            pts += [(x - hw, y), (x + hw, y)]
+        end = (path[-1][0] - hw, path[-1][1])
+        ax.plot(*zip(*pts, strict=True), color="#555555", lw=1.1, zorder=1)
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=pts[-1],
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#555555",
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "lw": 1.1,
+            },
+            zorder=1,
+        )
+    for node in order:
+        x, y = pos[id(node)]
+        title = node.label or node.op or "constant"
+        if node.label and node.op:
+            title = f"{node.label} = {node.op}"
+        text = f"{title}\n{node.data:{fmt}}"
+        if show_grad:
+            text += f"\ngrad {node.grad:{fmt}}"
+        is_input = not node.parents
+        edge = "#0072B2" if is_input else ("#D55E00" if node is output else "#333333")
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            zorder=2,
+            bbox={
+                "boxstyle": "round,pad=0.35",
+                "facecolor": "#E8F1FA" if is_input else "#FFFFFF",
+                "edgecolor": edge,
+            },
+        )
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.45, max(xs) + 0.45)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.set_axis_off()
+    return ax

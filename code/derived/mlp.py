@@ -1,0 +1,284 @@
+r"""A multilayer perceptron with a hand-written forward and backward pass.
+
+Layer :math:`l = 1, \dots, L` maps a batch :math:`A^{(l-1)} \in \mathbb{R}^{N \times n_{l-1}}`
+(one example per row, :math:`A^{(0)} = X`) to
+
+.. math::
+
+    S^{(l)} = A^{(l-1)} W^{(l)\top} + \mathbf 1 b^{(l)\top}, \qquad
+    A^{(l)} = f_l\big(S^{(l)}\big),
+
+with :math:`W^{(l)}` of shape ``(n_l, n_{l-1})`` and :math:`b^{(l)}` of shape ``(n_l,)``,
+exactly as ``torch.nn.Linear`` stores them. Given the upstream gradient
+:math:`\Delta A^{(L)} = \partial \ell / \partial A^{(L)}`, the backward pass runs the
+chain rule from the last layer to the first:
+
+.. math::
+
+    \Delta S^{(l)} = \Delta A^{(l)} \odot f_l'\big(S^{(l)}\big), \quad
+    \frac{\partial \ell}{\partial W^{(l)}} = \Delta S^{(l)\top} A^{(l-1)}, \quad
+    \frac{\partial \ell}{\partial b^{(l)}} = \Delta S^{(l)\top}\mathbf 1, \quad
+    \Delta A^{(l-1)} = \Delta S^{(l)} W^{(l)}.
+
+So the forward pass must keep (cache) every layer input :math:`A^{(l-1)}` and whatever
+:math:`f_l'` needs: the pre-activation for ReLU, the output for tanh
+(:math:`1 - a^2`) and sigmoid (:math:`a(1 - a)`). Chapter 8 of the book derives all of this;
+``tests/test_mlp.py`` checks it against ``torch.autograd`` in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array
+
+__all__ = ["ACTIVATIONS", "MLP", "activation_derivative", "activate"]
+
+Array = NDArray[np.float64]
+
+#: The activation functions a layer may use.
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "identity")
+
+
+def _check_name(name: object, arg: str) -> str:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"{arg} must be one of {ACTIVATIONS}, got {name!r}")
+    return name
+
+
+def activate(s: ArrayLike, name: str) -> Array:
+    r"""Apply the activation ``name`` elementwise.
+
+    ``relu``: :math:`\max(s, 0)`; ``tanh``; ``sigmoid``: :math:`1/(1 + e^{-s})`, computed
+    from :math:`e^{-|s|}` so that it never overflows; ``identity``: :math:`s`.
+
+    Parameters
+    ----------
+    s : array_like, any shape
+        Pre-activations, finite.
+    name : {"relu", "tanh", "sigmoid", "identity"}
+        The activation.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``s``
+
+    Examples
+    --------
+    >>> activate([-1.0, 0.0, 2.0], "relu").tolist()
+    [0.0, 0.0, 2.0]
+    >>> activate([-1e4, 0.0], "sigmoid").tolist()
+    [0.0, 0.5]
+    """
+    kind = _check_name(name, "name")
+    x = as_float_array(s, "s")
+    if kind == "relu":
+        return np.maximum(x, 0.0)
+    if kind == "tanh":
+        return np.tanh(x)
+    if kind == "sigmoid":
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return x.copy()
+
+
+def activation_derivative(s: ArrayLike, name: str) -> Array:
+    r"""Return the derivative :math:`f'(s)` of the activation ``name``, elementwise.
+
+    ``relu``: :math:`\mathbb 1[s > 0]` (0 at :math:`s = 0`, as in ``torch``);
+    ``tanh``: :math:`1 - \tanh^2 s`; ``sigmoid``: :math:`\sigma(s)(1 - \sigma(s))`;
+    ``identity``: 1.
+
+    Parameters
+    ----------
+    s : array_like, any shape
+        Pre-activations, finite.
+    name : {"relu", "tanh", "sigmoid", "identity"}
+        The activation.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``s``
+
+    Examples
+    --------
+    >>> activation_derivative([-1.0, 0.0, 2.0], "relu").tolist()
+    [0.0, 0.0, 1.0]
+    >>> activation_derivative([0.0], "sigmoid").tolist()
+    [0.25]
+    """
+    kind = _check_name(name, "name")
+    x = as_float_array(s, "s")
+    a = activate(x, kind)
+    return _derivative_from(x, a, kind)
+
+
+def _derivative_from(s: Array, a: Array, kind: str) -> Array:
+    """f'(s) from the cached pre-activation s and output a = f(s)."""
+    if kind == "relu":
+        return (s > 0).astype(np.float64)
+    if kind == "tanh":
+        return 1.0 - a * a
+    if kind == "sigmoid":
+        return a * (1.0 - a)
+    return np.ones_like(s)
+
+
+class MLP:
+    r"""A fully connected network with NumPy forward and backward passes.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``(n_0, n_1, ..., n_L)``: ``n_0`` inputs, ``n_L`` outputs, at least
+        two entries, all >= 1.
+    activation : {"relu", "tanh", "sigmoid", "identity"}, default "relu"
+        The activation of every hidden layer.
+    rng : numpy.random.Generator
+        Source of the initial weights (keyword only, required).
+    output_activation : {"relu", "tanh", "sigmoid", "identity"} or None, default None
+        The activation of the last layer; ``None`` means identity (raw scores).
+
+    Attributes
+    ----------
+    params : list of numpy.ndarray
+        ``[W1, b1, W2, b2, ...]`` with ``W_l`` of shape ``(n_l, n_{l-1})`` and ``b_l`` of
+        shape ``(n_l,)``, initialised like ``torch.nn.Linear``: every entry uniform on
+        :math:`[-1/\sqrt{n_{l-1}}, 1/\sqrt{n_{l-1}}]`. Update these arrays in place
+        (``p -= lr * g``); the next :meth:`forward` uses the new values.
+    grads : list of numpy.ndarray or None
+        The gradients computed by the last :meth:`backward`, in the order of ``params``.
+    dX : numpy.ndarray or None
+        The gradient of the loss with respect to the input of the last :meth:`forward`,
+        set by :meth:`backward`.
+
+    Examples
+    --------
+    >>> net = MLP([3, 4, 2], rng=np.random.default_rng(0))
+    >>> [p.shape for p in net.params]
+    [(4, 3), (4,), (2, 4), (2,)]
+    >>> out = net.forward(np.ones((5, 3)))
+    >>> [g.shape for g in net.backward(np.ones((5, 2)))]
+    [(4, 3), (4,), (2, 4), (2,)]
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        *,
+        rng: np.random.Generator,
+        output_activation: str | None = None,
+    ) -> None:
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+            raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must have at least 2 entries (inputs, outputs), got {sizes}")
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+                raise ValueError(f"sizes must be positive ints, got {list(sizes)}")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.sizes: tuple[int, ...] = tuple(int(n) for n in sizes)
+        self.activation: str = _check_name(activation, "activation")
+        out = "identity" if output_activation is None else output_activation
+        self.output_activation: str = _check_name(out, "output_activation")
+        self.params: list[Array] = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            bound = 1.0 / np.sqrt(n_in)
+            self.params.append(rng.uniform(-bound, bound, size=(n_out, n_in)))
+            self.params.append(rng.uniform(-bound, bound, size=n_out))
+        self.grads: list[Array] | None = None
+        self.dX: Array | None = None
+        self._cache: list[tuple[Array, Array, Array]] | None = None
+        self._single = False
+
+    @property
+    def n_layers(self) -> int:
+        """The number of linear layers L."""
+        return len(self.sizes) - 1
+
+    def parameters(self) -> list[Array]:
+        """Return ``params`` itself (the same list and arrays, not copies).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            ``[W1, b1, ..., WL, bL]``.
+        """
+        return self.params
+
+    def _activation_of(self, layer: int) -> str:
+        return self.output_activation if layer == self.n_layers - 1 else self.activation
+
+    def forward(self, X: ArrayLike) -> Array:
+        r"""Run the network on a batch and cache what :meth:`backward` needs.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, n_0) or (n_0,)
+            One example per row; a 1-d array is one example.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (N, n_L) or (n_L,)
+            The network's outputs :math:`A^{(L)}`.
+        """
+        x = as_float_array(X, "X", ndim=(1, 2))
+        self._single = x.ndim == 1
+        a = x[None, :] if self._single else x  # (N, n_0)
+        if a.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X must have {self.sizes[0]} features (shape (N, {self.sizes[0]})), "
+                f"got shape {x.shape}"
+            )
+        cache: list[tuple[Array, Array, Array]] = []
+        for layer in range(self.n_layers):
+            W, b = self.params[2 * layer], self.params[2 * layer + 1]
+            s = a @ W.T + b  # (N, n_l)
+            a_next = activate(s, self._activation_of(layer))
+            cache.append((a, s, a_next))  # layer input, pre-activation, output
+            a = a_next
+        self._cache = cache
+        self.grads = None
+        self.dX = None
+        return a[0] if self._single else a
+
+    __call__ = forward
+
+    def backward(self, dout: ArrayLike) -> list[Array]:
+        r"""Backpropagate ``dout`` through the last :meth:`forward`.
+
+        Parameters
+        ----------
+        dout : array_like, same shape as the last output
+            The upstream gradient :math:`\partial \ell / \partial A^{(L)}`.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            :math:`\partial \ell / \partial \theta` for every ``params`` entry, in the same
+            order and shapes. Also stored in ``self.grads``; the gradient with respect to the
+            input is stored in ``self.dX``.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward() needs a forward() first")
+        out_shape = self._cache[-1][2].shape
+        want = out_shape[1:] if self._single else out_shape
+        g = as_float_array(dout, "dout")
+        if g.shape != want:
+            raise ValueError(f"dout must have the output's shape {want}, got {g.shape}")
+        delta = g[None, :] if self._single else g  # (N, n_L)
+        grads: list[Array] = [np.empty(0)] * (2 * self.n_layers)
+        for layer in reversed(range(self.n_layers)):
+            a_in, s, a_out = self._cache[layer]
+            delta = delta * _derivative_from(s, a_out, self._activation_of(layer))  # dS
+            grads[2 * layer] = delta.T @ a_in  # (n_l, n_{l-1})
+            grads[2 * layer + 1] = delta.sum(axis=0)  # (n_l,)
+            delta = delta @ self.params[2 * layer]  # dA^{(l-1)}: (N, n_{l-1})
+        self.dX = delta[0] if self._single else delta
+        self.grads = grads
+        return grads

@@ -1,0 +1,92 @@
+"""Tests of derived.jacobians against torch.func.jacrev (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from derived.jacobians import (
+    jacobian_constant,
+    jacobian_dot,
+    jacobian_elementwise_square,
+    jacobian_identity,
+    jacobian_matvec,
+    jacobian_squared_norm,
+    jacobian_xwt,
+    xwt_vjp,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def jacrev(fn, x: np.ndarray) -> np.ndarray:
+    return torch.func.jacrev(fn)(torch.from_numpy(x)).numpy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 5), d=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+def test_vector_catalogue_matches_jacrev(n, d, seed):
+    rng = np.random.default_rng(seed)
+    w, x, X = rng.normal(size=d), rng.normal(size=d), rng.normal(size=(n, d))
+    xt, Xt = torch.from_numpy(x), torch.from_numpy(X)
+    cases = [
+        (jacobian_constant(w), lambda v: torch.tensor(3.0, dtype=torch.float64) + 0 * v.sum()),
+        (jacobian_squared_norm(w), lambda v: (v**2).sum()),
+        (jacobian_dot(w, x), lambda v: v @ xt),
+        (jacobian_matvec(X, w), lambda v: Xt @ v),
+        (jacobian_identity(w), lambda v: v),
+        (jacobian_elementwise_square(w), lambda v: v**2),
+    ]
+    for ours, fn in cases:
+        expected = jacrev(fn, w)
+        assert ours.shape == expected.shape
+        np.testing.assert_allclose(ours, expected, rtol=1e-14, atol=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    m=st.integers(1, 4),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_xwt_jacobian_and_vjp_match_torch(n, m, d, seed):
+    rng = np.random.default_rng(seed)
+    X, W, G = rng.normal(size=(n, d)), rng.normal(size=(m, d)), rng.normal(size=(n, m))
+    Xt = torch.from_numpy(X)
+    J = jacobian_xwt(X, W)
+    expected = jacrev(lambda V: Xt @ V.T, W)
+    assert J.shape == (n, m, m, d) == expected.shape
+    np.testing.assert_array_equal(J, expected)  # entries are copies of X or exact zeros
+    Wt = torch.from_numpy(W).requires_grad_(True)
+    (Xt @ Wt.T).backward(torch.from_numpy(G))
+    np.testing.assert_allclose(xwt_vjp(X, W, G), Wt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        xwt_vjp(X, W, G), np.einsum("ij,ijkl->kl", G, J), rtol=1e-12, atol=1e-14
+    )
+
+
+def test_xwt_wrong_index_condition_fails():
+    """The condition i = k (instead of j = k) gives a different tensor."""
+    rng = np.random.default_rng(0)
+    n = m = 3
+    X, W = rng.normal(size=(n, 2)), rng.normal(size=(m, 2))
+    wrong = np.einsum("il,ik,j->ijkl", X, np.eye(n, m), np.ones(m))
+    assert not np.allclose(wrong, jacobian_xwt(X, W))
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "match"),
+    [
+        (jacobian_constant, ([[1.0]],), "w must have 1 dimension"),
+        (jacobian_dot, ([1.0, 2.0], [1.0]), r"x must have the shape of w \(2,\)"),
+        (jacobian_matvec, ([[1.0, 2.0]], [1.0]), r"X must have shape \(n, 1\)"),
+        (jacobian_matvec, ([1.0, 2.0], [1.0]), "X must have 2 dimension"),
+        (jacobian_xwt, (np.ones((2, 3)), np.ones((4, 2))), "same number of columns"),
+        (xwt_vjp, (np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 3))), r"\(n, m\) = \(2, 4\)"),
+        (jacobian_squared_norm, ([np.nan],), "w must be finite"),
+    ],
+)
+def test_errors(fn, args, match):
+    with pytest.raises(ValueError, match=match):
+        fn(*args)

@@ -1,0 +1,220 @@
+"""Tests of derived.mlp against torch.nn.Linear and torch.autograd (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from derived.losses import cross_entropy, cross_entropy_grad, mse, mse_grad
+from derived.mlp import ACTIVATIONS, MLP, activate, activation_derivative
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+TORCH_ACT = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda s: s,
+}
+
+
+def torch_forward(params: list[torch.Tensor], X: torch.Tensor, act: str, out_act: str):
+    a = X
+    n_layers = len(params) // 2
+    for layer in range(n_layers):
+        W, b = params[2 * layer], params[2 * layer + 1]
+        a = torch.nn.functional.linear(a, W, b)
+        a = TORCH_ACT[out_act if layer == n_layers - 1 else act](a)
+    return a
+
+
+def torch_grads(net: MLP, X: np.ndarray, dout: np.ndarray, act: str, out_act: str):
+    params = [torch.tensor(p, requires_grad=True) for p in net.params]
+    Xt = torch.tensor(X, requires_grad=True)
+    out = torch_forward(params, Xt, act, out_act)
+    out.backward(torch.tensor(dout))
+    return out.detach().numpy(), [p.grad.numpy() for p in params], Xt.grad.numpy()
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("out_act", [None, "sigmoid", "tanh"])
+def test_forward_backward_match_torch(act, out_act):
+    rng = np.random.default_rng(0)
+    net = MLP([5, 7, 6, 3], act, rng=rng, output_activation=out_act)
+    X = rng.normal(size=(11, 5))
+    dout = rng.normal(size=(11, 3))
+    out = net.forward(X)
+    grads = net.backward(dout)
+    out_t, grads_t, dX_t = torch_grads(net, X, dout, act, out_act or "identity")
+    np.testing.assert_allclose(out, out_t, rtol=1e-12, atol=1e-15)
+    assert len(grads) == len(net.params)
+    for g, gt, p in zip(grads, grads_t, net.params, strict=True):
+        assert g.shape == p.shape
+        np.testing.assert_allclose(g, gt, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(net.dX, dX_t, rtol=1e-10, atol=1e-14)
+    assert net.grads is grads
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5),
+    n=st.integers(1, 6),
+    act=st.sampled_from(ACTIVATIONS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_architecture_matches_torch(sizes, n, act, seed):
+    rng = np.random.default_rng(seed)
+    net = MLP(sizes, act, rng=rng)
+    X = rng.normal(size=(n, sizes[0]))
+    dout = rng.normal(size=(n, sizes[-1]))
+    out = net.forward(X)
+    grads = net.backward(dout)
+    out_t, grads_t, dX_t = torch_grads(net, X, dout, act, "identity")
+    np.testing.assert_allclose(out, out_t, rtol=1e-11, atol=1e-14)
+    for g, gt in zip(grads, grads_t, strict=True):
+        np.testing.assert_allclose(g, gt, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(net.dX, dX_t, rtol=1e-9, atol=1e-13)
+
+
+def test_initialisation_like_torch_linear():
+    rng = np.random.default_rng(1)
+    net = MLP([400, 30, 2], rng=rng)
+    W1, b1, W2, b2 = net.params
+    assert [p.shape for p in net.params] == [(30, 400), (30,), (2, 30), (2,)]
+    assert all(p.dtype == np.float64 for p in net.params)
+    for p, fan_in in [(W1, 400), (b1, 400), (W2, 30), (b2, 30)]:
+        assert np.abs(p).max() <= 1 / np.sqrt(fan_in)
+    # uniform on [-c, c] has variance c^2 / 3; 12000 draws pin it to about 2%
+    assert np.var(W1) == pytest.approx(1 / 400 / 3, rel=0.05)
+    # torch.nn.Linear's default has the same bound
+    layer = torch.nn.Linear(400, 30)
+    assert layer.weight.abs().max().item() <= 1 / np.sqrt(400)
+    # same seed, same network
+    again = MLP([400, 30, 2], rng=np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(net.params, again.params, strict=True))
+    assert net.parameters() is net.params
+
+
+def test_in_place_updates_are_seen_by_the_next_forward():
+    rng = np.random.default_rng(2)
+    net = MLP([3, 4, 2], "tanh", rng=rng)
+    X = rng.normal(size=(5, 3))
+    before = net.forward(X)
+    for p in net.parameters():
+        p *= 0.0
+    assert np.array_equal(net.forward(X), np.zeros((5, 2)))
+    assert not np.array_equal(before, 0.0)
+
+
+def test_sgd_steps_match_torch_optim():
+    rng = np.random.default_rng(3)
+    net = MLP([4, 8, 3], "relu", rng=rng)
+    X = rng.normal(size=(16, 4))
+    labels = rng.integers(0, 3, size=16)
+    params_t = [torch.tensor(p, requires_grad=True) for p in net.params]
+    opt = torch.optim.SGD(params_t, lr=0.1)
+    for _ in range(5):
+        logits = net.forward(X)
+        loss = cross_entropy(logits, labels)
+        for p, g in zip(net.params, net.backward(cross_entropy_grad(logits, labels)), strict=True):
+            p -= 0.1 * g
+        opt.zero_grad()
+        loss_t = torch.nn.functional.cross_entropy(
+            torch_forward(params_t, torch.tensor(X), "relu", "identity"), torch.tensor(labels)
+        )
+        loss_t.backward()
+        opt.step()
+        assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+    for p, pt in zip(net.params, params_t, strict=True):
+        np.testing.assert_allclose(p, pt.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_single_example_is_a_batch_of_one():
+    rng = np.random.default_rng(4)
+    net = MLP([3, 5, 2], "sigmoid", rng=rng, output_activation="sigmoid")
+    x, g = rng.normal(size=3), rng.normal(size=2)
+    out1 = net.forward(x)
+    grads1 = [a.copy() for a in net.backward(g)]
+    dx1 = net.dX
+    out2 = net.forward(x[None, :])
+    grads2 = net.backward(g[None, :])
+    assert out1.shape == (2,)
+    assert dx1.shape == (3,)
+    np.testing.assert_array_equal(out1, out2[0])
+    np.testing.assert_array_equal(dx1, net.dX[0])
+    for a, b in zip(grads1, grads2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mse_regression_gradient_by_finite_differences():
+    rng = np.random.default_rng(5)
+    net = MLP([2, 3, 1], "tanh", rng=rng)
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    grads = net.backward(mse_grad(net.forward(X), y))
+    h = 1e-6
+    for p, g in zip(net.params, grads, strict=True):
+        idx = (0,) * p.ndim
+        old = p[idx]
+        p[idx] = old + h
+        up = mse(net.forward(X), y)
+        p[idx] = old - h
+        down = mse(net.forward(X), y)
+        p[idx] = old
+        # central difference: error O(h^2) plus rounding O(eps / h), about 1e-10
+        assert g[idx] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9)
+
+
+def test_relu_derivative_at_zero_is_zero_like_torch():
+    s = torch.zeros(3, requires_grad=True, dtype=torch.float64)
+    torch.relu(s).sum().backward()
+    np.testing.assert_array_equal(activation_derivative(np.zeros(3), "relu"), s.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_and_derivatives_match_torch(name):
+    s = np.linspace(-40, 40, 161)
+    st_ = torch.tensor(s, requires_grad=True)
+    out = TORCH_ACT[name](st_)
+    out.sum().backward()
+    np.testing.assert_allclose(activate(s, name), out.detach().numpy(), rtol=1e-14, atol=0)
+    # 1 - tanh(s)^2 and a (1 - a) are computed to an absolute error of about eps
+    np.testing.assert_allclose(
+        activation_derivative(s, name), st_.grad.numpy(), rtol=1e-12, atol=1e-15
+    )
+    assert np.all(np.isfinite(activate(np.array([-1e4, 1e4]), name)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"sizes": [3]}, ValueError, "at least 2 entries"),
+        ({"sizes": [3, 0]}, ValueError, "positive ints"),
+        ({"sizes": [3, 2.5]}, ValueError, "positive ints"),
+        ({"sizes": "32"}, TypeError, "sequence of ints"),
+        ({"sizes": [3, 2], "activation": "gelu"}, ValueError, "activation must be one of"),
+        ({"sizes": [3, 2], "output_activation": "soft"}, ValueError, "output_activation must"),
+        ({"sizes": [3, 2], "rng": 0}, TypeError, "rng must be a numpy.random.Generator"),
+    ],
+)
+def test_constructor_errors(kwargs, exc, match):
+    kwargs.setdefault("rng", np.random.default_rng(0))
+    sizes = kwargs.pop("sizes")
+    with pytest.raises(exc, match=match):
+        MLP(sizes, **kwargs)
+
+
+def test_forward_and_backward_errors():
+    net = MLP([3, 2], rng=np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="forward"):
+        net.backward(np.ones((1, 2)))
+    with pytest.raises(ValueError, match="X must have 3 features"):
+        net.forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="X must have 1 or 2 dimension"):
+        net.forward(np.ones((4, 3, 1)))
+    with pytest.raises(ValueError, match="X must be finite"):
+        net.forward(np.full((1, 3), np.nan))
+    net.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"dout must have the output's shape \(4, 2\)"):
+        net.backward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="name must be one of"):
+        activate([1.0], "swish")
