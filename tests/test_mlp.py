@@ -203,6 +203,19 @@ def test_constructor_errors(kwargs, exc, match):
         MLP(sizes, **kwargs)
 
 
+def test_sizes_may_be_a_numpy_array():
+    net = MLP(np.array([3, 4, 2]), rng=np.random.default_rng(0))
+    assert net.sizes == (3, 4, 2)
+    assert net.n_layers == 2
+
+
+def test_replaced_parameter_with_wrong_shape_is_reported():
+    net = MLP([3, 4, 2], rng=np.random.default_rng(0))
+    net.params[2] = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"params of layer 2 must have shapes \(2, 4\)"):
+        net.forward(np.ones((1, 3)))
+
+
 def test_forward_and_backward_errors():
     net = MLP([3, 2], rng=np.random.default_rng(0))
     with pytest.raises(RuntimeError, match="forward"):

@@ -331,7 +331,12 @@ def _layout(order: list[Value]) -> tuple[dict[int, Point], list[list[Point]]]:
     return nodes, [[where[k] for k in chain] for chain in chains]
 
 
-_HALF_WIDTH = 0.24  # half the width of a node's box, in column units
+_HALF_WIDTH = 0.24  # half the width of the gap an edge leaves at a waypoint, in column units
+
+
+def _edges(order: list[Value]) -> list[tuple[Value, Value]]:
+    """Every edge (parent, child), in the order in which :func:`_layout` returns paths."""
+    return [(p, node) for node in order for p in node.parents]
 
 
 def draw_graph(
@@ -370,14 +375,55 @@ def draw_graph(
     if ax is None:
         n_cols = 1 + max(x for x, _ in pos.values())
         n_rows = 1 + max(abs(y) for _, y in pos.values()) * 2
-        _, ax = plt.subplots(figsize=(2.2 * n_cols + 0.5, 1.1 * n_rows + 0.6))
-    hw = _HALF_WIDTH
-    for path in paths:
+        new_fig, ax = plt.subplots(figsize=(2.0 * n_cols + 0.3, 1.0 * n_rows + 0.5))
+        new_fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.4, max(xs) + 0.4)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    boxes = {}
+    for node in order:
+        x, y = pos[id(node)]
+        title = node.label or node.op or "constant"
+        if node.label and node.op:
+            title = f"{node.label} = {node.op}"
+        text = f"{title}\n{node.data:{fmt}}"
+        if show_grad:
+            text += f"\ngrad {node.grad:{fmt}}"
+        is_input = not node.parents
+        edge = "#0072B2" if is_input else ("#D55E00" if node is output else "#333333")
+        box = ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            zorder=2,
+            bbox={
+                "boxstyle": "round,pad=0.35",
+                "facecolor": "#E8F1FA" if is_input else "#FFFFFF",
+                "edgecolor": edge,
+            },
+        )
+        boxes[id(node)] = box
+    fig = ax.get_figure(root=True)
+    assert fig is not None  # an Axes that has been drawn on belongs to a figure
+    fig.draw_without_rendering()  # lays out the frames, so that their sizes are known
+    half_width: dict[int, float] = {}  # of each node's frame, in data units
+    to_data = ax.transData.inverted()
+    for key, box in boxes.items():
+        frame = box.get_bbox_patch()
+        assert frame is not None  # every node text is drawn with a frame
+        extent = frame.get_window_extent()  # pixels
+        (x0, _), (x1, _) = to_data.transform([(extent.x0, 0.0), (extent.x1, 0.0)])
+        half_width[key] = (x1 - x0) / 2
+    for path, (parent, child) in zip(paths, _edges(order), strict=True):
         # leave the parent's box on its right, cross waypoint columns horizontally
-        pts = [(path[0][0] + hw, path[0][1])]
+        pts = [(path[0][0] + half_width[id(parent)], path[0][1])]
         for x, y in path[1:-1]:
-            pts += [(x - hw, y), (x + hw, y)]
-        end = (path[-1][0] - hw, path[-1][1])
+            pts += [(x - _HALF_WIDTH, y), (x + _HALF_WIDTH, y)]
+        end = (path[-1][0] - half_width[id(child)], path[-1][1])
         ax.plot(*zip(*pts, strict=True), color="#555555", lw=1.1, zorder=1)
         ax.annotate(
             "",
@@ -392,33 +438,5 @@ def draw_graph(
             },
             zorder=1,
         )
-    for node in order:
-        x, y = pos[id(node)]
-        title = node.label or node.op or "constant"
-        if node.label and node.op:
-            title = f"{node.label} = {node.op}"
-        text = f"{title}\n{node.data:{fmt}}"
-        if show_grad:
-            text += f"\ngrad {node.grad:{fmt}}"
-        is_input = not node.parents
-        edge = "#0072B2" if is_input else ("#D55E00" if node is output else "#333333")
-        ax.text(
-            x,
-            y,
-            text,
-            ha="center",
-            va="center",
-            fontsize=9,
-            zorder=2,
-            bbox={
-                "boxstyle": "round,pad=0.35",
-                "facecolor": "#E8F1FA" if is_input else "#FFFFFF",
-                "edgecolor": edge,
-            },
-        )
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.45, max(xs) + 0.45)
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.set_axis_off()
     return ax

@@ -173,7 +173,7 @@ class MLP:
         rng: np.random.Generator,
         output_activation: str | None = None,
     ) -> None:
-        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+        if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence | np.ndarray):
             raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
         if len(sizes) < 2:
             raise ValueError(f"sizes must have at least 2 entries (inputs, outputs), got {sizes}")
@@ -238,6 +238,12 @@ class MLP:
         cache: list[tuple[Array, Array, Array]] = []
         for layer in range(self.n_layers):
             W, b = self.params[2 * layer], self.params[2 * layer + 1]
+            want = (self.sizes[layer + 1], self.sizes[layer])
+            if W.shape != want or b.shape != want[:1]:
+                raise ValueError(
+                    f"params of layer {layer + 1} must have shapes {want} and {want[:1]}, "
+                    f"got {W.shape} and {b.shape} (update them in place, do not replace them)"
+                )
             s = a @ W.T + b  # (N, n_l)
             a_next = activate(s, self._activation_of(layer))
             cache.append((a, s, a_next))  # layer input, pre-activation, output
