@@ -150,3 +150,11 @@ def test_offline_mathjax_reports_a_missing_install(monkeypatch, tmp_path):
     monkeypatch.setattr(offline_mathjax, "MATHJAX_PACKAGE", tmp_path / "nothing")
     with pytest.raises(Exception, match="npm ci"):
         offline_mathjax._installed_version()
+
+
+def test_gated_solutions_open_a_span_instead_of_an_empty_block():
+    src = "```{solution-start} ex-1\n:class: dropdown\n```\nText of the solution."
+    out = nd.convert_markdown(src, CTX)
+    assert out.startswith("**Solution.**")
+    assert "<details>" not in out
+    assert "Text of the solution." in out

@@ -187,6 +187,14 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
             label = options.get("label")
             tag = f" \\tag{{{ctx.numbers.get(label, ('', label))[1]}}}" if label else ""
             lines += ["$$", *inner, f"{tag.strip()}$$" if tag else "$$"]
+        elif name in {"exercise-start", "solution-start"}:
+            heading = "Exercise" if name == "exercise-start" else "Solution"
+            lines += [
+                f"**{heading}{f' ({title})' if title and heading == 'Exercise' else ''}.**",
+                *inner,
+            ]
+        elif name in {"exercise-end", "solution-end"}:
+            lines += ["", "---"]
         elif name in {"solution", "dropdown"} or options.get("class", "") == "dropdown":
             summary = "Solution" if name == "solution" else (title or "Details")
             lines += [
@@ -208,14 +216,6 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
                 lines += ["", head, *inner, ""]
             else:
                 lines += ["", *(f"> {line}".rstrip() for line in [head, "", *inner]), ""]
-        elif name in {"exercise-start", "solution-start"}:
-            heading = "Exercise" if name == "exercise-start" else "Solution"
-            lines += [
-                f"**{heading}{f' ({title})' if title and heading == 'Exercise' else ''}.**",
-                *inner,
-            ]
-        elif name in {"exercise-end", "solution-end"}:
-            lines += ["", "---"]
         elif name in {"figure", "image"}:
             lines += [f"*Figure: {' '.join(inner).strip()}*"] if inner else []
         elif name in {
