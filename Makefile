@@ -38,8 +38,16 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The execution cache is keyed on each chapter's text only. When the package or the pinned
+# dependencies change, the chapters' outputs may change too: drop the cache and re-read.
+CODE_HASH = $(shell find code -name '*.py' | LC_ALL=C sort | xargs cat constraints.txt | sha256sum | cut -c1-16)
+
 book: $(STAMP) $(NODE_STAMP)
+	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
+	  echo "The package or its pins changed: re-executing every chapter."; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@mkdir -p _build && echo "$(CODE_HASH)" > _build/.code-hash
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html  (or run: make serve)"
 

@@ -8,9 +8,10 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
-from derived.autograd import Value, draw_graph, topological_order
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from derived.autograd import Value, draw_graph, topological_order
 
 matplotlib.use("Agg")
 

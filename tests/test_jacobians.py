@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from derived.jacobians import (
     jacobian_constant,
     jacobian_dot,
@@ -15,8 +18,6 @@ from derived.jacobians import (
     jacobian_xwt,
     xwt_vjp,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def jacrev(fn, x: np.ndarray) -> np.ndarray:

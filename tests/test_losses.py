@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
 from derived.losses import (
     bce,
     bce_grad,
@@ -16,9 +20,6 @@ from derived.losses import (
     mse,
     mse_grad,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 RTOL = 1e-10
 

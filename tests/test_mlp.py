@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from derived.losses import cross_entropy, cross_entropy_grad, mse, mse_grad
-from derived.mlp import ACTIVATIONS, MLP, activate, activation_derivative
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from derived.losses import cross_entropy, cross_entropy_grad, mse, mse_grad
+from derived.mlp import ACTIVATIONS, MLP, activate, activation_derivative
 
 TORCH_ACT = {
     "relu": torch.relu,

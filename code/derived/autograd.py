@@ -367,6 +367,17 @@ def draw_graph(
     -------
     matplotlib.axes.Axes
         The axes drawn on (with its axis lines turned off).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> x = Value(2.0, label="x")
+    >>> y = x * x + 1
+    >>> y.backward()
+    >>> ax = draw_graph(y)
+    >>> sum(bool(t.get_text()) for t in ax.texts)  # a box per value: x, 1, x*x and y
+    4
     """
     import matplotlib.pyplot as plt  # imported here: importing derived must stay cheap
 
