@@ -27,6 +27,30 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.softmax.logsumexp": {"z": rng.normal(size=(3, 4))},
     "derived.softmax.softmax_jacobian": {"z": rng.normal(size=(3, 4))},
     "derived.softmax.softmax_vjp": {"z": rng.normal(size=(3, 4)), "v": rng.normal(size=(3, 4))},
+    # chapter 5
+    "derived.jacobians.jacobian_constant": {"w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_squared_norm": {"w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_dot": {"w": rng.normal(size=3), "x": rng.normal(size=3)},
+    "derived.jacobians.jacobian_matvec": {"X": rng.normal(size=(2, 3)), "w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_identity": {"w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_elementwise_square": {"w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_xwt": {"X": rng.normal(size=(2, 3)), "W": rng.normal(size=(4, 3))},
+    "derived.jacobians.xwt_vjp": {
+        "X": rng.normal(size=(2, 3)),
+        "W": rng.normal(size=(4, 3)),
+        "G": rng.normal(size=(2, 4)),
+    },
+    # chapters 8 and 9
+    "derived.losses.cross_entropy": {"logits": rng.normal(size=(3, 4)), "labels": [0, 3, 1]},
+    "derived.losses.cross_entropy_grad": {"logits": rng.normal(size=(3, 4)), "labels": [0, 3, 1]},
+    "derived.losses.mse": {"y_pred": rng.normal(size=(3, 2)), "y": rng.normal(size=(3, 2))},
+    "derived.losses.mse_grad": {"y_pred": rng.normal(size=(3, 2)), "y": rng.normal(size=(3, 2))},
+    "derived.losses.bce": {"p": [0.2, 0.7, 0.9], "y": [0.0, 1.0, 1.0]},
+    "derived.losses.bce_grad": {"p": [0.2, 0.7, 0.9], "y": [0.0, 1.0, 1.0]},
+    "derived.losses.bce_with_logits": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
+    "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
+    "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
 }
 
 # (function, argument, kind) -> why that input is legal for it.
@@ -39,6 +63,15 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.softmax.softmax_jacobian", "z", "empty"): "an empty batch of rows is legal",
     ("derived.softmax.softmax_vjp", "z", "empty"): "checked with v of the same shape",
     ("derived.softmax.softmax_vjp", "v", "empty"): "checked with z of the same shape",
+    **{
+        (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"
+        for f in ("constant", "squared_norm", "identity", "elementwise_square")
+    },
+    **{
+        (f"derived.mlp.{f}", "s", kind): "elementwise: any shape is legal"
+        for f in ("activate", "activation_derivative")
+        for kind in ("extra_dim", "empty")
+    },
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {
