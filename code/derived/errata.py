@@ -1,0 +1,611 @@
+r"""The errata: every error in the homework solutions this book grew from, with a check.
+
+Each :class:`Erratum` records where an error came from, the wrong statement, the right
+one, and a *check*: a function that computes both versions and compares them with an
+independent oracle, returning an :class:`ErratumCheck`. The oracle is always something
+other than the formula under test: central finite differences in float64, brute-force
+enumeration, or plain arithmetic on hardware limits. A check passes the book's standard
+when the right version agrees with the oracle within the tolerance and the wrong
+version does not.
+
+The Errata appendix of the book renders :data:`ERRATA` with :func:`check_all`, and the
+test suite runs the same checks, so the appendix and the tests cannot drift apart.
+
+Finite differences use :math:`h = 10^{-6}`; their truncation and rounding errors are
+below :math:`10^{-8}` for the smooth functions here, so a tolerance of
+:math:`10^{-6}` separates right from wrong with room to spare: every wrong version
+misses by more than :math:`10^{-2}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from derived.softmax import softmax
+
+__all__ = [
+    "ERRATA",
+    "Erratum",
+    "ErratumCheck",
+    "check_all",
+    "erratum_markdown",
+    "report",
+]
+
+Array = NDArray[np.float64]
+FD_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class ErratumCheck:
+    """The outcome of one erratum's check.
+
+    Attributes
+    ----------
+    right_error : float
+        Distance between the right version and the oracle.
+    wrong_error : float
+        Distance between the wrong version and the oracle.
+    tolerance : float
+        The largest distance that counts as agreement.
+    measure : str
+        What the distances measure (for the reader).
+    """
+
+    right_error: float
+    wrong_error: float
+    tolerance: float
+    measure: str
+
+    @property
+    def right_passes(self) -> bool:
+        """Whether the right version agrees with the oracle."""
+        return self.right_error <= self.tolerance
+
+    @property
+    def wrong_fails(self) -> bool:
+        """Whether the wrong version disagrees with the oracle."""
+        return not self.wrong_error <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """One error of the seeds, its correction and its check.
+
+    Attributes
+    ----------
+    id : str
+        Short identifier; the book labels are ``errata-<id>`` and ``mistake-<id>``.
+    seed : str
+        Which homework solution (problem set) and question it comes from.
+    chapter : int
+        The chapter that teaches the right version.
+    topic : str
+        A few words on the subject.
+    wrong, right : str
+        The wrong and the right statement (Markdown with ``$...$`` math).
+    check : callable
+        Computes both versions and compares them with an oracle.
+    """
+
+    id: str
+    seed: str
+    chapter: int
+    topic: str
+    wrong: str
+    right: str
+    check: Callable[[], ErratumCheck] = field(repr=False)
+
+
+def _numerical_jacobian(f: Callable[[Array], Array], x: Array, h: float = 1e-6) -> Array:
+    """Central-difference Jacobian of ``f`` at ``x`` in numerator layout.
+
+    Parameters
+    ----------
+    f : callable
+        Maps an array shaped like ``x`` to an array of any shape.
+    x : numpy.ndarray of float64
+        The point; any shape.
+    h : float, default 1e-6
+        The step.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape f(x).shape + x.shape
+        ``J[..., k] = (f(x + h e_k) - f(x - h e_k)) / (2h)``.
+
+    """
+    x = np.asarray(x, dtype=np.float64)
+    out_shape = np.shape(f(x))
+    jac = np.empty((*out_shape, x.size))
+    for k in range(x.size):  # one column per input entry (a handful here)
+        step = np.zeros(x.size)
+        step[k] = h
+        shift = step.reshape(x.shape)
+        jac[..., k] = (np.asarray(f(x + shift)) - np.asarray(f(x - shift))) / (2 * h)
+    return jac.reshape(*out_shape, *x.shape)
+
+
+def _max_abs(a: Array, b: Array) -> float:
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+
+
+_rng = np.random.default_rng  # every check seeds its own generator: reproducible
+
+
+# --------------------------------------------------------------------------- chapter 1
+
+
+def _check_or_threshold() -> ErratumCheck:
+    inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    target = np.array([0, 1, 1, 1])
+
+    def errors(w: Array, b: float) -> float:  # convention: output 1 iff w.x + b >= 0
+        return float(np.sum((inputs @ w + b >= 0).astype(int) != target))
+
+    w = np.array([1.0, 1.0])
+    return ErratumCheck(
+        right_error=errors(w, -0.5),
+        wrong_error=errors(w, 1.0),
+        tolerance=0.0,
+        measure="misclassified inputs of OR (of 4)",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 3
+
+
+def _pieces_by_dense_slopes(w: Array, b: Array, v: Array) -> int:
+    """Count linear pieces of x -> v . relu(w x + b) by evaluating slopes on a fine grid."""
+    kinks = -b / w
+    x = np.linspace(kinks.min() - 1, kinks.max() + 1, 200_001)
+    y = np.maximum(np.outer(x, w) + b, 0.0) @ v
+    slopes = np.diff(y) / np.diff(x)
+    changes = np.abs(np.diff(slopes)) > 1e-6
+    # a kink between grid points shows up as two consecutive changes: count runs
+    starts = changes & ~np.concatenate([[False], changes[:-1]])
+    return int(np.sum(starts)) + 1
+
+
+def _check_pieces_base_case() -> ErratumCheck:
+    rng = _rng(3)
+    right, wrong = [], []
+    for width in range(1, 7):
+        w = rng.choice([-1.0, 1.0], size=width) * rng.uniform(0.5, 2.0, size=width)
+        b = -w * np.linspace(-1.0, 1.0, width)  # kinks at distinct, separated points
+        v = rng.choice([-1.0, 1.0], size=width) * rng.uniform(0.5, 2.0, size=width)
+        pieces = _pieces_by_dense_slopes(w, b, v)
+        right.append(abs((width + 1) - pieces))
+        wrong.append(abs(2 * width - pieces))
+    return ErratumCheck(
+        right_error=float(max(right)),
+        wrong_error=float(max(wrong)),
+        tolerance=0.0,
+        measure="pieces predicted minus pieces counted, one hidden layer of width 1-6",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def _check_xwt_index() -> ErratumCheck:
+    rng = _rng(5)
+    X = rng.normal(size=(3, 4))
+    W = rng.normal(size=(2, 4))
+    oracle = _numerical_jacobian(lambda M: X @ M.T, W)  # (3, 2, 2, 4): [i, j, k, l]
+    eye = np.eye(2)
+    right = np.einsum("il,jk->ijkl", X, eye)  # X_il 1[j = k]
+    wrong = np.broadcast_to(  # X_il 1[i = k], the same for every j
+        np.einsum("il,ik->ikl", X, np.eye(3, 2))[:, None, :, :], oracle.shape
+    )
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 6
+
+
+def _check_softmax_matrix_form() -> ErratumCheck:
+    z = _rng(6).normal(size=4)
+    s = softmax(z)
+    oracle = _numerical_jacobian(softmax, z)
+    right = np.diag(s) - np.outer(s, s)
+    wrong = np.outer(s, 1 - s)  # S (I - S^T) with S a column and I the 1 x 1 identity
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 7
+
+
+def _check_dfdz_chain() -> ErratumCheck:
+    x, y, z = 1.0, 3.0, 2.0
+    h = 1e-6
+
+    def f(zz: float) -> float:
+        return float(np.log(x) + np.exp(y) * zz)
+
+    oracle = (f(z + h) - f(z - h)) / (2 * h)
+    h2 = np.exp(y)
+    df_dh3, df_dh2, dh3_dz = 1.0, z, h2  # f = h1 + h3, h3 = h2 z
+    right = df_dh3 * dh3_dz
+    wrong = df_dh2 * dh3_dz
+    rel = abs(oracle)
+    return ErratumCheck(
+        abs(right - oracle) / rel, abs(wrong - oracle) / rel, FD_TOL, "relative error of df/dz"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 8
+
+
+def _check_mse_norm() -> ErratumCheck:
+    rng = _rng(8)
+    y_hat, y = rng.normal(size=5), rng.normal(size=5)
+
+    def loss(p: Array) -> Array:
+        return np.asarray(np.linalg.norm(p - y))
+
+    oracle = _numerical_jacobian(loss, y_hat)
+    right = (y_hat - y) / np.linalg.norm(y_hat - y)
+    wrong = 2 * (y_hat - y)  # the gradient of the squared norm
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+def _check_bce_gradient() -> ErratumCheck:
+    rng = _rng(9)
+    K = 6
+    y = np.array([1, 0, 1, 1, 0, 0], dtype=np.float64)
+    y_tilde = rng.uniform(0.1, 0.9, size=K)
+
+    def loss(p: Array) -> Array:
+        return np.asarray(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    oracle = _numerical_jacobian(loss, y_tilde)
+    right = (y_tilde - y) / (K * y_tilde * (1 - y_tilde))
+    n1 = y.sum()  # the seed's N_1: the number of entries of class one
+    wrong = np.where(y == 1, -n1 / (K * y_tilde), (K - n1) / (K * (1 - y_tilde)))
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 9
+
+
+def _check_softmax_regression_gradient() -> ErratumCheck:
+    rng = _rng(10)
+    K, d = 4, 3
+    x = rng.normal(size=d)
+    b = rng.normal(size=K)
+    y = np.eye(K)[2]
+    W = rng.normal(size=(K, d))
+
+    def loss(M: Array) -> Array:
+        return np.asarray(-np.sum(y * np.log(softmax(M @ x + b))))
+
+    oracle = _numerical_jacobian(loss, W)
+    y_hat = softmax(W @ x + b)
+    right = np.outer(y_hat - y, x)
+    wrong = -np.outer(y * (1 - y_hat), x)  # cross terms of the softmax Jacobian dropped
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 11
+
+
+def _check_adam_bias_correction() -> ErratumCheck:
+    beta1, g = 0.9, 1.7  # a constant gradient: the corrected average must equal it exactly
+    m, right, wrong = 0.0, [], []
+    for t in range(1, 12):  # t counted from 1, m_0 = 0
+        m = beta1 * m + (1 - beta1) * g
+        right.append(abs(m / (1 - beta1**t) - g) / g)
+        if t >= 2:  # the wrong form divides by 1 - beta1^0 = 0 at t = 1
+            wrong.append(abs(m / (1 - beta1 ** (t - 1)) - g) / g)
+    return ErratumCheck(
+        float(max(right)),
+        float(max(wrong)),
+        1e-12,
+        "relative error of the corrected first moment, constant gradient, t up to 11",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 12
+
+
+def _check_inverted_dropout() -> ErratumCheck:
+    rng = _rng(12)
+    p, n = 0.3, 400_000
+    x = 2.5
+    mask = rng.random(n) >= p
+    train = np.mean(mask * x / (1 - p))  # inverted dropout during training
+    se = x / (1 - p) * np.sqrt(p * (1 - p) / n)  # standard error of that mean
+    right_eval = x  # inverted dropout: nothing to do at evaluation
+    wrong_eval = (1 - p) * x  # scaling at test time on top of inverted dropout
+    return ErratumCheck(
+        abs(right_eval - train) / se,
+        abs(wrong_eval - train) / se,
+        5.0,
+        "|evaluation output - mean training output| in standard errors",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 17
+
+
+def _tsne_kl(P: Array, Y: Array) -> float:
+    diff = Y[:, None, :] - Y[None, :, :]
+    num = 1.0 / (1.0 + np.sum(diff**2, axis=-1))
+    np.fill_diagonal(num, 0.0)
+    Q = num / num.sum()
+    mask = P > 0
+    return float(np.sum(P[mask] * np.log(P[mask] / Q[mask])))
+
+
+def _check_tsne_gradient() -> ErratumCheck:
+    rng = _rng(17)
+    n = 6
+    A = rng.random((n, n))
+    P = A + A.T
+    np.fill_diagonal(P, 0.0)
+    P /= P.sum()
+    Y = rng.normal(size=(n, 2))
+    oracle = _numerical_jacobian(lambda M: np.asarray(_tsne_kl(P, M)), Y)
+    diff = Y[:, None, :] - Y[None, :, :]
+    num = 1.0 / (1.0 + np.sum(diff**2, axis=-1))
+    np.fill_diagonal(num, 0.0)
+    Q = num / num.sum()
+    right = 4 * np.einsum("ij,ijk->ik", (P - Q) * num, diff)
+    # The seed's formula, read literally with the affinities as the weights W_ij and an
+    # all-ones upstream gradient (as in the convolution exercise it came from): sum_j W_ij.
+    wrong = np.repeat(P.sum(axis=1, keepdims=True), 2, axis=1)
+    return ErratumCheck(
+        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+    )
+
+
+# --------------------------------------------------------------------------- chapter 18
+
+#: Reference points quoted in chapter 18 (H100, measured with torch and Triton).
+H100_COPY_BANDWIDTH = 2.9e12  # bytes per second, reads plus writes
+KERNEL_LAUNCH_S = 20e-6  # a generous upper bound on one launch's latency
+
+
+def _check_doublify_timing() -> ErratumCheck:
+    n = 2**12
+    bytes_moved = 2 * 4 * n  # read and write one float32 each
+    fastest = bytes_moved / H100_COPY_BANDWIDTH  # the kernel cannot beat the copy
+    plausible = fastest + KERNEL_LAUNCH_S  # plus, at most, one launch
+    seed_gpu = 1.714e-3
+    right_claim = 10e-6  # "tens of microseconds, dominated by launch latency"
+    return ErratumCheck(
+        max(0.0, right_claim / plausible - 1),
+        max(0.0, seed_gpu / plausible - 1),
+        0.0,
+        "excess of the claimed kernel time over bandwidth plus launch latency (x plausible)",
+    )
+
+
+ERRATA: dict[str, Erratum] = {
+    e.id: e
+    for e in [
+        Erratum(
+            "or-threshold",
+            "homework 000, question 2",
+            1,
+            "threshold of the OR unit",
+            "$w_{OR} = (1, 1)$ with $b_{OR} = 1$, while the worked cases compute with $-1$ "
+            "and $-1.1$, and an output of exactly 0 is given both classes.",
+            "Fix one convention (output 1 iff $w^\\top x + b \\ge 0$); then $w = (1, 1)$ "
+            "computes OR exactly when $-1 \\le b < 0$, for example $b = -0.5$.",
+            _check_or_threshold,
+        ),
+        Erratum(
+            "pieces-base-case",
+            "homework 003, question 6.4",
+            3,
+            "counting linear pieces",
+            "Each ReLU unit gives 2 pieces, so a layer of $W$ units gives $2W$ pieces "
+            "(leading to the bound $2^D \\prod_d W_d$).",
+            "A layer of $W$ units adds at most one breakpoint per unit to a line: at most "
+            "$W + 1$ pieces, and $\\prod_d (W_d + 1)$ over $D$ layers.",
+            _check_pieces_base_case,
+        ),
+        Erratum(
+            "xwt-index",
+            "homework 002, section 2",
+            5,
+            "Jacobian of $XW^\\top$",
+            "$\\partial (XW^\\top)_{ij} / \\partial W_{kl} = X_{il}\\, 1[i = k]$",
+            "$\\partial (XW^\\top)_{ij} / \\partial W_{kl} = X_{il}\\, 1[j = k]$",
+            _check_xwt_index,
+        ),
+        Erratum(
+            "softmax-matrix-form",
+            "homework 000, question 1",
+            6,
+            "matrix form of the softmax Jacobian",
+            "$\\partial S / \\partial Z = S\\,(I - S^\\top)$",
+            "$J = \\operatorname{diag}(s) - s s^\\top "
+            "= \\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$",
+            _check_softmax_matrix_form,
+        ),
+        Erratum(
+            "dfdz-chain",
+            "homework 002, section 5",
+            7,
+            "chain rule for $f = \\ln x + e^y z$",
+            "$\\partial f/\\partial z = (\\partial f/\\partial h_2)(\\partial h_3/\\partial z)$",
+            "$\\partial f/\\partial z = (\\partial f/\\partial h_3)"
+            "(\\partial h_3/\\partial z) = e^y$",
+            _check_dfdz_chain,
+        ),
+        Erratum(
+            "mse-norm",
+            "homework 001, question 1.1",
+            8,
+            "gradient of the regression loss",
+            "The loss is $\\lVert \\tilde y - y \\rVert_2$, differentiated as "
+            "$2(\\tilde y - y)$ (the gradient of the squared norm).",
+            "Either the loss is $\\lVert \\tilde y - y \\rVert_2^2$ "
+            "with gradient $2(\\tilde y - y)$, "
+            "or it is the norm, with gradient $(\\tilde y - y)/\\lVert \\tilde y - y \\rVert_2$.",
+            _check_mse_norm,
+        ),
+        Erratum(
+            "bce-gradient",
+            "homework 001, question 1.1",
+            8,
+            "gradient of the binary cross-entropy",
+            "$\\partial \\ell/\\partial \\tilde y_i = -N_1/(K \\tilde y_i)$ if $y_i = 1$ and "
+            "$(K - N_1)/(K(1 - \\tilde y_i))$ otherwise, $N_1$ the number of ones.",
+            "$\\partial \\ell/\\partial \\tilde y_i "
+            "= (\\tilde y_i - y_i)/(K \\tilde y_i (1 - \\tilde y_i))$; "
+            "through a sigmoid output, $(\\tilde y_i - y_i)/K$.",
+            _check_bce_gradient,
+        ),
+        Erratum(
+            "softmax-regression-gradient",
+            "homework 004, section 2",
+            9,
+            "softmax regression gradient",
+            "$\\partial \\ell/\\partial W_{ij} = -y_i x_j (1 - \\hat y_i)$, after "
+            "$\\partial \\ell / \\partial \\hat y_i = -y_i / (\\hat y_i \\ln 10)$.",
+            "$\\partial \\ell/\\partial W = (\\hat y - y) x^\\top$ (natural logarithm, all "
+            "entries of the softmax Jacobian kept).",
+            _check_softmax_regression_gradient,
+        ),
+        Erratum(
+            "adam-bias-correction",
+            "homework 003, question 4.4",
+            11,
+            "Adam's bias correction",
+            "$\\mathbb E[s_{t+1}] = (1 - \\beta_1^t)\\,\\mathbb E[g]$, so divide $s_{t+1}$ by "
+            "$1 - \\beta_1^t$ (the update itself divides by $1 - \\beta_1^{t+1}$).",
+            "With $m_0 = 0$ and $t$ counted from 1, $\\mathbb E[m_t] = (1 - \\beta_1^t)\\,"
+            "\\mathbb E[g]$: divide $m_t$ by $1 - \\beta_1^t$, the same $t$.",
+            _check_adam_bias_correction,
+        ),
+        Erratum(
+            "inverted-dropout",
+            "homework 002, section 1",
+            12,
+            "inverted dropout",
+            "Scaling the activations at test time is called inverse dropout.",
+            "Inverted dropout scales by $1/(1 - p)$ during *training*, so evaluation needs no "
+            "scaling; scaling by $1 - p$ at test time is the original, non-inverted scheme.",
+            _check_inverted_dropout,
+        ),
+        Erratum(
+            "tsne-gradient",
+            "homework 004, section 8",
+            17,
+            "gradient of the t-SNE objective",
+            "$\\partial C/\\partial y_i = \\sum W_{ij}\\, \\partial E / \\partial X^{(i-1)}$ "
+            "(a formula from the convolution exercise).",
+            "$\\partial C/\\partial y_i = 4\\sum_j (p_{ij} - q_{ij})(y_i - y_j)"
+            "(1 + \\lVert y_i - y_j \\rVert^2)^{-1}$",
+            _check_tsne_gradient,
+        ),
+        Erratum(
+            "doublify-timing",
+            "homework 003, question 5",
+            18,
+            "timing a GPU kernel",
+            "Doubling $2^{12}$ floats takes 1.714 ms on the GPU and 7.752 ms on the CPU, "
+            "so the GPU is faster.",
+            "At $2^{12}$ elements the kernel itself takes microseconds (launch latency; the "
+            "data moves in nanoseconds) and NumPy a few microseconds: the CPU wins; the "
+            "reported times measured compilation, synchronisation and transfers.",
+            _check_doublify_timing,
+        ),
+    ]
+}
+
+
+def check_all() -> list[tuple[Erratum, ErratumCheck]]:
+    """Run every erratum's check.
+
+    Returns
+    -------
+    list of (Erratum, ErratumCheck)
+        In the order of the chapters.
+
+    Examples
+    --------
+    >>> results = check_all()
+    >>> all(c.right_passes and c.wrong_fails for _, c in results)
+    True
+    """
+    return [(e, e.check()) for e in sorted(ERRATA.values(), key=lambda e: e.chapter)]
+
+
+def erratum_markdown(erratum_id: str, *, link_back: bool = True) -> str:
+    """Write the Errata appendix's text for one erratum, in MyST Markdown.
+
+    Parameters
+    ----------
+    erratum_id : str
+        A key of :data:`ERRATA`.
+    link_back : bool, default True
+        Link to the chapter's "Common mistake" box (label ``mistake-<id>``).
+
+    Returns
+    -------
+    str
+        Where the error came from, the wrong and the right statement.
+
+    Examples
+    --------
+    >>> "1[j = k]" in erratum_markdown("xwt-index", link_back=False)
+    True
+    """
+    if erratum_id not in ERRATA:
+        raise KeyError(f"no erratum {erratum_id!r}; known: {sorted(ERRATA)}")
+    e = ERRATA[erratum_id]
+    where = f"chapter {e.chapter}"
+    if link_back:
+        where = f"{{ref}}`the common mistake in chapter {e.chapter} <mistake-{e.id}>`"
+    return (
+        f"*From:* {e.seed}. *Corrected in:* {where}.\n\n"
+        f"**Wrong.** {e.wrong}\n\n**Right.** {e.right}"
+    )
+
+
+def report(result: ErratumCheck) -> str:
+    """Say in one line how far each version is from the oracle, and the verdict.
+
+    Parameters
+    ----------
+    result : ErratumCheck
+        The outcome of a check.
+
+    Returns
+    -------
+    str
+        The measure, then the two distances, the tolerance and the verdict.
+
+    Examples
+    --------
+    >>> print(report(ErratumCheck(0.0, 1.0, 0.5, "distance")))
+    distance:
+      right 0, wrong 1 (tolerance 0.5): right passes, wrong fails
+    """
+    verdict = (
+        f"right {'passes' if result.right_passes else 'FAILS'}, "
+        f"wrong {'fails' if result.wrong_fails else 'PASSES'}"
+    )
+    return (
+        f"{result.measure}:\n  right {result.right_error:.2g}, wrong {result.wrong_error:.2g} "
+        f"(tolerance {result.tolerance:.2g}): {verdict}"
+    )
