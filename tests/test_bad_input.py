@@ -51,6 +51,18 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    # chapter 14
+    "derived.conv.conv2d": {
+        "x": rng.normal(size=(2, 3, 6, 6)),
+        "w": rng.normal(size=(4, 3, 3, 3)),
+        "b": rng.normal(size=4),
+    },
+    "derived.conv.conv2d_backward": {
+        "dout": rng.normal(size=(2, 4, 4, 4)),
+        "x": rng.normal(size=(2, 3, 6, 6)),
+        "w": rng.normal(size=(4, 3, 3, 3)),
+    },
+    "derived.conv.im2col": {"x": rng.normal(size=(2, 3, 6, 6)), "kernel_size": 3},
 }
 
 # (function, argument, kind) -> why that input is legal for it.
