@@ -63,6 +63,25 @@ VALID: dict[str, dict[str, Any]] = {
         "w": rng.normal(size=(4, 3, 3, 3)),
     },
     "derived.conv.im2col": {"x": rng.normal(size=(2, 3, 6, 6)), "kernel_size": 3},
+    # chapter 15
+    "derived.pooling.max_pool2d": {"x": rng.normal(size=(2, 3, 4, 4)), "kernel_size": 2},
+    "derived.pooling.avg_pool2d": {"x": rng.normal(size=(2, 3, 4, 4)), "kernel_size": 2},
+    "derived.pooling.max_pool2d_backward": {
+        "dout": rng.normal(size=(2, 3, 2, 2)),
+        "x": rng.normal(size=(2, 3, 4, 4)),
+        "kernel_size": 2,
+    },
+    "derived.pooling.avg_pool2d_backward": {
+        "dout": rng.normal(size=(2, 3, 2, 2)),
+        "x": rng.normal(size=(2, 3, 4, 4)),
+        "kernel_size": 2,
+    },
+    "derived.pooling.adaptive_avg_pool2d": {"x": rng.normal(size=(2, 3, 5, 5)), "output_size": 2},
+    "derived.pooling.adaptive_avg_pool2d_backward": {
+        "dout": rng.normal(size=(2, 3, 2, 2)),
+        "x": rng.normal(size=(2, 3, 5, 5)),
+        "output_size": 2,
+    },
 }
 
 # (function, argument, kind) -> why that input is legal for it.

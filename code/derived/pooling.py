@@ -1,0 +1,297 @@
+r"""Max, average and adaptive average pooling, forward and backward (NCHW).
+
+A pooling layer summarises each window of a feature map by one number.
+
+* **Max pooling** keeps the largest value of each window. Its gradient flows only to
+  that element: :math:`\partial y_{uv} / \partial x_{ab} = 1` if :math:`x_{ab}` is the
+  window's maximum, else 0. At a *tie* one element must be chosen; like PyTorch, this
+  module routes the whole gradient to the **first** maximal element in row-major order
+  (``numpy.argmax`` and PyTorch's CPU kernel both keep the first maximum). Padding
+  counts as :math:`-\infty`, so it is never the maximum.
+* **Average pooling** takes each window's mean, so each element receives
+  :math:`1/(k_h k_w)` of the window's gradient. As in PyTorch's default
+  (``count_include_pad=True``), padded zeros count in the divisor.
+* **Adaptive average pooling** fixes the *output* size :math:`(H_o, W_o)`; bin
+  :math:`i` covers rows :math:`\lfloor iH/H_o \rfloor` to
+  :math:`\lceil (i+1)H/H_o \rceil - 1`. It is linear and separable:
+  :math:`y = A_h\, x\, A_w^\top` with averaging matrices :math:`A_h, A_w`, so its
+  backward pass is :math:`A_h^\top g\, A_w`.
+
+Windows overlap when the stride is smaller than the kernel; gradients from
+overlapping windows add up. Chapter 15 derives this; ``tests/test_pooling.py``
+compares every function with ``torch.nn.functional`` in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array
+from derived.conv import Pair, _pair, im2col, output_size
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
+]
+
+Array = NDArray[np.float64]
+
+
+def _setup(
+    x: ArrayLike, kernel_size: Pair, stride: Pair | None, padding: Pair
+) -> tuple[Array, tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]:
+    xa = as_float_array(x, "x", ndim=4)
+    k = _pair(kernel_size, "kernel_size", 1)
+    s = k if stride is None else _pair(stride, "stride", 1)
+    p = _pair(padding, "padding", 0)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"padding must be at most half the kernel size {k}, got {padding!r}")
+    out = (
+        output_size(xa.shape[2], k[0], s[0], p[0]),
+        output_size(xa.shape[3], k[1], s[1], p[1]),
+    )
+    return xa, k, s, p, out
+
+
+def _check_dout(dout: ArrayLike, shape: tuple[int, ...]) -> Array:
+    g = as_float_array(dout, "dout", ndim=4)
+    if g.shape != shape:
+        raise ValueError(f"dout must have shape {shape} (the forward output), got {g.shape}")
+    return g
+
+
+def _argmax_windows(
+    xa: Array, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int]
+) -> tuple[Array, NDArray[np.intp]]:
+    """Window maxima and, per window, the flat index (i * kw + j) of the first maximum."""
+    xp = np.pad(xa, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
+    windows = sliding_window_view(xp, k, axis=(2, 3))  # (N, C, H', W', kh, kw)
+    cols = windows[:, :, :: s[0], :: s[1]]  # (N, C, Ho, Wo, kh, kw)
+    flat = cols.reshape(*cols.shape[:4], k[0] * k[1])  # (N, C, Ho, Wo, kh*kw)
+    idx = np.argmax(flat, axis=-1)  # the first maximum, as PyTorch
+    return np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0], idx
+
+
+def max_pool2d(
+    x: ArrayLike, kernel_size: Pair, stride: Pair | None = None, padding: Pair = 0
+) -> Array:
+    r"""Take the maximum over windows of ``kernel_size``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Feature maps.
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``kernel_size`` (no overlap).
+    padding : int or (int, int), default 0
+        Implicit :math:`-\infty` padding on each side (at most half the kernel).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H_out, W_out)
+        The maximum of each window.
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> max_pool2d(x, 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    xa, k, s, p, _ = _setup(x, kernel_size, stride, padding)
+    return _argmax_windows(xa, k, s, p)[0]
+
+
+def max_pool2d_backward(
+    dout: ArrayLike,
+    x: ArrayLike,
+    kernel_size: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+) -> Array:
+    r"""Compute the gradient of a loss with respect to the input of :func:`max_pool2d`.
+
+    Each window's upstream gradient goes to the window's first maximal element;
+    overlapping windows add their contributions.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, H_out, W_out)
+        Upstream gradient.
+    x : array_like, shape (N, C, H, W)
+        The forward pass's input.
+    kernel_size, stride, padding
+        As in the forward pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H, W)
+        :math:`\partial L / \partial x`.
+
+    Examples
+    --------
+    >>> x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])  # a tie between two 3s
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2).tolist()
+    [[[[0.0, 1.0], [0.0, 0.0]]]]
+    """
+    xa, k, s, p, (ho, wo) = _setup(x, kernel_size, stride, padding)
+    n, c, h, w = xa.shape
+    g = _check_dout(dout, (n, c, ho, wo))
+    _, idx = _argmax_windows(xa, k, s, p)
+    rows = np.arange(ho)[:, None] * s[0] + idx // k[1]  # (N, C, Ho, Wo), padded coordinates
+    cols = np.arange(wo)[None, :] * s[1] + idx % k[1]
+    dxp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]))
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    np.add.at(dxp, (nn[..., None, None], cc[..., None, None], rows, cols), g)
+    return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w].copy()
+
+
+def avg_pool2d(
+    x: ArrayLike, kernel_size: Pair, stride: Pair | None = None, padding: Pair = 0
+) -> Array:
+    """Average over windows; padded zeros count in the divisor (PyTorch's default).
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Feature maps.
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int or (int, int), default 0
+        Zero padding on each side (at most half the kernel).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H_out, W_out)
+        The mean of each window.
+
+    Examples
+    --------
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    xa, k, s, p, _ = _setup(x, kernel_size, stride, padding)
+    cols = im2col(xa, k, s, p)  # (N, C, Ho, Wo, kh, kw)
+    out: Array = cols.mean(axis=(-2, -1))
+    return out
+
+
+def avg_pool2d_backward(
+    dout: ArrayLike,
+    x: ArrayLike,
+    kernel_size: Pair,
+    stride: Pair | None = None,
+    padding: Pair = 0,
+) -> Array:
+    """Compute the gradient of a loss with respect to the input of :func:`avg_pool2d`.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, H_out, W_out)
+        Upstream gradient.
+    x : array_like, shape (N, C, H, W)
+        The forward pass's input (only its shape is used).
+    kernel_size, stride, padding
+        As in the forward pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H, W)
+        Each element receives :math:`1/(k_h k_w)` of the gradient of every window
+        containing it.
+
+    Examples
+    --------
+    >>> avg_pool2d_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 2, 2)), 2).tolist()
+    [[[[0.25, 0.25], [0.25, 0.25]]]]
+    """
+    xa, k, s, p, (ho, wo) = _setup(x, kernel_size, stride, padding)
+    n, c, h, w = xa.shape
+    g = _check_dout(dout, (n, c, ho, wo)) / (k[0] * k[1])
+    dxp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]))
+    for i in range(k[0]):  # one strided slice per window offset (kh * kw of them)
+        for j in range(k[1]):
+            dxp[:, :, i : i + s[0] * (ho - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]] += g
+    return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w].copy()
+
+
+def _averaging_matrix(size: int, out: int) -> Array:
+    """Build A such that y = A x averages x (length ``size``) into ``out`` bins."""
+    i = np.arange(out)
+    start = (i * size) // out
+    stop = -((-(i + 1) * size) // out)  # ceil((i + 1) * size / out)
+    pos = np.arange(size)
+    inside = (pos[None, :] >= start[:, None]) & (pos[None, :] < stop[:, None])
+    return inside / (stop - start)[:, None]
+
+
+def _adaptive_setup(x: ArrayLike, output_size: Pair) -> tuple[Array, Array, Array]:
+    xa = as_float_array(x, "x", ndim=4)
+    oh, ow = _pair(output_size, "output_size", 1)
+    if oh > xa.shape[2] or ow > xa.shape[3]:
+        raise ValueError(
+            f"output_size {(oh, ow)} must not exceed the input's height and width {xa.shape[2:]}"
+        )
+    return xa, _averaging_matrix(xa.shape[2], oh), _averaging_matrix(xa.shape[3], ow)
+
+
+def adaptive_avg_pool2d(x: ArrayLike, output_size: Pair) -> Array:
+    r"""Average-pool to a fixed output size: :math:`y = A_h x A_w^\top`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Feature maps.
+    output_size : int or (int, int)
+        :math:`(H_o, W_o)`, at most :math:`(H, W)`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H_o, W_o)
+        The mean of each bin.
+
+    Examples
+    --------
+    >>> adaptive_avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    xa, ah, aw = _adaptive_setup(x, output_size)
+    out: Array = np.einsum("ih,nchw,jw->ncij", ah, xa, aw, optimize=True)
+    return out
+
+
+def adaptive_avg_pool2d_backward(dout: ArrayLike, x: ArrayLike, output_size: Pair) -> Array:
+    r"""Compute the gradient through :func:`adaptive_avg_pool2d`: :math:`A_h^\top g A_w`.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, H_o, W_o)
+        Upstream gradient.
+    x : array_like, shape (N, C, H, W)
+        The forward pass's input (only its shape is used).
+    output_size : int or (int, int)
+        As in the forward pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H, W)
+        :math:`\partial L / \partial x`.
+
+    Examples
+    --------
+    >>> adaptive_avg_pool2d_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 2, 2)), 1).tolist()
+    [[[[0.25, 0.25], [0.25, 0.25]]]]
+    """
+    xa, ah, aw = _adaptive_setup(x, output_size)
+    g = _check_dout(dout, (*xa.shape[:2], ah.shape[0], aw.shape[0]))
+    dx: Array = np.einsum("ih,ncij,jw->nchw", ah, g, aw, optimize=True)
+    return dx

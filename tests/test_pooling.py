@@ -1,0 +1,118 @@
+"""derived.pooling against torch.nn.functional (float64), ties included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derived.pooling import (
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
+
+
+def torch_pool(fn, x, g, **kwargs):
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = fn(xt, **kwargs)
+    y.backward(torch.tensor(g, dtype=torch.float64))
+    return y.detach().numpy(), xt.grad.numpy()
+
+
+@st.composite
+def pool_cases(draw):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    h = draw(st.integers(max(1, k[0] - 2 * p[0]), 8))
+    w = draw(st.integers(max(1, k[1] - 2 * p[1]), 8))
+    ties = draw(st.booleans())
+    seed = draw(st.integers(0, 2**16))
+    return k, s, p, (2, 2, h, w), ties, seed
+
+
+def make_input(shape, ties, seed):
+    rng = np.random.default_rng(seed)
+    if ties:  # few distinct values: many windows have several maxima
+        return rng.integers(0, 3, size=shape).astype(np.float64)
+    return rng.normal(size=shape)
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=pool_cases())
+def test_max_pool_matches_torch_including_ties(case):
+    k, s, p, shape, ties, seed = case
+    x = make_input(shape, ties, seed)
+    y = max_pool2d(x, k, s, p)
+    g = np.random.default_rng(seed + 1).normal(size=y.shape)
+    y_ref, dx_ref = torch_pool(F.max_pool2d, x, g, kernel_size=k, stride=s, padding=p)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(max_pool2d_backward(g, x, k, s, p), dx_ref, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=pool_cases())
+def test_avg_pool_matches_torch(case):
+    k, s, p, shape, ties, seed = case
+    x = make_input(shape, ties, seed)
+    y = avg_pool2d(x, k, s, p)
+    g = np.random.default_rng(seed + 1).normal(size=y.shape)
+    y_ref, dx_ref = torch_pool(F.avg_pool2d, x, g, kernel_size=k, stride=s, padding=p)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(avg_pool2d_backward(g, x, k, s, p), dx_ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("shape", "out"), [((7, 5), (3, 2)), ((6, 6), (4, 4)), ((5, 9), (5, 1)), ((4, 4), 1)]
+)
+def test_adaptive_avg_pool_matches_torch(shape, out):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, *shape))
+    y = adaptive_avg_pool2d(x, out)
+    g = rng.normal(size=y.shape)
+    y_ref, dx_ref = torch_pool(F.adaptive_avg_pool2d, x, g, output_size=out)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        adaptive_avg_pool2d_backward(g, x, out), dx_ref, rtol=1e-12, atol=1e-14
+    )
+
+
+def test_tie_goes_to_the_first_maximum_in_row_major_order():
+    x = np.array([[[[2.0, 2.0], [2.0, 2.0]]]])
+    dx = max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2)
+    assert dx.tolist() == [[[[1.0, 0.0], [0.0, 0.0]]]]
+
+
+def test_overlapping_windows_accumulate():
+    x = np.array([[[[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
+    dx = max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, stride=1)
+    assert dx[0, 0, 0, 1] == 2.0  # the 5 is the maximum of two windows
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2), ValueError, "at most half"),
+        (lambda: max_pool2d(np.zeros((1, 4, 4)), 2), ValueError, "x must have 4"),
+        (lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 0), ValueError, "kernel_size must be >= 1"),
+        (lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 2, stride=(1,)), TypeError, "stride"),
+        (lambda: max_pool2d(np.zeros((1, 1, 1, 1)), 2), ValueError, "kernel spans"),
+        (
+            lambda: max_pool2d_backward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2),
+            ValueError,
+            "dout must have shape",
+        ),
+        (lambda: adaptive_avg_pool2d(np.zeros((1, 1, 3, 3)), 4), ValueError, "must not exceed"),
+        (lambda: avg_pool2d(np.full((1, 1, 2, 2), np.inf), 2), ValueError, "x must be finite"),
+    ],
+)
+def test_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
