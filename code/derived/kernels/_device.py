@@ -1,0 +1,119 @@
+"""Where a Triton kernel can run: a CUDA GPU, or the CPU through the interpreter.
+
+Triton compiles a kernel for the GPU that owns its tensors. Without a GPU, the
+interpreter (``TRITON_INTERPRET=1``, set before Triton is imported) runs the same
+kernel with NumPy on the CPU, one program after another: slow, but exact enough
+to test a kernel's indexing and masking on a laptop.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+
+__all__ = ["check_tensor", "interpreter_active", "kernel_device"]
+
+
+@triton.jit  # type: ignore[untyped-decorator]
+def _probe_kernel() -> None:
+    """Do nothing; decorated with the other kernels, so it shows how they were built."""
+
+
+def interpreter_active() -> bool:
+    """Return whether this package's kernels run in Triton's CPU interpreter.
+
+    Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel, so
+    the answer is fixed when ``derived.kernels`` is first imported: setting the
+    variable later changes nothing.
+
+    Returns
+    -------
+    bool
+        True when the kernels were built for the interpreter.
+
+    Examples
+    --------
+    >>> isinstance(interpreter_active(), bool)
+    True
+    """
+    return type(_probe_kernel).__name__ == "InterpretedFunction"
+
+
+def kernel_device() -> str:
+    """Return the device on which tensors for the kernels should live.
+
+    Returns
+    -------
+    str
+        ``"cuda"`` when a CUDA GPU is present, else ``"cpu"`` when the interpreter
+        is active.
+
+    Raises
+    ------
+    RuntimeError
+        If there is neither a CUDA GPU nor the interpreter.
+
+    Examples
+    --------
+    >>> kernel_device() in ("cuda", "cpu")  # doctest: +SKIP
+    True
+    """
+    if torch.cuda.is_available():
+        return "cuda"
+    if interpreter_active():
+        return "cpu"
+    raise RuntimeError(
+        "Triton kernels need a CUDA GPU, and none is available. To run them on the CPU "
+        "with Triton's interpreter, set the environment variable TRITON_INTERPRET=1 "
+        "before importing triton or derived.kernels."
+    )
+
+
+def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
+    """Check that ``x`` is a float32 torch tensor with ``ndim`` dimensions on a usable device.
+
+    Parameters
+    ----------
+    x : object
+        The value to check.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int
+        The required number of dimensions.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a torch tensor or not float32.
+    ValueError
+        If ``x`` has the wrong number of dimensions.
+    RuntimeError
+        If ``x`` is on the CPU and the interpreter is off, or on a device Triton
+        cannot use.
+
+    Examples
+    --------
+    >>> check_tensor(torch.zeros(3), "x", ndim=1).shape  # doctest: +SKIP
+    torch.Size([3])
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype != torch.float32:
+        raise TypeError(f"{name} must have dtype torch.float32, got {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
+    if x.device.type == "cuda":
+        return x
+    if x.device.type == "cpu":
+        if interpreter_active():
+            return x
+        raise RuntimeError(
+            f"{name} is on the CPU, where Triton kernels run only in the interpreter. Move it "
+            "to a CUDA GPU (x.cuda()), or set TRITON_INTERPRET=1 before importing triton."
+        )
+    raise RuntimeError(f"{name} is on device {x.device}, which these Triton kernels do not support")
