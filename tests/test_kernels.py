@@ -226,3 +226,24 @@ def test_matmul_tf32_is_less_accurate_gpu():
     # TF32 rounds inputs to 10 mantissa bits (u = 2^-11); float32 has 23 (u = 2^-24)
     assert err_tf32 > 10 * err_ieee
     _assert_matmul_close(matmul(a, b, allow_tf32=True), a, b, factor=2.0**13)
+
+
+def test_missing_triton_is_a_clear_import_error():
+    # Simulate an installation without the gpu extra: importing triton fails.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['triton'] = None\n"
+        "import derived, derived.bench\n"
+        "try:\n"
+        "    import derived.kernels\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "code"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert 'pip install "derived[gpu]"' in out.stdout, out.stderr
