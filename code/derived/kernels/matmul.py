@@ -165,7 +165,10 @@ def _autotuned_tiled_kernel() -> Any:
             (128, 128, 16, 8, 4),
         ]
     ]
-    return triton.autotune(configs=configs, key=["M", "N", "K"])(_matmul_tiled_kernel)
+    # tuned separately per shape and per precision (TF32 favours other tiles than exact fp32)
+    return triton.autotune(configs=configs, key=["M", "N", "K", "INPUT_PRECISION"])(
+        _matmul_tiled_kernel
+    )
 
 
 def matmul(
