@@ -8,8 +8,11 @@ to test a kernel's indexing and masking on a laptop.
 
 from __future__ import annotations
 
+import os
+
 import torch
 import triton
+import triton.language as tl
 
 __all__ = ["check_tensor", "interpreter_active", "kernel_device"]
 
@@ -36,7 +39,9 @@ def interpreter_active() -> bool:
     >>> isinstance(interpreter_active(), bool)
     True
     """
-    return type(_probe_kernel).__name__ == "InterpretedFunction"
+    # Both this package's kernels and Triton's own library functions (tl.zeros, tl.sum, ...,
+    # decorated when triton.language is first imported) must have been built for it.
+    return all(type(f).__name__ == "InterpretedFunction" for f in (_probe_kernel, tl.zeros))
 
 
 def kernel_device() -> str:
@@ -62,11 +67,21 @@ def kernel_device() -> str:
         return "cuda"
     if interpreter_active():
         return "cpu"
-    raise RuntimeError(
-        "Triton kernels need a CUDA GPU, and none is available. To run them on the CPU "
-        "with Triton's interpreter, set the environment variable TRITON_INTERPRET=1 "
-        "before importing triton or derived.kernels."
+    raise RuntimeError(_interpreter_hint("Triton kernels need a CUDA GPU, and none is available."))
+
+
+def _interpreter_hint(problem: str) -> str:
+    """Explain how to switch the interpreter on, and why it may not have worked."""
+    hint = (
+        f"{problem} To run the kernels on the CPU with Triton's interpreter, set the "
+        "environment variable TRITON_INTERPRET=1 before triton or derived.kernels is imported."
     )
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        hint += (
+            " TRITON_INTERPRET=1 is set now, but triton was imported before it was set; "
+            "set it at the very start of the program (or in the shell)."
+        )
+    return hint
 
 
 def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
@@ -113,7 +128,9 @@ def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
         if interpreter_active():
             return x
         raise RuntimeError(
-            f"{name} is on the CPU, where Triton kernels run only in the interpreter. Move it "
-            "to a CUDA GPU (x.cuda()), or set TRITON_INTERPRET=1 before importing triton."
+            _interpreter_hint(
+                f"{name} is on the CPU, where Triton kernels run only in the interpreter "
+                "(or move it to a CUDA GPU with .cuda())."
+            )
         )
     raise RuntimeError(f"{name} is on device {x.device}, which these Triton kernels do not support")
