@@ -2,12 +2,14 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from derived.roofline import (
     H100_REFERENCE,
     doublify_intensity,
+    find_recorded_bench,
     load_bench,
     matmul_flops,
     matmul_intensity,
@@ -100,3 +102,12 @@ def test_load_bench(tmp_path):
     bad.write_text(json.dumps({"rows": []}))
     with pytest.raises(ValueError, match="is not a derived.bench result"):
         load_bench(bad)
+
+
+def test_find_recorded_bench(tmp_path, monkeypatch):
+    assert find_recorded_bench("cpu.json").is_file()  # the repository's recorded run
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.json").write_text("{}")
+    assert find_recorded_bench("mine.json") == Path("mine.json")
+    with pytest.raises(FileNotFoundError, match="Record one with: python -m derived.bench"):
+        find_recorded_bench("nothing-here.json")

@@ -42,6 +42,7 @@ from typing import Any, Final
 __all__ = [
     "H100_REFERENCE",
     "doublify_intensity",
+    "find_recorded_bench",
     "load_bench",
     "matmul_flops",
     "matmul_intensity",
@@ -223,6 +224,50 @@ def load_bench(path: str | Path) -> dict[str, Any]:
     if not isinstance(result, dict) or not {"rows", "machine"} <= set(result):
         raise ValueError(f"{path} is not a derived.bench result (needs 'rows' and 'machine')")
     return result
+
+
+def find_recorded_bench(filename: str = "cpu.json") -> Path:
+    """Find a benchmark result recorded in the book's ``book/data/bench`` folder.
+
+    Looks, in order, in the current directory, in ``../data/bench`` and
+    ``book/data/bench`` below it (a chapter runs in ``book/<part>/``; the repository
+    root), and in the checkout that holds the imported package (an editable install).
+
+    Parameters
+    ----------
+    filename : str, default "cpu.json"
+        The file's name.
+
+    Returns
+    -------
+    pathlib.Path
+        The first match.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is none; the message says how to record one.
+
+    Examples
+    --------
+    >>> find_recorded_bench("cpu.json").name  # doctest: +SKIP
+    'cpu.json'
+    """
+    checkout = Path(__file__).resolve().parents[2]  # code/derived/roofline.py -> repository
+    candidates = [
+        Path(filename),
+        Path("..") / "data" / "bench" / filename,
+        Path("book") / "data" / "bench" / filename,
+        checkout / "book" / "data" / "bench" / filename,
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no recorded benchmark {filename!r} found (looked in: "
+        f"{', '.join(str(c) for c in candidates)}). Record one with: python -m derived.bench "
+        f"--only numpy_doublify,numpy_matmul --out {filename}"
+    )
 
 
 def _check_sizes(**sizes: int) -> None:
