@@ -84,7 +84,7 @@ def _interpreter_hint(problem: str) -> str:
     return hint
 
 
-def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
+def check_tensor(x: object, name: str, *, ndim: int | None) -> torch.Tensor:
     """Check that ``x`` is a float32 torch tensor with ``ndim`` dimensions on a usable device.
 
     Parameters
@@ -93,8 +93,8 @@ def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
         The value to check.
     name : str
         The argument's name, used in error messages.
-    ndim : int
-        The required number of dimensions.
+    ndim : int or None
+        The required number of dimensions (None: any).
 
     Returns
     -------
@@ -120,7 +120,7 @@ def check_tensor(x: object, name: str, *, ndim: int) -> torch.Tensor:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.dtype != torch.float32:
         raise TypeError(f"{name} must have dtype torch.float32, got {x.dtype}")
-    if x.ndim != ndim:
+    if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
     if x.device.type == "cuda":
         return x

@@ -55,15 +55,15 @@ def doublify(x: torch.Tensor, *, block_size: int = DOUBLIFY_BLOCK_SIZE) -> torch
 
     Parameters
     ----------
-    x : torch.Tensor, shape (N,), float32
-        A contiguous vector on a CUDA GPU (or on the CPU when Triton's interpreter
-        is active). Any length, including 0.
+    x : torch.Tensor, float32, any shape
+        A contiguous tensor on a CUDA GPU (or on the CPU when Triton's interpreter
+        is active), treated as a vector of its N elements. Any N, including 0.
     block_size : int, default 1024
         Elements per program, a power of two.
 
     Returns
     -------
-    torch.Tensor, shape (N,), float32
+    torch.Tensor, float32
         ``x`` itself, doubled.
 
     Raises
@@ -71,7 +71,7 @@ def doublify(x: torch.Tensor, *, block_size: int = DOUBLIFY_BLOCK_SIZE) -> torch
     TypeError
         If ``x`` is not a float32 tensor.
     ValueError
-        If ``x`` is not a contiguous vector or ``block_size`` is not a power of two.
+        If ``x`` is not contiguous or ``block_size`` is not a power of two.
     RuntimeError
         If ``x`` is on the CPU and the interpreter is off.
 
@@ -81,7 +81,7 @@ def doublify(x: torch.Tensor, *, block_size: int = DOUBLIFY_BLOCK_SIZE) -> torch
     >>> doublify(x).tolist()  # doctest: +SKIP
     [0.0, 2.0, 4.0, 6.0, 8.0]
     """
-    check_tensor(x, "x", ndim=1)
+    check_tensor(x, "x", ndim=None)
     if not x.is_contiguous():
         raise ValueError("x must be contiguous (an in-place kernel cannot work on a copy)")
     if block_size < 1 or block_size & (block_size - 1):
@@ -90,7 +90,7 @@ def doublify(x: torch.Tensor, *, block_size: int = DOUBLIFY_BLOCK_SIZE) -> torch
     if n == 0:
         return x
     grid = (triton.cdiv(n, block_size),)  # one program per block, the last one partly masked
-    _doublify_kernel[grid](x, n, BLOCK_SIZE=block_size)
+    _doublify_kernel[grid](x, n, BLOCK_SIZE=block_size)  # a contiguous tensor is a flat vector
     return x
 
 
