@@ -1,0 +1,266 @@
+"""Tests for derived.kernels: Triton kernels against torch, on the CPU via the interpreter.
+
+Where no CUDA GPU is present, the interpreter is switched on here, before Triton is
+imported (Triton reads TRITON_INTERPRET when a kernel is decorated). The same tests
+run on a GPU when there is one; tests marked ``gpu`` need one.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GPU_EXTRA = "derived.kernels needs torch and triton: pip install 'derived[gpu]'"
+torch = pytest.importorskip("torch", reason=GPU_EXTRA)
+if not torch.cuda.is_available():
+    os.environ["TRITON_INTERPRET"] = "1"
+pytest.importorskip("triton", reason=GPU_EXTRA)
+
+import derived.kernels  # noqa: E402
+
+if not torch.cuda.is_available() and not derived.kernels.interpreter_active():
+    pytest.skip(
+        "no CUDA GPU, and triton was imported (by an earlier test) before this module could "
+        "set TRITON_INTERPRET=1; set it in the environment to run these tests",
+        allow_module_level=True,
+    )
+
+from derived.kernels import (  # noqa: E402
+    MATMUL_METHODS,
+    doublify,
+    doublify_reference,
+    interpreter_active,
+    kernel_device,
+    matmul,
+    matmul_reference,
+)
+
+HAS_CUDA = torch.cuda.is_available()
+DEVICE = kernel_device()
+needs_gpu = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+
+# float32 unit roundoff: a sum of K products computed in any order in float32 is within
+# K * U * (|A| |B|)_ij of the exact value (the standard gamma_K bound, first order).
+U = 2.0**-24
+
+
+def _random(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g).to(DEVICE)
+
+
+def _assert_matmul_close(c, a, b, factor=1.0):
+    K = a.shape[1]
+    exact = a.double() @ b.double()
+    bound = factor * max(K, 1) * U * (a.double().abs() @ b.double().abs()) + 1e-30
+    err = (c.double() - exact).abs()
+    assert c.dtype == torch.float32
+    assert c.shape == (a.shape[0], b.shape[1])
+    assert bool((err <= bound).all()), f"max error/bound = {(err / bound).max().item():.3g}"
+
+
+def test_interpreter_or_gpu():
+    assert HAS_CUDA or interpreter_active()
+    assert DEVICE == ("cuda" if HAS_CUDA else "cpu")
+
+
+# ---------------------------------------------------------------- doublify
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, 1024, 1025, 5000])
+def test_doublify_matches_torch_any_length(n):
+    x = _random((n,), seed=n)
+    expected = doublify_reference(x.clone())
+    out = doublify(x)
+    assert out is x  # in place, returns its argument
+    assert torch.equal(x, expected)  # doubling is exact in floating point
+
+
+@pytest.mark.parametrize("block_size", [16, 256, 4096])
+def test_doublify_block_sizes(block_size):
+    x = _random((1000,), seed=1)
+    expected = 2 * x
+    doublify(x, block_size=block_size)
+    assert torch.equal(x, expected)
+
+
+def test_doublify_keeps_special_values():
+    x = torch.tensor([0.0, -0.0, float("inf"), -float("inf"), 3.0e38, 1e-45], device=DEVICE)
+    # 2 * 3e38 overflows to inf, as IEEE arithmetic says; the interpreter computes with
+    # NumPy, which would warn about it (and warnings are errors in this suite).
+    with np.errstate(over="ignore"):
+        doublify(x)
+    tiny = torch.tensor(1e-45)  # the smallest float32 subnormal, 2^-149; 2 * tiny is exact
+    expected = torch.tensor([0.0, -0.0, float("inf"), -float("inf"), float("inf"), 2 * tiny])
+    assert torch.equal(x.cpu(), expected)
+    assert torch.signbit(x[1]).item()
+
+
+def test_doublify_any_shape():
+    x = _random((3, 5, 7), seed=2)
+    expected = 2 * x
+    doublify(x)
+    assert torch.equal(x, expected)
+    assert x.shape == (3, 5, 7)
+
+
+def test_doublify_errors():
+    with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
+        doublify([1.0, 2.0])
+    with pytest.raises(TypeError, match="x must have dtype torch.float32, got torch.float64"):
+        doublify(torch.zeros(3, dtype=torch.float64, device=DEVICE))
+    with pytest.raises(ValueError, match="x must be contiguous"):
+        doublify(torch.zeros(10, device=DEVICE)[::2])
+    with pytest.raises(ValueError, match="x must be contiguous"):
+        doublify(torch.zeros(4, 6, device=DEVICE).T)
+    with pytest.raises(ValueError, match="block_size must be a positive power of two, got 100"):
+        doublify(torch.zeros(3, device=DEVICE), block_size=100)
+
+
+# ---------------------------------------------------------------- matmul
+
+# The naive kernel runs one program per entry of C; the interpreter runs programs one
+# after another (about 2 ms each), so naive shapes stay small. (3, 130, 4) crosses the
+# K block of 128, (17, 33, 5) is ragged in every dimension.
+NAIVE_SHAPES = [(1, 1, 1), (17, 33, 5), (3, 130, 4), (6, 7, 9)]
+TILED_SHAPES = [(1, 1, 1), (17, 33, 5), (64, 64, 64), (70, 45, 130), (3, 130, 4), (129, 1, 65)]
+
+
+@pytest.mark.parametrize(("m", "k", "n"), NAIVE_SHAPES)
+def test_matmul_naive_matches_float64(m, k, n):
+    a, b = _random((m, k), seed=m), _random((k, n), seed=n + 100)
+    _assert_matmul_close(matmul(a, b, method="naive"), a, b)
+
+
+@pytest.mark.parametrize(("m", "k", "n"), TILED_SHAPES)
+def test_matmul_tiled_matches_float64(m, k, n):
+    a, b = _random((m, k), seed=m), _random((k, n), seed=n + 100)
+    c = matmul(a, b)
+    _assert_matmul_close(c, a, b)
+    # and agrees with the reference (float64 rounded once) to float32 accuracy
+    torch.testing.assert_close(c, matmul_reference(a, b), rtol=0, atol=k * U * 8 * max(k, 1) ** 0.5)
+
+
+def test_matmul_strided_inputs():
+    a = _random((40, 24), seed=3)
+    b = _random((30, 24), seed=4).T  # (24, 30), column-major view
+    for method in MATMUL_METHODS:
+        if method == "naive":
+            a_small, b_small = a[:5], b[:, :6]
+            _assert_matmul_close(matmul(a_small, b_small, method=method), a_small, b_small)
+        else:
+            _assert_matmul_close(matmul(a, b, method=method), a, b)
+
+
+def test_matmul_empty_and_k_zero():
+    a = torch.zeros(0, 3, device=DEVICE)
+    assert matmul(a, torch.zeros(3, 4, device=DEVICE)).shape == (0, 4)
+    c = matmul(torch.zeros(2, 0, device=DEVICE), torch.zeros(0, 3, device=DEVICE))
+    assert torch.equal(c.cpu(), torch.zeros(2, 3))
+
+
+def test_matmul_small_integers_exact():
+    # products and sums of small integers are exact in float32: any error is a bug
+    g = torch.Generator().manual_seed(7)
+    a = torch.randint(-8, 9, (33, 47), generator=g).float().to(DEVICE)
+    b = torch.randint(-8, 9, (47, 21), generator=g).float().to(DEVICE)
+    assert torch.equal(matmul(a, b).cpu(), (a.double() @ b.double()).float().cpu())
+    assert torch.equal(
+        matmul(a[:4], b[:, :5], method="naive").cpu(),
+        (a[:4].double() @ b[:, :5].double()).float().cpu(),
+    )
+
+
+def test_matmul_errors():
+    a = torch.zeros(2, 3, device=DEVICE)
+    with pytest.raises(ValueError, match=r"inner dimensions differ: a has shape \(2, 3\)"):
+        matmul(a, torch.zeros(4, 2, device=DEVICE))
+    with pytest.raises(ValueError, match="method must be one of"):
+        matmul(a, a.T, method="blocked")
+    with pytest.raises(ValueError, match="allow_tf32=True needs method='tiled'"):
+        matmul(a, a.T, method="naive", allow_tf32=True)
+    with pytest.raises(TypeError, match="b must have dtype torch.float32"):
+        matmul(a, a.T.double())
+    with pytest.raises(ValueError, match=r"a must have 2 dimension\(s\)"):
+        matmul(torch.zeros(3, device=DEVICE), a)
+    with pytest.raises(TypeError, match="b must be a torch.Tensor, got ndarray"):
+        matmul(a, np.zeros((3, 2), dtype=np.float32))
+
+
+@pytest.mark.skipif(
+    HAS_CUDA, reason="the CPU-without-interpreter error needs a machine without CUDA"
+)
+def test_cpu_without_interpreter_is_a_clear_error():
+    # Launch a fresh interpreter without TRITON_INTERPRET: the launcher must refuse CPU tensors.
+    import subprocess
+
+    code = (
+        "import torch\n"
+        "from derived.kernels import doublify\n"
+        "try:\n"
+        "    doublify(torch.zeros(3))\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "code")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "x is on the CPU" in out.stdout, out.stderr
+    assert "TRITON_INTERPRET=1 before triton" in out.stdout
+
+
+# ---------------------------------------------------------------- GPU only
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_doublify_large_gpu():
+    x = torch.randn(2**26 + 3, device="cuda")
+    expected = 2 * x
+    doublify(x)
+    assert torch.equal(x, expected)
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("method", MATMUL_METHODS)
+def test_matmul_large_gpu(method):
+    n = 1000 if method == "naive" else 2049
+    a, b = _random((n, n - 7), seed=1), _random((n - 7, n + 5), seed=2)
+    _assert_matmul_close(matmul(a, b, method=method), a, b)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_matmul_tf32_is_less_accurate_gpu():
+    a, b = _random((512, 512), seed=1), _random((512, 512), seed=2)
+    exact = a.double() @ b.double()
+    err_ieee = (matmul(a, b).double() - exact).abs().max().item()
+    err_tf32 = (matmul(a, b, allow_tf32=True).double() - exact).abs().max().item()
+    # TF32 rounds inputs to 10 mantissa bits (u = 2^-11); float32 has 23 (u = 2^-24)
+    assert err_tf32 > 10 * err_ieee
+    _assert_matmul_close(matmul(a, b, allow_tf32=True), a, b, factor=2.0**13)
+
+
+def test_missing_triton_is_a_clear_import_error():
+    # Simulate an installation without the gpu extra: importing triton fails.
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "sys.modules['triton'] = None\n"
+        "import derived, derived.bench\n"
+        "try:\n"
+        "    import derived.kernels\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "code"))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert 'pip install "derived[gpu]"' in out.stdout, out.stderr

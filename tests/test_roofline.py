@@ -1,0 +1,113 @@
+"""Tests for derived.roofline: intensities, the roofline, and load counts by brute force."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from derived.roofline import (
+    H100_REFERENCE,
+    doublify_intensity,
+    find_recorded_bench,
+    load_bench,
+    matmul_flops,
+    matmul_intensity,
+    matmul_loads,
+    roofline,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def brute_force_loads(m, k, n, block_m, block_n):
+    """Walk the programs of a blocked product and count the in-bounds elements each loads."""
+    total = 0
+    for i0 in range(0, m, block_m):
+        for j0 in range(0, n, block_n):
+            rows = np.arange(i0, i0 + block_m) < m  # mask of live rows of the A panel
+            cols = np.arange(j0, j0 + block_n) < n  # mask of live columns of the B panel
+            total += int(rows.sum()) * k + k * int(cols.sum())  # A panel + B panel
+    return total
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    m=st.integers(1, 40),
+    k=st.integers(0, 20),
+    n=st.integers(1, 40),
+    block_m=st.integers(1, 16),
+    block_n=st.integers(1, 16),
+)
+def test_matmul_loads_matches_brute_force(m, k, n, block_m, block_n):
+    assert matmul_loads(m, k, n, block_m, block_n) == brute_force_loads(m, k, n, block_m, block_n)
+
+
+def test_naive_scheme_is_one_load_per_flop():
+    assert matmul_loads(17, 33, 5) == matmul_flops(17, 33, 5)
+
+
+def test_tiled_loads_per_flop_formula():
+    n = 4096
+    loads = matmul_loads(n, n, n, 64, 64)
+    assert loads / matmul_flops(n, n, n) == pytest.approx(0.5 * (1 / 64 + 1 / 64), rel=1e-15)
+
+
+def test_intensities():
+    assert doublify_intensity() == 1 / 8
+    assert matmul_intensity(4096, 4096, 4096) == pytest.approx(4096 / 6, rel=1e-15)
+    # non-square: 2*2*3*4 flops / (4 bytes * (2*3 + 3*4 + 2*4)) = 48 / 104
+    assert matmul_intensity(2, 3, 4) == pytest.approx(48 / 104, rel=1e-15)
+    assert matmul_intensity(2, 3, 4, bytes_per_element=8) == pytest.approx(48 / 208, rel=1e-15)
+
+
+def test_roofline_both_regimes():
+    peak, bandwidth = 67e12, 3.35e12
+    ridge = peak / bandwidth
+    assert roofline(0.125, peak, bandwidth) == pytest.approx(0.125 * bandwidth, rel=1e-15)
+    assert roofline(10 * ridge, peak, bandwidth) == peak
+    assert roofline(ridge, peak, bandwidth) == pytest.approx(peak, rel=1e-15)
+
+
+def test_reference_points_are_consistent():
+    # the Triton doublify reference point is at the copy ceiling (within 2%)
+    ratio = H100_REFERENCE["doublify_triton_bytes_per_s"] / H100_REFERENCE["copy_bytes_per_s"]
+    assert math.isclose(ratio, 1.0, rel_tol=0.02)
+    assert (
+        H100_REFERENCE["matmul_4096_naive_cuda_flops"]
+        < H100_REFERENCE["matmul_4096_cublas_fp32_flops"]
+    )
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="m must be a non-negative integer, got -1"):
+        matmul_flops(-1, 2, 3)
+    with pytest.raises(ValueError, match="k must be a non-negative integer, got 2.5"):
+        matmul_loads(1, 2.5, 3)
+    with pytest.raises(ValueError, match="block_m and block_n must be >= 1"):
+        matmul_loads(1, 2, 3, 0, 1)
+    with pytest.raises(ValueError, match=r"m, k, n must be positive, got \(0, 2, 3\)"):
+        matmul_intensity(0, 2, 3)
+    with pytest.raises(ValueError, match="bandwidth must be a positive finite number"):
+        roofline(1.0, 1.0, float("nan"))
+    with pytest.raises(ValueError, match="intensity must be a positive finite number"):
+        roofline(0.0, 1.0, 1.0)
+
+
+def test_load_bench(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"rows": [], "machine": {}}))
+    assert load_bench(good)["rows"] == []
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"rows": []}))
+    with pytest.raises(ValueError, match="is not a derived.bench result"):
+        load_bench(bad)
+
+
+def test_find_recorded_bench(tmp_path, monkeypatch):
+    assert find_recorded_bench("cpu.json").is_file()  # the repository's recorded run
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.json").write_text("{}")
+    assert find_recorded_bench("mine.json") == Path("mine.json")
+    with pytest.raises(FileNotFoundError, match="Record one with: python -m derived.bench"):
+        find_recorded_bench("nothing-here.json")
