@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from derived import bench
 
 CODE = Path(__file__).resolve().parents[1] / "code"

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from derived.roofline import (
     H100_REFERENCE,
     doublify_intensity,
@@ -16,8 +19,6 @@ from derived.roofline import (
     matmul_loads,
     roofline,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def brute_force_loads(m, k, n, block_m, block_n):
