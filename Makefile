@@ -39,8 +39,9 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 # The execution cache is keyed on each chapter's text only. When the package, the recorded
-# data in book/data or the pinned dependencies change, the chapters' outputs may change too: drop the cache and re-read.
-CODE_HASH = $(shell find code book/data -type f \( -name '*.py' -o -name '*.json' \) | LC_ALL=C sort | xargs cat constraints.txt | sha256sum | cut -c1-16)
+# data in book/data, the pinned dependencies or the table of contents change (the errata
+# page links to the chapters that exist), outputs may change too: drop the cache and re-read.
+CODE_HASH = $(shell find code book/data -type f \( -name '*.py' -o -name '*.json' \) | LC_ALL=C sort | xargs cat constraints.txt _toc.yml | sha256sum | cut -c1-16)
 
 book: $(STAMP) $(NODE_STAMP)
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \

@@ -61,7 +61,11 @@ def logsumexp(z: ArrayLike, axis: int = -1) -> Array:
 
     Uses :math:`\operatorname{lse}(z) = m + \log \sum_k e^{z_k - m}` with
     :math:`m = \max_k z_k`: every exponent is at most 0, and the largest term is
-    exactly 1, so the sum lies in :math:`[1, K]` and its logarithm is safe.
+    exactly 1, so the sum lies in :math:`[1, K]` and its logarithm is safe. The sum is
+    written as :math:`1 + r`, with :math:`r` the sum of the other terms, and its
+    logarithm taken as ``log1p(r)``: forming :math:`1 + r` first would round away all but
+    the leading digits of a small :math:`r`, and with them the relative accuracy of a
+    small loss such as :math:`-\log \operatorname{softmax}(28, 0)_1 \approx e^{-28}`.
 
     Parameters
     ----------
@@ -84,9 +88,22 @@ def logsumexp(z: ArrayLike, axis: int = -1) -> Array:
     ax = check_axis(axis, arr.ndim)
     if arr.shape[ax] == 0:
         raise ValueError(f"z must not be empty along axis {axis}, got shape {arr.shape}")
-    m = np.max(arr, axis=ax, keepdims=True)
-    out: Array = np.log(np.sum(np.exp(arr - m), axis=ax, keepdims=True)) + m
-    return np.squeeze(out, axis=ax)
+    m, log_sum = _shifted_lse(np.moveaxis(arr, ax, -1))  # classes last
+    out: Array = m + log_sum
+    return out
+
+
+def _shifted_lse(z: Array) -> tuple[Array, Array]:
+    r"""Return :math:`m = \max_k z_k` and :math:`\log\sum_k e^{z_k - m}` over the last axis.
+
+    The term of the (first) maximum is exactly 1; the others sum to :math:`r`, and the
+    logarithm is ``log1p(r)``, accurate even when :math:`r` is far below machine epsilon.
+    """
+    top = np.argmax(z, axis=-1)[..., None]  # (..., 1)
+    m = np.take_along_axis(z, top, axis=-1)  # (..., 1)
+    e = np.exp(z - m)  # (..., K), each in [0, 1]
+    np.put_along_axis(e, top, 0.0, axis=-1)  # drop the leading 1
+    return m[..., 0], np.log1p(np.sum(e, axis=-1))
 
 
 def softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
@@ -152,7 +169,8 @@ def log_softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     arr = as_float_array(z, "z", min_ndim=1)
     ax = check_axis(axis, arr.ndim)
     scaled = _scaled_logits(np.moveaxis(arr, ax, -1), beta)  # classes last: (..., K)
-    out = scaled - logsumexp(scaled, axis=-1)[..., None]
+    m, log_sum = _shifted_lse(scaled)
+    out = (scaled - m[..., None]) - log_sum[..., None]
     return np.moveaxis(out, -1, ax)
 
 
