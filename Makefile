@@ -1,6 +1,7 @@
 # Deep Learning, Derived: build the book and test the package.
 #   make book    execute every chapter and build the HTML book into _build/html
 #   make test    lint and test the package `derived` (code/derived, tests/)
+#   make pdf     the whole book as one PDF (installs TeX Live from Debian's packages if missing)
 # Both create the virtual environment .venv on first use and install the pinned
 # dependencies (constraints.txt) into it; nothing is installed outside the repository.
 
@@ -16,11 +17,12 @@ PORT ?= 8000
 # Chapters and tests import the package from this checkout, whatever .venv points at.
 export PYTHONPATH := $(CURDIR)/code
 
-.PHONY: help book test test-book lint typecheck serve bench clean clean-all env
+.PHONY: help book pdf latex test test-book lint typecheck serve bench clean clean-all env
 
 help:
 	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
 	@echo "make test   ruff + mypy + pytest (book tests too, once the book is built)"
+	@echo "make pdf    build the whole book as _build/html/$(PDF_NAME) (needs LaTeX: installed if missing)"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
 	@echo "make clean  remove the built book (keeps .venv and node_modules)"
@@ -51,6 +53,26 @@ book: $(STAMP) $(NODE_STAMP)
 	@mkdir -p _build && echo "$(CODE_HASH)" > _build/.code-hash
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html  (or run: make serve)"
+
+# The PDF: Jupyter Book's LaTeX builder with XeLaTeX (Unicode text as it is), from the same
+# execution cache as the HTML book. It lands beside the HTML book, which links to it.
+PDF_NAME := deep-learning-derived.pdf
+LATEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+  texlive-xetex latexmk tex-gyre fonts-freefont-otf poppler-utils
+
+latex:
+	@if ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null \
+	     || ! command -v pdftotext >/dev/null; then \
+	  echo "Installing LaTeX from Debian's packages: $(LATEX_PACKAGES)"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends $(LATEX_PACKAGES) >/dev/null; fi
+
+pdf: $(STAMP) latex
+	$(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS)
+	@mkdir -p _build/html && cp _build/latex/$(PDF_NAME) _build/html/$(PDF_NAME)
+	@echo
+	@echo "The PDF is built: $(CURDIR)/_build/html/$(PDF_NAME)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

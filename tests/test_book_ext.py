@@ -158,3 +158,23 @@ def test_gated_solutions_open_a_span_instead_of_an_empty_block():
     assert out.startswith("**Solution.**")
     assert "<details>" not in out
     assert "Text of the solution." in out
+
+
+def test_notebook_zip_is_sorted_and_byte_for_byte_reproducible(tmp_path):
+    import zipfile
+
+    src = tmp_path / "_notebooks"
+    (src / "book" / "part2").mkdir(parents=True)
+    (src / "book" / "part2" / "06-b.ipynb").write_text('{"cells": []}')
+    (src / "book" / "part2" / "05-a.ipynb").write_text('{"cells": [1]}')
+    (src / "book" / "notes.txt").write_text("not a notebook")
+    first, second = tmp_path / "1.zip", tmp_path / "2.zip"
+    names = nd.write_zip(src, first)
+    nd.write_zip(src, second)
+    assert names == [
+        "deep-learning-derived/book/part2/05-a.ipynb",
+        "deep-learning-derived/book/part2/06-b.ipynb",
+    ]
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as zf:
+        assert zf.read(names[0]) == b'{"cells": [1]}'

@@ -38,6 +38,6 @@ def test_workflow_matches_schema(workflow):
 def test_ci_runs_what_the_readme_says():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    for command in ("make test", "make book"):
+    for command in ("make test", "make book", "make pdf"):
         assert command in readme
         assert command in ci

@@ -14,6 +14,9 @@ downloads from the page's download menu (``_build/html/_notebooks/<page>.ipynb``
   the notebook was built with, and prints the exact install command if it is
   missing or different (the package's version contract); the version and the
   source commit are also recorded in the notebook metadata under ``"derived"``.
+* When the build ends, every chapter's notebook is also packed into one zip,
+  ``_build/html/_notebooks/deep-learning-derived-notebooks.zip`` (linked from the
+  front page), with fixed timestamps so that two builds give the same bytes.
 
 The conversion is plain text processing, tested in ``tests/test_book_ext.py``.
 """
@@ -30,6 +33,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = "_notebooks"
+ZIP_NAME = "deep-learning-derived-notebooks.zip"
 
 # --------------------------------------------------------------------------- #
 # MyST Markdown -> plain Jupyter Markdown
@@ -437,8 +441,37 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
+def write_zip(notebook_dir: Path, target: Path) -> list[str]:
+    """Pack every notebook under ``notebook_dir`` into the zip ``target``.
+
+    Members are sorted and carry a fixed timestamp, so the same notebooks give the same
+    bytes. Returns the member names.
+    """
+    import zipfile
+
+    names = []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(notebook_dir.rglob("*.ipynb")):
+            name = f"deep-learning-derived/{path.relative_to(notebook_dir).as_posix()}"
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+            names.append(name)
+    return names
+
+
+def _zip_notebooks(app: Any, exception: BaseException | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    notebook_dir = Path(app.outdir) / NOTEBOOK_DIR
+    if notebook_dir.is_dir():
+        write_zip(notebook_dir, notebook_dir / ZIP_NAME)
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the extension (after sphinx-book-theme has built its header buttons)."""
     app.connect("html-page-context", write_notebook, priority=600)
+    app.connect("build-finished", _zip_notebooks)
     app.add_js_file(None, body=_DOWNLOAD_JS)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
