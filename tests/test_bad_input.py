@@ -51,6 +51,14 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    # chapter 3 (width-1 layers, so that the list of layers is also a 3-d array)
+    "derived.regions.count_pieces": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
+    "derived.regions.breakpoints": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
+    "derived.regions.network_output": {
+        "weights": [[[2.0]], [[-1.0]]],
+        "biases": [[0.5], [0.0]],
+        "x": rng.normal(size=5),
+    },
     # chapter 14
     "derived.conv.conv2d": {
         "x": rng.normal(size=(2, 3, 6, 6)),
