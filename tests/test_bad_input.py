@@ -51,6 +51,16 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    # chapter 1
+    "derived.perceptron.step": {"z": rng.normal(size=(3, 2))},
+    "derived.perceptron.threshold_unit": {"x": rng.normal(size=(4, 2)), "w": [1.0, 1.0], "b": -0.5},
+    "derived.perceptron.separates": {
+        "w": rng.normal(size=(5, 2)),
+        "b": rng.normal(size=5),
+        "inputs": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+        "targets": [0.0, 1.0, 1.0, 1.0],
+    },
+    "derived.perceptron.xor_forward": {"x": rng.normal(size=(4, 2))},
     # chapter 3 (width-1 layers, so that the list of layers is also a 3-d array)
     "derived.regions.count_pieces": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
     "derived.regions.breakpoints": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
@@ -106,6 +116,12 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"
         for f in ("constant", "squared_norm", "identity", "elementwise_square")
     },
+    ("derived.perceptron.step", "z", "extra_dim"): "elementwise: any shape is legal",
+    ("derived.perceptron.step", "z", "empty"): "elementwise: any shape is legal",
+    ("derived.perceptron.separates", "w", "empty"): "no candidates: an empty answer",
+    ("derived.perceptron.separates", "b", "empty"): "checked with w of the same length",
+    ("derived.perceptron.threshold_unit", "x", "empty"): "an empty batch of inputs is legal",
+    ("derived.perceptron.xor_forward", "x", "empty"): "an empty batch of points is legal",
     **{
         (f"derived.mlp.{f}", "s", kind): "elementwise: any shape is legal"
         for f in ("activate", "activation_derivative")

@@ -8,6 +8,7 @@ in ``tests/``. One concept per module, named after the concept:
 module                    concept                                     chapter
 ========================  ==========================================  =======
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
+``derived.perceptron``    threshold units, logic gates, XOR network   1
 ``derived.regions``       exact linear pieces of 1-D ReLU networks    3
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
