@@ -69,6 +69,8 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.activations.derivative": {"x": rng.normal(size=(3, 2)), "name": "gelu"},
     "derived.activations.sigmoid_to_tanh": {"params": [[[1.0]], [0.5], [[2.0]], [0.0]]},
     "derived.activations.tanh_to_sigmoid": {"params": [[[1.0]], [0.5], [[2.0]], [0.0]]},
+    # chapter 2
+    "derived.affine.compose_affine": {"params": [[[1.0]], [0.5], [[2.0]], [0.0]]},
     # chapter 3 (width-1 layers, so that the list of layers is also a 3-d array)
     "derived.regions.count_pieces": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
     "derived.regions.breakpoints": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
