@@ -208,15 +208,24 @@ def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Arra
         # every new interval inherits the affine map of the old interval containing it
         reps = _representatives(new_edges, lo, hi)
         parent = np.searchsorted(edges, reps)
-        Pn, Qn, Sn = P[parent], Q[parent], S[parent]
+        Pn, Qn, Sn = (np.take(M, parent, axis=0) for M in (P, Q, S))  # take: fast rows
         active = Pn * reps[:, None] + Qn > 0
         A = np.where(active, Pn, 0.0)
         C = np.where(active, Qn, 0.0)
-        # adjacent intervals on which every unit has the same affine map are one interval
+        # Adjacent intervals on which every unit has the same affine map are one interval.
+        # Only an old breakpoint can separate two such intervals: at a new one, the unit
+        # whose root it is switches, with a slope above the rounding level.
+        k = np.flatnonzero(parent[1:] != parent[:-1])  # interval k | k + 1 at an old edge
         scale = np.where(active, Sn, 0.0)
-        same = np.all(np.abs(A[1:] - A[:-1]) <= RTOL * (scale[1:] + scale[:-1]), axis=1)
-        keep = np.concatenate([[True], ~same])
-        edges, A, C = new_edges[~same], A[keep], C[keep]
+        A_left, A_right = np.take(A, k, axis=0), np.take(A, k + 1, axis=0)
+        bound = RTOL * (np.take(scale, k, axis=0) + np.take(scale, k + 1, axis=0))
+        same = np.all(np.abs(A_right - A_left) <= bound, axis=1)
+        if np.any(same):
+            drop = k[same]  # the edge between intervals drop and drop + 1
+            keep = np.ones(len(A), dtype=bool)
+            keep[drop + 1] = False
+            new_edges, A, C = np.delete(new_edges, drop), A[keep], C[keep]
+        edges = new_edges
     w_out = Ws[-1][0]
     slopes = A @ w_out
     scale = np.abs(A) @ np.abs(w_out)
