@@ -36,7 +36,7 @@ def torch_output(weights, biases, x: np.ndarray) -> np.ndarray:
     return torch.nn.functional.linear(h, torch.as_tensor(W), torch.as_tensor(b))[:, 0].numpy()
 
 
-def dense_count(weights, biases, lo: float, hi: float, n: int = 400_001) -> int:
+def dense_count(weights, biases, lo: float, hi: float, n: int = 200_001) -> int:
     """Count pieces on [lo, hi] from the slopes of torch's output on a uniform grid."""
     x = np.linspace(lo, hi, n)
     y = torch_output(weights, biases, x)
@@ -141,14 +141,14 @@ def test_random_networks_match_the_dense_slope_count(seed):
     weights, biases = random_network(widths, rng, bias_std=1.0)
     bp = breakpoints(weights, biases, interval=(-3.0, 3.0))
     gaps = np.diff(np.concatenate([[-3.0], bp, [3.0]]))
-    if gaps.size and gaps.min() < 1e-3:  # the grid (spacing 1.5e-5) cannot resolve it
+    if gaps.size and gaps.min() < 1e-3:  # the grid (spacing 3e-5) cannot resolve it
         pytest.skip("breakpoints too close for the grid")
     assert count_pieces(weights, biases, interval=(-3.0, 3.0)) == dense_count(
         weights, biases, -3.0, 3.0
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(networks())
 def test_every_piece_is_affine_and_every_breakpoint_is_a_kink(net):
     weights, biases = net
