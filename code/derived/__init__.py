@@ -7,6 +7,10 @@ in ``tests/``. One concept per module, named after the concept:
 ========================  ==========================================  =======
 module                    concept                                     chapter
 ========================  ==========================================  =======
+``derived.perceptron``    threshold units, logic gates, XOR network   1
+``derived.affine``        composing affine layers, rank bottleneck    2
+``derived.regions``       exact linear pieces of 1-D ReLU networks    3
+``derived.activations``   activations, derivatives, sigmoid <-> tanh  4
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array
+from derived.activations import sigmoid
 
 __all__ = ["ACTIVATIONS", "MLP", "activation_derivative", "activate"]
 
@@ -80,8 +81,7 @@ def activate(s: ArrayLike, name: str) -> Array:
     if kind == "tanh":
         return np.tanh(x)
     if kind == "sigmoid":
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return sigmoid(x)  # one stable implementation, in derived.activations
     return x.copy()
 
 

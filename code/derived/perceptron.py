@@ -1,0 +1,272 @@
+r"""Threshold units, the logic gates they compute, and a ReLU network for XOR.
+
+A threshold unit (perceptron) with weights :math:`w \in \mathbb{R}^n` and bias
+:math:`b` outputs
+
+.. math::
+
+    f(x) = \operatorname{step}(w^\top x + b), \qquad
+    \operatorname{step}(z) = \begin{cases} 1 & z \ge 0, \\ 0 & z < 0. \end{cases}
+
+The convention is fixed once: a pre-activation of exactly 0 gives class 1. The unit
+splits the plane by the line :math:`w^\top x + b = 0`, so it computes a Boolean function
+of :math:`x \in \{0, 1\}^n` exactly when the inputs of class 1 and those of class 0 lie on
+opposite sides (class 1 possibly on the line). With :math:`w = (1, 1)`: AND for
+:math:`-2 \le b < -1`, OR for :math:`-1 \le b < 0`. No :math:`(w, b)` computes XOR, but
+the two-layer ReLU network
+
+.. math::
+
+    y = \operatorname{ReLU}(x_1 + x_2) - 2 \operatorname{ReLU}(x_1 + x_2 - 1)
+
+does, exactly, on all four inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array
+
+__all__ = [
+    "GATES",
+    "gate_parameters",
+    "separates",
+    "step",
+    "threshold_unit",
+    "truth_table",
+    "xor_forward",
+    "xor_network",
+]
+
+Array = NDArray[np.float64]
+
+#: Weights and bias of one threshold unit for each gate, with step(0) = 1.
+GATES: dict[str, tuple[tuple[float, ...], float]] = {
+    "AND": ((1.0, 1.0), -1.5),
+    "OR": ((1.0, 1.0), -0.5),
+    "NAND": ((-1.0, -1.0), 1.5),
+    "NOR": ((-1.0, -1.0), 0.5),
+    "NOT": ((-1.0,), 0.5),
+}
+
+_TABLES: dict[str, tuple[int, ...]] = {
+    "AND": (0, 0, 0, 1),
+    "OR": (0, 1, 1, 1),
+    "NAND": (1, 1, 1, 0),
+    "NOR": (1, 0, 0, 0),
+    "XOR": (0, 1, 1, 0),
+    "NOT": (1, 0),
+}
+
+
+def _check_gate(name: object) -> str:
+    if not isinstance(name, str) or name not in _TABLES:
+        raise ValueError(f"name must be one of {sorted(_TABLES)}, got {name!r}")
+    return name
+
+
+def step(z: ArrayLike) -> Array:
+    r"""Return the step function :math:`\mathbb{1}[z \ge 0]`, elementwise.
+
+    Parameters
+    ----------
+    z : array_like, any shape
+        Pre-activations, finite.
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``z``
+        1.0 where :math:`z \ge 0` (including :math:`z = 0`), else 0.0.
+
+    Examples
+    --------
+    >>> step([-0.5, 0.0, 2.0]).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    out: Array = (as_float_array(z, "z") >= 0).astype(np.float64)
+    return out
+
+
+def threshold_unit(x: ArrayLike, w: ArrayLike, b: float) -> Array:
+    r"""Evaluate the threshold unit :math:`\operatorname{step}(w^\top x + b)`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, n) or (n,)
+        Inputs, one per row.
+    w : array_like, shape (n,)
+        Weights.
+    b : float
+        Bias.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N,) or ()
+        0.0 or 1.0 for each input.
+
+    Examples
+    --------
+    >>> threshold_unit([[0, 0], [0, 1], [1, 0], [1, 1]], [1, 1], -1.5).tolist()
+    [0.0, 0.0, 0.0, 1.0]
+    """
+    X = as_float_array(x, "x", ndim=(1, 2))
+    W = as_float_array(w, "w", ndim=1, allow_empty=False)
+    bias = as_float_array(b, "b", ndim=0)
+    if X.shape[-1] != W.shape[0]:
+        raise ValueError(f"x must have {W.shape[0]} features to match w, got shape {X.shape}")
+    return step(X @ W + bias)
+
+
+def truth_table(name: str) -> tuple[Array, Array]:
+    """Return the inputs and the target outputs of a Boolean gate.
+
+    Parameters
+    ----------
+    name : {"AND", "OR", "NAND", "NOR", "XOR", "NOT"}
+        The gate.
+
+    Returns
+    -------
+    inputs : numpy.ndarray of float64, shape (4, 2) or (2, 1) for NOT
+        All inputs in the order (0,0), (0,1), (1,0), (1,1).
+    targets : numpy.ndarray of float64, shape (4,) or (2,)
+        The gate's output for each input.
+
+    Examples
+    --------
+    >>> truth_table("XOR")[1].tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    gate = _check_gate(name)
+    targets = np.array(_TABLES[gate], dtype=np.float64)
+    if gate == "NOT":
+        return np.array([[0.0], [1.0]]), targets
+    return np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), targets
+
+
+def gate_parameters(name: str) -> tuple[Array, float]:
+    """Return weights and bias of a threshold unit that computes the gate ``name``.
+
+    Parameters
+    ----------
+    name : {"AND", "OR", "NAND", "NOR", "NOT"}
+        The gate (XOR has none: it is not linearly separable).
+
+    Returns
+    -------
+    w : numpy.ndarray of float64, shape (2,) or (1,)
+        Weights.
+    b : float
+        Bias; the unit outputs 1 iff ``w @ x + b >= 0``.
+
+    Examples
+    --------
+    >>> w, b = gate_parameters("OR")
+    >>> w.tolist(), b
+    ([1.0, 1.0], -0.5)
+    """
+    gate = _check_gate(name)
+    if gate not in GATES:
+        raise ValueError(f"name={gate!r} has no threshold unit: it is not linearly separable")
+    w, b = GATES[gate]
+    return np.array(w), float(b)
+
+
+def separates(
+    w: ArrayLike, b: ArrayLike, inputs: ArrayLike, targets: ArrayLike
+) -> NDArray[np.bool_]:
+    r"""Test many candidate units at once: which fit every target with step(w.x + b).
+
+    Parameters
+    ----------
+    w : array_like, shape (M, n)
+        One candidate weight vector per row.
+    b : array_like, shape (M,)
+        The candidates' biases.
+    inputs : array_like, shape (P, n)
+        The inputs.
+    targets : array_like, shape (P,)
+        The wanted outputs, 0 or 1.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (M,)
+        True where the candidate reproduces every target.
+
+    Examples
+    --------
+    >>> x, t = truth_table("OR")
+    >>> separates([[1, 1], [1, 1]], [-0.5, 1.0], x, t).tolist()
+    [True, False]
+    """
+    W = as_float_array(w, "w", ndim=2)
+    B = as_float_array(b, "b", ndim=1)
+    X = as_float_array(inputs, "inputs", ndim=2, allow_empty=False)
+    T = as_float_array(targets, "targets", ndim=1, allow_empty=False)
+    if B.shape[0] != W.shape[0]:
+        raise ValueError(f"b must have one bias per row of w ({W.shape[0]}), got {B.shape}")
+    if W.shape[1] != X.shape[1]:
+        raise ValueError(f"w must have {X.shape[1]} columns to match inputs, got {W.shape}")
+    if T.shape[0] != X.shape[0]:
+        raise ValueError(f"targets must have one entry per input ({X.shape[0]}), got {T.shape}")
+    if not np.all((T == 0) | (T == 1)):
+        raise ValueError("targets must be 0 or 1")
+    out = step(W @ X.T + B[:, None])  # (M, P)
+    result: NDArray[np.bool_] = np.all(out == T, axis=1)
+    return result
+
+
+def xor_network() -> tuple[Array, Array, Array, Array]:
+    r"""Return the weights of a two-layer ReLU network that computes XOR exactly.
+
+    :math:`W_1 = \begin{pmatrix}1 & 1\\ 1 & 1\end{pmatrix}`, :math:`b_1 = (0, -1)`,
+    :math:`W_2 = (1, -2)`, :math:`b_2 = 0`, so that
+    :math:`y = \operatorname{ReLU}(x_1 + x_2) - 2\operatorname{ReLU}(x_1 + x_2 - 1)`.
+
+    Returns
+    -------
+    W1 : numpy.ndarray of float64, shape (2, 2)
+    b1 : numpy.ndarray of float64, shape (2,)
+    W2 : numpy.ndarray of float64, shape (1, 2)
+    b2 : numpy.ndarray of float64, shape (1,)
+
+    Examples
+    --------
+    >>> [p.shape for p in xor_network()]
+    [(2, 2), (2,), (1, 2), (1,)]
+    """
+    return (
+        np.array([[1.0, 1.0], [1.0, 1.0]]),
+        np.array([0.0, -1.0]),
+        np.array([[1.0, -2.0]]),
+        np.array([0.0]),
+    )
+
+
+def xor_forward(x: ArrayLike) -> Array:
+    r"""Evaluate the XOR network of :func:`xor_network` at points of the plane.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, 2) or (2,)
+        Points :math:`(x_1, x_2)`, any real values.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N,) or ()
+        :math:`\operatorname{ReLU}(x_1 + x_2) - 2\operatorname{ReLU}(x_1 + x_2 - 1)`.
+
+    Examples
+    --------
+    >>> xor_forward([[0, 0], [0, 1], [1, 0], [1, 1]]).tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    X = as_float_array(x, "x", ndim=(1, 2))
+    if X.shape[-1] != 2:
+        raise ValueError(f"x must have 2 features (shape (N, 2)), got shape {X.shape}")
+    W1, b1, W2, b2 = xor_network()
+    h = np.maximum(X @ W1.T + b1, 0.0)  # (N, 2) hidden layer
+    out: Array = (h @ W2.T + b2)[..., 0]
+    return out

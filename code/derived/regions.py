@@ -1,0 +1,492 @@
+r"""The linear pieces of a ReLU network with one input, counted exactly.
+
+A network with one real input :math:`x`, hidden layers :math:`d = 1, \dots, D` of widths
+:math:`W_d` and one linear output computes
+
+.. math::
+
+    h_0 = x, \qquad h_d = \operatorname{ReLU}(W_d h_{d-1} + b_d), \qquad
+    y = W_{D+1} h_D + b_{D+1},
+
+with ``weights[d]`` of shape :math:`(W_{d+1}, W_d)` (:math:`W_0 = 1`, last layer of
+shape :math:`(1, W_D)`). Each :math:`h_d` is a continuous, piecewise-affine function of
+:math:`x`. The counter keeps it exactly in that form: a sorted array of breakpoints and,
+on each interval between them, the slope and intercept of every unit. A layer maps each
+interval's affine pre-activation :math:`p x + q` through the ReLU, which adds at most one
+breakpoint per unit and interval, at the root :math:`x = -q/p` if it lies inside. The
+new intervals take the affine map of the interval they came from, with the inactive
+units set to zero. No point is sampled.
+
+This is also the proof of the bound :math:`\prod_d (W_d + 1)`: if :math:`h_{d-1}` has
+:math:`P` pieces, each of the :math:`W_d` units adds at most one breakpoint inside each
+of them, so :math:`h_d` has at most :math:`P + W_d P = (W_d + 1) P` pieces.
+
+Floating point: the roots are computed in float64, so two breakpoints closer than
+``XTOL * max(1, |x|)`` are taken to be the same point, and two slopes that differ by less
+than ``RTOL`` times the size of the terms that form them are taken to be equal. On the
+constructions of this module (whose breakpoints are at least :math:`W^{-D}` apart) and
+on random networks this changes nothing; a network whose kinks are genuinely closer
+than ``XTOL`` is beyond float64 anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array
+
+__all__ = [
+    "RTOL",
+    "XTOL",
+    "breakpoints",
+    "count_pieces",
+    "network_output",
+    "pieces_bound",
+    "pieces_bound_loose",
+    "random_network",
+    "sawtooth_network",
+    "zigzag_network",
+]
+
+Array = NDArray[np.float64]
+
+#: Slopes closer than this, relative to the terms that form them, are equal.
+RTOL = 1e-9
+#: Breakpoints closer than ``XTOL * max(1, |x|)`` are the same point.
+XTOL = 1e-9
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _check_network(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]
+) -> tuple[list[Array], list[Array]]:
+    """Convert and check the layers: shapes chain from 1 input to 1 output."""
+    for arg, value in (("weights", weights), ("biases", biases)):
+        if isinstance(value, str | bytes) or not hasattr(value, "__len__"):
+            raise TypeError(f"{arg} must be a sequence of arrays, got {type(value).__name__}")
+    if len(weights) == 0:
+        raise ValueError("weights must hold at least one layer, got none")
+    if len(biases) != len(weights):
+        raise ValueError(
+            f"biases must have one entry per layer of weights ({len(weights)}), got {len(biases)}"
+        )
+    Ws = [as_float_array(w, f"weights[{d}]", ndim=2) for d, w in enumerate(weights)]
+    bs = [as_float_array(b, f"biases[{d}]", ndim=1) for d, b in enumerate(biases)]
+    fan_in = 1
+    for d, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        if W.shape[0] < 1 or W.shape[1] != fan_in:
+            raise ValueError(
+                f"weights[{d}] must have shape (width, {fan_in}) with width >= 1 "
+                f"(layer {d} takes {fan_in} input(s)), got shape {W.shape}"
+            )
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"biases[{d}] must have shape ({W.shape[0]},) to match weights[{d}], "
+                f"got shape {b.shape}"
+            )
+        fan_in = W.shape[0]
+    if Ws[-1].shape[0] != 1:
+        raise ValueError(
+            f"weights[{len(Ws) - 1}] is the output layer and must have shape "
+            f"(1, {Ws[-1].shape[1]}), "
+            f"got shape {Ws[-1].shape}"
+        )
+    return Ws, bs
+
+
+def _check_interval(interval: tuple[float, float] | None) -> tuple[float, float]:
+    if interval is None:
+        return -np.inf, np.inf
+    if isinstance(interval, str | bytes) or not hasattr(interval, "__len__"):
+        raise TypeError(f"interval must be a pair (lo, hi) or None, got {interval!r}")
+    if len(interval) != 2:
+        raise ValueError(f"interval must be a pair (lo, hi), got {len(interval)} entries")
+    lo, hi = (float(v) for v in as_float_array(interval, "interval", ndim=1, finite=False))
+    if np.isnan(lo) or np.isnan(hi) or not lo < hi:
+        raise ValueError(f"interval must satisfy lo < hi, got ({lo}, {hi})")
+    return lo, hi
+
+
+def _check_widths(widths: Sequence[int], arg: str = "widths") -> tuple[int, ...]:
+    if isinstance(widths, str | bytes) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"{arg} must be a sequence of ints, got {type(widths).__name__}")
+    out = tuple(widths)
+    for w in out:
+        if isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1:
+            raise ValueError(f"{arg} must be positive ints, got {list(out)}")
+    return tuple(int(w) for w in out)
+
+
+def _check_count(value: int, arg: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{arg} must be an int, got {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{arg} must be >= {least}, got {value}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- the counter
+
+
+def _xtol(x: Array) -> Array:
+    """Return the merging distance at finite points x."""
+    out: Array = XTOL * np.maximum(1.0, np.abs(x))
+    return out
+
+
+def _shift(end: float, sign: float) -> float:
+    """Move a (possibly infinite) end of the domain inwards by the merging distance."""
+    return end if not np.isfinite(end) else end + sign * XTOL * max(1.0, abs(end))
+
+
+def _times(A: Array, W: Array) -> Array:
+    """Return A @ W.T; for few input units as a sum of outer products (faster on tall A)."""
+    if W.shape[1] > 8:
+        out: Array = A @ W.T
+        return out
+    total = A[:, 0, None] * W[:, 0]
+    for k in range(1, W.shape[1]):  # loop over input units, not over intervals
+        total += A[:, k, None] * W[:, k]
+    return total
+
+
+def _representatives(edges: Array, lo: float, hi: float) -> Array:
+    """One point strictly inside each interval between lo, edges..., hi."""
+    if edges.size == 0:
+        inner = [lo, hi]
+        if np.isfinite(lo) and np.isfinite(hi):
+            return np.array([(lo + hi) / 2.0])
+        finite = [v for v in inner if np.isfinite(v)]
+        if not finite:
+            return np.zeros(1)
+        v = finite[0]
+        return np.array([v + (1.0 if v == lo else -1.0) * max(1.0, abs(v))])
+    first = (lo + edges[0]) / 2.0 if np.isfinite(lo) else edges[0] - max(1.0, abs(edges[0]))
+    last = (edges[-1] + hi) / 2.0 if np.isfinite(hi) else edges[-1] + max(1.0, abs(edges[-1]))
+    out: Array = np.concatenate([[first], (edges[:-1] + edges[1:]) / 2.0, [last]])
+    return out
+
+
+def _merge_points(points: Array) -> Array:
+    """Sort and drop points within XTOL of the previous kept one."""
+    if points.size == 0:
+        return points
+    points = np.sort(points)
+    gaps = np.diff(points)
+    keep = np.concatenate([[True], gaps > _xtol(points[1:])])
+    out: Array = points[keep]
+    return out
+
+
+def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Array, Array]:
+    """Breakpoints of the output on (lo, hi) and the output's slope on each interval.
+
+    The state is ``edges`` (m,) and, per interval, the slopes ``A`` and intercepts ``C``
+    (m + 1, width) of the current layer's units as affine functions of x.
+    """
+    edges = np.empty(0)
+    A = np.ones((1, 1))  # (intervals, width): h_0 = x
+    C = np.zeros((1, 1))
+    for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+        P = _times(A, W)  # (intervals, width) slopes of the pre-activations
+        Q = _times(C, W) + b  # intercepts
+        S = _times(np.abs(A), np.abs(W))  # size of the terms forming P
+        P = np.where(np.abs(P) <= RTOL * S, 0.0, P)  # a slope lost in rounding is zero
+        tol = _xtol(edges)
+        left = np.concatenate([[_shift(lo, 1.0)], edges + tol])[:, None]  # open ends, less
+        right = np.concatenate([edges - tol, [_shift(hi, -1.0)]])[:, None]  # the tolerance
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = -Q / P + 0.0  # + 0.0 turns -0.0 into 0.0
+            inside = (roots > left) & (roots < right)  # False where P = 0 (NaN or inf)
+        new_edges = _merge_points(np.concatenate([edges, roots[inside]]))
+        # every new interval inherits the affine map of the old interval containing it
+        reps = _representatives(new_edges, lo, hi)
+        parent = np.searchsorted(edges, reps)
+        Pn, Qn, Sn = (np.take(M, parent, axis=0) for M in (P, Q, S))  # take: fast rows
+        active = Pn * reps[:, None] + Qn > 0
+        A = np.where(active, Pn, 0.0)
+        C = np.where(active, Qn, 0.0)
+        # Adjacent intervals on which every unit has the same affine map are one interval.
+        # Only an old breakpoint can separate two such intervals: at a new one, the unit
+        # whose root it is switches, with a slope above the rounding level.
+        k = np.flatnonzero(parent[1:] != parent[:-1])  # interval k | k + 1 at an old edge
+        scale = np.where(active, Sn, 0.0)
+        A_left, A_right = np.take(A, k, axis=0), np.take(A, k + 1, axis=0)
+        bound = RTOL * (np.take(scale, k, axis=0) + np.take(scale, k + 1, axis=0))
+        same = np.all(np.abs(A_right - A_left) <= bound, axis=1)
+        if np.any(same):
+            drop = k[same]  # the edge between intervals drop and drop + 1
+            keep = np.ones(len(A), dtype=bool)
+            keep[drop + 1] = False
+            new_edges, A, C = np.delete(new_edges, drop), A[keep], C[keep]
+        edges = new_edges
+    w_out = Ws[-1][0]
+    slopes = A @ w_out
+    scale = np.abs(A) @ np.abs(w_out)
+    kink = np.abs(np.diff(slopes)) > RTOL * (scale[1:] + scale[:-1])
+    keep = np.concatenate([[True], kink])
+    return edges[kink], slopes[keep]
+
+
+def breakpoints(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    interval: tuple[float, float] | None = None,
+) -> Array:
+    r"""Return the points where the slope of a one-input ReLU network's output changes.
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        ``weights[d]`` of shape :math:`(W_{d+1}, W_d)` with :math:`W_0 = 1`; the last one
+        has shape :math:`(1, W_D)`. At least one layer.
+    biases : sequence of array_like
+        ``biases[d]`` of shape :math:`(W_{d+1},)`.
+    interval : pair of float or None, default None
+        Only breakpoints strictly inside ``(lo, hi)`` are returned; ``None`` means the
+        whole real line. Infinite ends are allowed.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (K,)
+        The sorted breakpoints: the output is affine between consecutive ones, and its
+        slope on the left of each differs from its slope on the right.
+
+    Examples
+    --------
+    >>> breakpoints([[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]]).tolist()
+    [0.0, 1.0]
+    """
+    Ws, bs = _check_network(weights, biases)
+    lo, hi = _check_interval(interval)
+    return _trace(Ws, bs, lo, hi)[0]
+
+
+def count_pieces(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    interval: tuple[float, float] | None = None,
+) -> int:
+    r"""Count the maximal intervals on which a one-input ReLU network is affine.
+
+    Exact: breakpoints are tracked layer by layer (see the module docstring), never
+    sampled. Two adjacent intervals with the same affine function count as one piece, so
+    the count is ``len(breakpoints(weights, biases, interval)) + 1``.
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        ``weights[d]`` of shape :math:`(W_{d+1}, W_d)` with :math:`W_0 = 1`; the last one
+        has shape :math:`(1, W_D)`. ReLU after every layer but the last.
+    biases : sequence of array_like
+        ``biases[d]`` of shape :math:`(W_{d+1},)`.
+    interval : pair of float or None, default None
+        The domain ``(lo, hi)``; ``None`` means the whole real line.
+
+    Returns
+    -------
+    int
+        The number of pieces, at least 1.
+
+    Examples
+    --------
+    >>> count_pieces(*sawtooth_network(3), interval=(0.0, 1.0))
+    8
+    >>> count_pieces([[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]])
+    3
+    """
+    return int(breakpoints(weights, biases, interval).size) + 1
+
+
+def network_output(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike
+) -> Array:
+    r"""Evaluate a one-input ReLU network at the points ``x``.
+
+    Parameters
+    ----------
+    weights, biases : sequence of array_like
+        The network, as in :func:`count_pieces`.
+    x : array_like, shape (N,)
+        Input points, finite, N >= 1.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N,)
+        :math:`y(x)` at every point.
+
+    Examples
+    --------
+    >>> network_output(*sawtooth_network(1), [0.0, 0.25, 0.5, 1.0]).tolist()
+    [0.0, 0.5, 1.0, 0.0]
+    """
+    Ws, bs = _check_network(weights, biases)
+    h = as_float_array(x, "x", ndim=1, allow_empty=False)[:, None]  # (N, 1)
+    for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+        h = np.maximum(h @ W.T + b, 0.0)  # (N, width)
+    out: Array = (h @ Ws[-1].T + bs[-1])[:, 0]
+    return out
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def pieces_bound(widths: Sequence[int]) -> int:
+    r"""Return the upper bound :math:`\prod_d (W_d + 1)` on the pieces of a 1-input network.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        The hidden widths :math:`W_1, \dots, W_D` (empty: an affine map, one piece).
+
+    Returns
+    -------
+    int
+        :math:`\prod_{d=1}^{D} (W_d + 1)`, exact (a Python int).
+
+    Examples
+    --------
+    >>> pieces_bound([2, 2, 2])
+    27
+    """
+    return int(prod(w + 1 for w in _check_widths(widths)))
+
+
+def pieces_bound_loose(widths: Sequence[int]) -> int:
+    r"""Return the looser bound :math:`2^D \prod_d W_d` (each unit "gives two pieces").
+
+    Parameters
+    ----------
+    widths : sequence of int
+        The hidden widths :math:`W_1, \dots, W_D`.
+
+    Returns
+    -------
+    int
+        :math:`2^D \prod_{d=1}^{D} W_d`, exact.
+
+    Examples
+    --------
+    >>> pieces_bound_loose([2, 2, 2])
+    64
+    """
+    ws = _check_widths(widths)
+    return int(2 ** len(ws) * prod(ws))
+
+
+# --------------------------------------------------------------------------- constructions
+
+
+def zigzag_network(width: int, depth: int) -> tuple[list[Array], list[Array]]:
+    r"""Build ``depth`` layers of ``width`` units with ``width**depth`` pieces on [0, 1].
+
+    One layer computes the zigzag :math:`g(t) = \sum_{i=0}^{W-1} c_i \operatorname{ReLU}(t -
+    i/W)` with :math:`c_0 = W` and :math:`c_i = 2W(-1)^i` for :math:`i \ge 1`: slopes
+    :math:`W, -W, W, \dots` on the :math:`W` intervals :math:`[i/W, (i+1)/W]`, so that
+    :math:`g` maps each of them onto :math:`[0, 1]`. The composition :math:`g^{\circ D}`
+    therefore crosses :math:`[0, 1]` :math:`W^D` times. Every layer after the first reads
+    :math:`g` of the previous one through its weights ``outer(1, c)``; the output layer is
+    :math:`c`. With ``width = 2``, :math:`g` is the tent map (:func:`sawtooth_network`).
+
+    Parameters
+    ----------
+    width : int
+        :math:`W \ge 1`.
+    depth : int
+        :math:`D \ge 1`, the number of hidden layers.
+
+    Returns
+    -------
+    weights, biases : list of numpy.ndarray
+        In the format of :func:`count_pieces`.
+
+    Examples
+    --------
+    >>> count_pieces(*zigzag_network(3, 2), interval=(0.0, 1.0))
+    9
+    """
+    W = _check_count(width, "width", 1)
+    D = _check_count(depth, "depth", 1)
+    c = np.where(np.arange(W) % 2 == 0, 2.0 * W, -2.0 * W)
+    c[0] = W
+    t = np.arange(W) / W  # the kinks i/W
+    weights = [np.ones((W, 1))] + [np.outer(np.ones(W), c) for _ in range(D - 1)]
+    biases = [-t for _ in range(D)]
+    return weights + [c[None, :]], biases + [np.zeros(1)]
+
+
+def sawtooth_network(depth: int) -> tuple[list[Array], list[Array]]:
+    r"""Build Telgarsky's sawtooth: width 2, ``depth`` layers, :math:`2^{D}` pieces on [0, 1].
+
+    Each layer computes the tent map :math:`g(t) = 2\operatorname{ReLU}(t) -
+    4\operatorname{ReLU}(t - 1/2)`, which is :math:`2t` on :math:`[0, 1/2]` and
+    :math:`2 - 2t` on :math:`[1/2, 1]`; the output is :math:`g^{\circ D}`, a sawtooth
+    with :math:`2^{D-1}` teeth.
+
+    Parameters
+    ----------
+    depth : int
+        :math:`D \ge 1`.
+
+    Returns
+    -------
+    weights, biases : list of numpy.ndarray
+        In the format of :func:`count_pieces`: shapes (2, 1), (2, 2), ..., (1, 2).
+
+    Examples
+    --------
+    >>> weights, biases = sawtooth_network(2)
+    >>> [w.shape for w in weights]
+    [(2, 1), (2, 2), (1, 2)]
+    >>> count_pieces(weights, biases, interval=(0.0, 1.0))
+    4
+    """
+    return zigzag_network(2, _check_count(depth, "depth", 1))
+
+
+def random_network(
+    widths: Sequence[int], rng: np.random.Generator, bias_std: float = 0.1
+) -> tuple[list[Array], list[Array]]:
+    r"""Draw a randomly initialised one-input network (He initialisation).
+
+    Weights of layer :math:`d` are normal with variance :math:`2 / W_{d-1}` (He et al.),
+    biases normal with standard deviation ``bias_std``.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        The hidden widths :math:`W_1, \dots, W_D`.
+    rng : numpy.random.Generator
+        The source of randomness.
+    bias_std : float, default 0.1
+        Standard deviation of the biases, >= 0.
+
+    Returns
+    -------
+    weights, biases : list of numpy.ndarray
+        In the format of :func:`count_pieces`.
+
+    Examples
+    --------
+    >>> weights, biases = random_network([4, 4], np.random.default_rng(0))
+    >>> [w.shape for w in weights]
+    [(4, 1), (4, 4), (1, 4)]
+    """
+    sizes = (1, *_check_widths(widths), 1)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if isinstance(bias_std, bool) or not isinstance(bias_std, int | float | np.floating):
+        raise TypeError(f"bias_std must be a real number, got {type(bias_std).__name__}")
+    if not np.isfinite(bias_std) or bias_std < 0:
+        raise ValueError(f"bias_std must be finite and >= 0, got {bias_std}")
+    weights, biases = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        weights.append(rng.normal(scale=np.sqrt(2.0 / n_in), size=(n_out, n_in)))
+        biases.append(rng.normal(scale=float(bias_std), size=n_out))
+    return weights, biases

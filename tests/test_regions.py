@@ -1,0 +1,297 @@
+"""Tests of derived.regions: exact piece counts against independent oracles.
+
+Oracles: the network evaluated by torch in float64 (dense slopes on a grid, and the
+slopes on either side of every claimed breakpoint), constructions whose counts are known
+in closed form, and laws that hold for every network (rescaling and permuting hidden
+units, the bound prod(W_d + 1)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derived.regions import (
+    breakpoints,
+    count_pieces,
+    network_output,
+    pieces_bound,
+    pieces_bound_loose,
+    random_network,
+    sawtooth_network,
+    zigzag_network,
+)
+
+
+def torch_output(weights, biases, x: np.ndarray) -> np.ndarray:
+    """The network evaluated by torch in float64: the oracle for values."""
+    h = torch.as_tensor(x, dtype=torch.float64)[:, None]
+    layers = list(zip(weights, biases, strict=True))
+    for W, b in layers[:-1]:
+        h = torch.relu(torch.nn.functional.linear(h, torch.as_tensor(W), torch.as_tensor(b)))
+    W, b = layers[-1]
+    return torch.nn.functional.linear(h, torch.as_tensor(W), torch.as_tensor(b))[:, 0].numpy()
+
+
+def dense_count(weights, biases, lo: float, hi: float, n: int = 200_001) -> int:
+    """Count pieces on [lo, hi] from the slopes of torch's output on a uniform grid."""
+    x = np.linspace(lo, hi, n)
+    y = torch_output(weights, biases, x)
+    slopes = np.diff(y) / np.diff(x)
+    size = np.max(np.abs(slopes)) + 1.0
+    change = np.abs(np.diff(slopes)) > 1e-7 * size
+    # a kink strictly inside a grid cell changes the slope twice in a row: count runs
+    starts = change & ~np.concatenate([[False], change[:-1]])
+    return int(np.sum(starts)) + 1
+
+
+def networks(max_depth: int = 4, max_width: int = 6) -> st.SearchStrategy:
+    widths = st.lists(st.integers(1, max_width), min_size=1, max_size=max_depth)
+    return st.tuples(widths, st.integers(0, 2**32 - 1)).map(
+        lambda ws: random_network(ws[0], np.random.default_rng(ws[1]), bias_std=1.0)
+    )
+
+
+# --------------------------------------------------------------------------- constructions
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 5, 8, 12, 16, 20])
+def test_sawtooth_has_two_to_the_depth_pieces_on_the_unit_interval(depth):
+    weights, biases = sawtooth_network(depth)
+    assert [w.shape for w in weights] == [(2, 1)] + [(2, 2)] * (depth - 1) + [(1, 2)]
+    assert count_pieces(weights, biases, interval=(0.0, 1.0)) == 2**depth
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6])
+def test_sawtooth_breakpoints_are_the_dyadic_points_and_values_alternate(depth):
+    weights, biases = sawtooth_network(depth)
+    bp = breakpoints(weights, biases, interval=(0.0, 1.0))
+    np.testing.assert_array_equal(bp, np.arange(1, 2**depth) / 2**depth)
+    values = torch_output(weights, biases, np.arange(2**depth + 1) / 2**depth)
+    np.testing.assert_array_equal(values, np.arange(2**depth + 1) % 2)
+    # on the whole line: 0 left of 0; right of 1 the output is 2 - 2x (depth 1) or 0
+    assert count_pieces(weights, biases) == (3 if depth == 1 else 2**depth + 2)
+
+
+@pytest.mark.parametrize(("width", "depth"), [(1, 3), (3, 1), (3, 3), (4, 2), (5, 3), (7, 2)])
+def test_zigzag_has_width_to_the_depth_pieces(width, depth):
+    weights, biases = zigzag_network(width, depth)
+    assert count_pieces(weights, biases, interval=(0.0, 1.0)) == width**depth
+    assert dense_count(weights, biases, 0.0, 1.0) == width**depth
+
+
+def test_zigzag_of_width_two_is_the_sawtooth():
+    for a, b in zip(zigzag_network(2, 4), sawtooth_network(4), strict=True):
+        for u, v in zip(a, b, strict=True):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_one_hidden_layer_with_separated_kinks_has_width_plus_one_pieces():
+    # the seed's base case says 2W pieces; W separated kinks give W + 1
+    rng = np.random.default_rng(3)
+    for width in range(1, 9):
+        w = rng.choice([-1.0, 1.0], size=width) * rng.uniform(0.5, 2.0, size=width)
+        kinks = np.linspace(-1.0, 1.0, width)
+        v = rng.choice([-1.0, 1.0], size=width) * rng.uniform(0.5, 2.0, size=width)
+        weights, biases = [w[:, None], v[None, :]], [-w * kinks, np.zeros(1)]
+        assert count_pieces(weights, biases) == width + 1
+        np.testing.assert_allclose(breakpoints(weights, biases), kinks, rtol=0, atol=1e-15)
+        assert dense_count(weights, biases, -2.0, 2.0) == width + 1
+
+
+def test_the_xor_profile_from_homework_002():
+    # relu(t) - 2 relu(t - 1) along the diagonal t = x1 + x2 of the XOR network
+    weights, biases = [[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]]
+    np.testing.assert_array_equal(breakpoints(weights, biases), [0.0, 1.0])
+    assert count_pieces(weights, biases) == 3
+    assert count_pieces(weights, biases, interval=(0.5, 3.0)) == 2
+    assert count_pieces(weights, biases, interval=(2.0, 3.0)) == 1
+
+
+def test_kinks_that_cancel_are_not_counted():
+    # relu(x) - relu(-x) = x: two units with a kink at 0 whose slope changes cancel
+    weights, biases = [[[1.0], [-1.0]], [[1.0, -1.0]]], [[0.0, 0.0], [0.0]]
+    assert count_pieces(weights, biases) == 1
+    # a unit with a zero outgoing weight adds no piece
+    weights, biases = [[[1.0], [1.0]], [[1.0, 0.0]]], [[0.0, -1.0], [0.0]]
+    assert breakpoints(weights, biases).tolist() == [0.0]
+
+
+def test_dead_network_and_affine_network_have_one_piece():
+    assert count_pieces([[[0.0]], [[1.0]]], [[-1.0], [0.0]]) == 1  # relu(-1) = 0
+    assert count_pieces([[[2.0]]], [[1.0]]) == 1  # no hidden layer: affine
+
+
+def test_deep_wide_random_network_is_counted_quickly():
+    weights, biases = random_network([64] * 20, np.random.default_rng(0))
+    n = count_pieces(weights, biases)
+    assert 1 < n < 64 * 20 * 10
+
+
+# --------------------------------------------------------------------------- oracles
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_match_the_dense_slope_count(seed):
+    rng = np.random.default_rng(seed)
+    widths = list(rng.integers(1, 6, size=rng.integers(1, 4)))
+    weights, biases = random_network(widths, rng, bias_std=1.0)
+    bp = breakpoints(weights, biases, interval=(-3.0, 3.0))
+    gaps = np.diff(np.concatenate([[-3.0], bp, [3.0]]))
+    if gaps.size and gaps.min() < 1e-3:  # the grid (spacing 3e-5) cannot resolve it
+        pytest.skip("breakpoints too close for the grid")
+    assert count_pieces(weights, biases, interval=(-3.0, 3.0)) == dense_count(
+        weights, biases, -3.0, 3.0
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_every_piece_is_affine_and_every_breakpoint_is_a_kink(net):
+    weights, biases = net
+    bp = breakpoints(weights, biases)
+    ends = np.concatenate(
+        [[bp[0] - 10.0] if bp.size else [-10.0], bp, [bp[-1] + 10.0] if bp.size else [10.0]]
+    )
+    # on each piece: torch's output at four points lies on one line
+    u = np.array([0.05, 0.35, 0.6, 0.95])
+    x = ends[:-1, None] + u * np.diff(ends)[:, None]  # (pieces, 4)
+    y = torch_output(weights, biases, x.ravel()).reshape(x.shape)
+    slope = (y[:, 3] - y[:, 0]) / (x[:, 3] - x[:, 0])
+    line = y[:, 0, None] + slope[:, None] * (x - x[:, 0, None])
+    size = np.max(np.abs(y), axis=1, keepdims=True) + 1.0
+    assert np.all(np.abs(y - line) <= 1e-9 * size)
+    # at each breakpoint the slopes on the two sides differ
+    if bp.size:
+        gap = np.min(np.diff(ends))
+        h = gap / 4
+        ys = torch_output(weights, biases, np.concatenate([bp - 2 * h, bp - h, bp + h, bp + 2 * h]))
+        ys = ys.reshape(4, -1)
+        left, right = (ys[1] - ys[0]) / h, (ys[3] - ys[2]) / h
+        scale = np.abs(left) + np.abs(right)
+        assert np.all(np.abs(left - right) > 1e-6 * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(max_depth=5, max_width=8))
+def test_pieces_never_exceed_the_bound(net):
+    weights, biases = net
+    widths = [w.shape[0] for w in weights[:-1]]
+    n = count_pieces(weights, biases)
+    assert n <= pieces_bound(widths) <= pieces_bound_loose(widths)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(), st.integers(0, 2**32 - 1))
+def test_positive_rescaling_and_permuting_a_hidden_layer_change_nothing(net, seed):
+    weights, biases = [list(x) for x in net]
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(0, len(weights) - 1)) if len(weights) > 1 else None
+    if d is None:
+        return
+    c = rng.uniform(0.1, 10.0, size=weights[d].shape[0])
+    perm = rng.permutation(weights[d].shape[0])
+    w2, b2 = list(weights), list(biases)
+    w2[d] = (weights[d] * c[:, None])[perm]  # unit i's incoming weights and bias times c_i
+    b2[d] = (biases[d] * c)[perm]
+    w2[d + 1] = (weights[d + 1] / c[None, :])[:, perm]  # its outgoing weights divided by c_i
+    before, after = breakpoints(weights, biases), breakpoints(w2, b2)
+    assert before.shape == after.shape
+    np.testing.assert_allclose(after, before, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(), st.floats(-3.0, 3.0), st.floats(0.01, 4.0))
+def test_an_interval_keeps_exactly_the_breakpoints_inside_it(net, lo, length):
+    weights, biases = net
+    hi = lo + length
+    whole = breakpoints(weights, biases)
+    part = breakpoints(weights, biases, interval=(lo, hi))
+    near_end = np.min(np.abs(whole[:, None] - [lo, hi]), axis=1) < 1e-8 if whole.size else whole
+    inside = whole[(whole > lo) & (whole < hi)]
+    if not np.any(near_end):
+        np.testing.assert_allclose(part, inside, rtol=1e-9, atol=1e-12)
+    assert count_pieces(weights, biases, interval=(lo, hi)) == part.size + 1
+
+
+def test_network_output_matches_torch():
+    weights, biases = random_network([5, 7, 3], np.random.default_rng(1), bias_std=1.0)
+    x = np.linspace(-4.0, 4.0, 101)
+    np.testing.assert_allclose(
+        network_output(weights, biases, x), torch_output(weights, biases, x), rtol=1e-13, atol=1e-14
+    )
+
+
+def test_random_network_uses_he_variance_and_is_reproducible():
+    a = random_network([400, 400], np.random.default_rng(5), bias_std=0.5)
+    b = random_network([400, 400], np.random.default_rng(5), bias_std=0.5)
+    for u, v in zip(a[0] + a[1], b[0] + b[1], strict=True):
+        np.testing.assert_array_equal(u, v)
+    assert abs(np.var(a[0][1]) / (2.0 / 400) - 1) < 0.02  # 160000 samples
+    assert abs(np.std(a[1][1]) / 0.5 - 1) < 0.1
+
+
+def test_bounds_closed_forms():
+    assert pieces_bound([]) == 1
+    assert pieces_bound([3, 5]) == 24
+    assert pieces_bound_loose([3, 5]) == 60
+    assert pieces_bound([64] * 20) == 65**20  # exact Python int
+    assert pieces_bound_loose([2] * 4) == 2**4 * 2**4
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("weights", "biases", "match"),
+    [
+        ([], [], "weights must hold at least one layer"),
+        ([[[1.0]]], [], r"biases must have one entry per layer of weights \(1\), got 0"),
+        ([[1.0]], [[0.0]], r"weights\[0\] must have 2 dimension"),
+        ([[[1.0, 2.0]], [[1.0]]], [[0.0], [0.0]], r"weights\[0\] must have shape \(width, 1\)"),
+        (
+            [[[1.0], [2.0]], [[1.0]]],
+            [[0.0, 0.0], [0.0]],
+            r"weights\[1\] must have shape \(width, 2\)",
+        ),
+        ([[[1.0], [2.0]], [[1.0, 1.0]]], [[0.0], [0.0]], r"biases\[0\] must have shape \(2,\)"),
+        ([[[1.0], [2.0]]], [[0.0, 0.0]], r"weights\[0\] is the output layer .* shape \(1, 1\)"),
+        ([[[np.nan]]], [[0.0]], r"weights\[0\] must be finite"),
+        ([[[1.0]]], [[np.inf]], r"biases\[0\] must be finite"),
+        ([[["a"]]], [[0.0]], r"weights\[0\] must contain real numbers"),
+    ],
+)
+def test_inconsistent_networks_are_rejected(weights, biases, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        count_pieces(weights, biases)
+
+
+def test_bad_arguments_are_rejected():
+    net = sawtooth_network(2)
+    with pytest.raises(TypeError, match="weights must be a sequence of arrays"):
+        count_pieces(3.0, net[1])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"interval must satisfy lo < hi, got \(1.0, 0.0\)"):
+        count_pieces(*net, interval=(1.0, 0.0))
+    with pytest.raises(ValueError, match="interval must be a pair"):
+        breakpoints(*net, interval=(0.0, 1.0, 2.0))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="interval must be a pair"):
+        breakpoints(*net, interval=1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
+        sawtooth_network(0)
+    with pytest.raises(TypeError, match="depth must be an int"):
+        sawtooth_network(2.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        zigzag_network(0, 2)
+    with pytest.raises(ValueError, match="widths must be positive ints"):
+        pieces_bound([2, 0])
+    with pytest.raises(TypeError, match="widths must be a sequence of ints"):
+        pieces_bound_loose(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        random_network([2], 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="bias_std must be finite and >= 0"):
+        random_network([2], np.random.default_rng(0), bias_std=-1.0)
+    with pytest.raises(ValueError, match="x must have 1 dimension"):
+        network_output(*net, [[0.0]])
