@@ -8,6 +8,9 @@ in ``tests/``. One concept per module, named after the concept:
 module                    concept                                     chapter
 ========================  ==========================================  =======
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
+``derived.losses``        likelihood losses and their gradients       8, 9
+``derived.init``          Xavier/Glorot and He initialisation         10
+``derived.dropout``       inverted and original dropout               12
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
 
