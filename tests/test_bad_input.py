@@ -49,6 +49,16 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.losses.bce_grad": {"p": [0.2, 0.7, 0.9], "y": [0.0, 1.0, 1.0]},
     "derived.losses.bce_with_logits": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
     "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
+    "derived.losses.gaussian_nll": {
+        "y_pred": rng.normal(size=(3, 2)),
+        "y": rng.normal(size=(3, 2)),
+        "var": rng.uniform(0.5, 2.0, size=(3, 2)),
+    },
+    "derived.losses.gaussian_nll_grad": {
+        "y_pred": rng.normal(size=(3, 2)),
+        "y": rng.normal(size=(3, 2)),
+        "var": rng.uniform(0.5, 2.0, size=(3, 2)),
+    },
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     # chapter 1
@@ -78,6 +88,12 @@ VALID: dict[str, dict[str, Any]] = {
         "weights": [[[2.0]], [[-1.0]]],
         "biases": [[0.5], [0.0]],
         "x": rng.normal(size=5),
+    },
+    # chapter 12
+    "derived.dropout.dropout": {"x": rng.normal(size=(3, 2)), "p": 0.5, "rng": rng},
+    "derived.dropout.dropout_backward": {
+        "dout": rng.normal(size=(3, 2)),
+        "mask": rng.choice([0.0, 2.0], size=(3, 2)),
     },
     # chapter 14
     "derived.conv.conv2d": {
@@ -126,6 +142,8 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"
         for f in ("constant", "squared_norm", "identity", "elementwise_square")
     },
+    ("derived.dropout.dropout", "x", "extra_dim"): "elementwise: any shape is legal",
+    ("derived.dropout.dropout", "x", "empty"): "elementwise: an empty array is legal",
     **{
         (f"derived.activations.{f}", "x", kind): "elementwise: any shape is legal"
         for f in ("sigmoid", "leaky_relu", "gelu", "activation", "derivative")

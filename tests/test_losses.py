@@ -17,6 +17,8 @@ from derived.losses import (
     bce_with_logits_grad,
     cross_entropy,
     cross_entropy_grad,
+    gaussian_nll,
+    gaussian_nll_grad,
     mse,
     mse_grad,
 )
@@ -221,3 +223,55 @@ def test_bce_with_logits_equals_bce_of_sigmoid(case):
 def test_bce_errors(fn, a, b, match):
     with pytest.raises(ValueError, match=match):
         fn(a, b)
+
+
+# --------------------------------------------------------------------------- Gaussian NLL
+
+
+@pytest.mark.parametrize("shape", [(1,), (6,), (5, 3)])
+def test_gaussian_nll_matches_torch_and_scipy(shape):
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(sum(shape))
+    mean, y = rng.normal(size=shape), rng.normal(size=shape)
+    var = rng.uniform(0.1, 3.0, size=shape)
+    mean_t, var_t = t(mean, grad=True), t(var, grad=True)
+    loss_t = F.gaussian_nll_loss(mean_t, t(y), var_t, full=True)
+    loss_t.backward()
+    np.testing.assert_allclose(gaussian_nll(mean, y, var), loss_t.item(), rtol=RTOL)
+    expected = -np.mean(norm.logpdf(y, loc=mean, scale=np.sqrt(var)))
+    np.testing.assert_allclose(gaussian_nll(mean, y, var), expected, rtol=RTOL)
+    d_pred, d_var = gaussian_nll_grad(mean, y, var)
+    np.testing.assert_allclose(d_pred, mean_t.grad.numpy(), rtol=RTOL, atol=1e-16)
+    np.testing.assert_allclose(d_var, var_t.grad.numpy(), rtol=RTOL, atol=1e-16)
+
+
+def test_gaussian_nll_with_unit_variance_is_half_the_mse_plus_a_constant():
+    rng = np.random.default_rng(4)
+    mean, y = rng.normal(size=20), rng.normal(size=20)
+    ones = np.ones(20)
+    assert gaussian_nll(mean, y, ones) == pytest.approx(
+        0.5 * mse(mean, y) + 0.5 * np.log(2 * np.pi), rel=1e-14
+    )
+    np.testing.assert_allclose(gaussian_nll_grad(mean, y, ones)[0], 0.5 * mse_grad(mean, y))
+
+
+def test_gaussian_nll_variance_gradient_vanishes_at_the_squared_residual():
+    d_pred, d_var = gaussian_nll_grad([3.0, -1.0], [1.0, 0.0], [4.0, 1.0])
+    np.testing.assert_array_equal(d_var, [0.0, 0.0])
+    np.testing.assert_array_equal(d_pred, [0.25, -0.5])
+
+
+@pytest.mark.parametrize(
+    ("args", "exc", "match"),
+    [
+        (([0.0, 1.0], [0.0, 1.0], [1.0, 0.0]), ValueError, "var must be > 0"),
+        (([0.0, 1.0], [0.0, 1.0], [1.0]), ValueError, "var must have the shape of y_pred"),
+        (([0.0, 1.0], [0.0], [1.0, 1.0]), ValueError, "y_pred and y must have the same shape"),
+        (([0.0], [0.0], [np.inf]), ValueError, "var must be finite"),
+    ],
+)
+def test_gaussian_nll_errors(args, exc, match):
+    for fn in (gaussian_nll, gaussian_nll_grad):
+        with pytest.raises(exc, match=match):
+            fn(*args)

@@ -12,6 +12,9 @@ module                    concept                                     chapter
 ``derived.regions``       exact linear pieces of 1-D ReLU networks    3
 ``derived.activations``   activations, derivatives, sigmoid <-> tanh  4
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
+``derived.losses``        likelihood losses and their gradients       8, 9
+``derived.init``          Xavier/Glorot and He initialisation         10
+``derived.dropout``       inverted and original dropout               12
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
 

@@ -32,6 +32,17 @@ On logits :math:`z` with :math:`p = \sigma(z)` the same loss is
 :math:`\operatorname{softplus}(z) = \max(z, 0) + \log(1 + e^{-|z|})`, finite for every finite
 :math:`z`, and its gradient is simply :math:`\frac1n(\sigma(z) - y)`.
 
+The negative log-likelihood of targets :math:`y` under independent Gaussians of means
+:math:`\tilde y` and variances :math:`v`, averaged over the :math:`n` entries,
+
+.. math::
+
+    \ell = \frac1n \sum_i \Big[\frac{(\tilde y_i - y_i)^2}{2 v_i}
+    + \frac12 \log v_i + \frac12 \log 2\pi\Big],
+
+is the mean squared error, halved, plus a constant when every :math:`v_i = 1`: minimising
+the MSE is maximising a Gaussian likelihood.
+
 Logits of :math:`\pm 10^4` give finite, exact results in ``cross_entropy`` and
 ``bce_with_logits``. ``bce`` on probabilities is exact too, including at 0 and 1, where a
 term :math:`0 \cdot \log 0` counts as 0; a prediction of exactly 0 (or 1) for a target of 1
@@ -41,6 +52,8 @@ logarithm at :math:`-100`). Chapters 8 and 9 of the book derive these formulas;
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -55,6 +68,8 @@ __all__ = [
     "bce_with_logits_grad",
     "cross_entropy",
     "cross_entropy_grad",
+    "gaussian_nll",
+    "gaussian_nll_grad",
     "mse",
     "mse_grad",
 ]
@@ -339,3 +354,82 @@ def bce_with_logits_grad(z: ArrayLike, y: ArrayLike) -> Array:
     s, t = _pair(z, y, "z", "y")
     _check_unit_interval(t, "y")
     return (_sigmoid(s) - t) / s.size
+
+
+def _gaussian_args(y_pred: ArrayLike, y: ArrayLike, var: ArrayLike) -> tuple[Array, Array, Array]:
+    """Validate means, targets and positive variances of one shape."""
+    m, t = _pair(y_pred, y, "y_pred", "y")
+    v = as_float_array(var, "var", allow_empty=False)
+    if v.shape != m.shape:
+        raise ValueError(f"var must have the shape of y_pred {m.shape}, got {v.shape}")
+    if np.any(v <= 0.0):
+        raise ValueError(f"var must be > 0 everywhere, got a minimum of {v.min():g}")
+    return m, t, v
+
+
+def gaussian_nll(y_pred: ArrayLike, y: ArrayLike, var: ArrayLike) -> float:
+    r"""Mean negative log-likelihood of ``y`` under Gaussians (means ``y_pred``, variances ``var``).
+
+    .. math::
+        \ell = \frac1n \sum_i \Big[\frac{(\tilde y_i - y_i)^2}{2 v_i}
+        + \frac12 \log v_i + \frac12 \log 2\pi\Big]
+
+    Parameters
+    ----------
+    y_pred : array_like, any shape
+        Predicted means, finite and non-empty.
+    y : array_like, same shape as ``y_pred``
+        Targets.
+    var : array_like, same shape as ``y_pred``
+        Predicted variances, all > 0 (no clamping).
+
+    Returns
+    -------
+    float
+        The same as ``torch.nn.functional.gaussian_nll_loss(y_pred, y, var, full=True)``
+        for variances above torch's clamp ``eps = 1e-6``.
+
+    Examples
+    --------
+    >>> round(gaussian_nll([0.0], [0.0], [1.0]), 6)  # log(2 pi) / 2
+    0.918939
+    >>> gaussian_nll([1.0, 3.0], [0.0, 0.0], [1.0, 1.0]) - gaussian_nll([0.0], [0.0], [1.0])
+    2.5
+    """
+    m, t, v = _gaussian_args(y_pred, y, var)
+    return float(np.mean(0.5 * (m - t) ** 2 / v + 0.5 * np.log(v))) + 0.5 * math.log(2 * math.pi)
+
+
+def gaussian_nll_grad(y_pred: ArrayLike, y: ArrayLike, var: ArrayLike) -> tuple[Array, Array]:
+    r"""Gradients of :func:`gaussian_nll` with respect to the means and the variances.
+
+    .. math::
+        \frac{\partial \ell}{\partial \tilde y_i} = \frac{\tilde y_i - y_i}{n\, v_i},
+        \qquad
+        \frac{\partial \ell}{\partial v_i}
+        = \frac{1}{2n}\Big(\frac{1}{v_i} - \frac{(\tilde y_i - y_i)^2}{v_i^2}\Big)
+
+    Parameters
+    ----------
+    y_pred : array_like, any shape
+        Predicted means.
+    y : array_like, same shape as ``y_pred``
+        Targets.
+    var : array_like, same shape as ``y_pred``
+        Predicted variances, all > 0.
+
+    Returns
+    -------
+    d_pred : numpy.ndarray of float64, same shape as ``y_pred``
+    d_var : numpy.ndarray of float64, same shape as ``var``
+        Zero where :math:`v_i = (\tilde y_i - y_i)^2`, the maximum-likelihood variance.
+
+    Examples
+    --------
+    >>> d_pred, d_var = gaussian_nll_grad([2.0], [0.0], [4.0])
+    >>> d_pred.tolist(), d_var.tolist()
+    ([0.5], [0.0])
+    """
+    m, t, v = _gaussian_args(y_pred, y, var)
+    r = m - t
+    return r / (m.size * v), (1.0 / v - r**2 / v**2) / (2 * m.size)
