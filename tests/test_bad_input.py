@@ -51,6 +51,15 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.losses.bce_with_logits_grad": {"z": [-1.0, 0.5, 3.0], "y": [0.0, 1.0, 1.0]},
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    # chapter 11
+    "derived.optim.soft_threshold": {"x": rng.normal(size=(3, 2)), "t": rng.random(size=(3, 2))},
+    "derived.optim.lasso_objective": {
+        "A": rng.normal(size=(5, 3)),
+        "b": rng.normal(size=5),
+        "lam": 0.1,
+        "x": rng.normal(size=3),
+    },
+    "derived.optim.ista": {"A": rng.normal(size=(5, 3)), "b": rng.normal(size=5), "lam": 0.1},
     # chapter 14
     "derived.conv.conv2d": {
         "x": rng.normal(size=(2, 3, 6, 6)),
@@ -103,6 +112,9 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         for f in ("activate", "activation_derivative")
         for kind in ("extra_dim", "empty")
     },
+    ("derived.optim.soft_threshold", "x", "extra_dim"): "elementwise: any shape is legal",
+    ("derived.optim.soft_threshold", "x", "empty"): "elementwise: any shape is legal",
+    ("derived.optim.soft_threshold", "t", "empty"): "checked with an empty x of the same shape",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {
