@@ -9,6 +9,7 @@ module                    concept                                     chapter
 ========================  ==========================================  =======
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
 ``derived.optim``         SGD, momentum, Adam, AdamW; ISTA (lasso)    11
+``derived.train``         mini-batch training loop, its history       13
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
 
