@@ -236,3 +236,36 @@ def test_train_classifier_errors():
         train_classifier(net, opt, X, y[:9], X, y, epochs=1, **kw)
     with pytest.raises(ValueError, match="y_val must have 1 dimension"):
         train_classifier(net, opt, X, y, X, y[:, None], epochs=1, **kw)
+
+
+def test_progress_in_a_notebook_updates_one_display(monkeypatch, capsys):
+    import IPython
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(obj.data)
+
+    class Shell:
+        kernel = object()
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    monkeypatch.setattr(IPython.display, "display", lambda obj, display_id: Handle())
+    X, y = toy_data(14, n=12)
+    net = MLP([5, 4, 3], rng=np.random.default_rng(0))
+    train_classifier(
+        net,
+        SGD(net.params, lr=0.1),
+        X,
+        y,
+        X,
+        y,
+        epochs=3,
+        batch_size=4,
+        rng=np.random.default_rng(0),
+        progress=True,
+    )
+    assert [line.split()[1] for line in shown] == ["1/3", "2/3", "3/3"]
+    assert capsys.readouterr() == ("", "")

@@ -239,14 +239,16 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.handle: Any = None
+        self._pretty: Any = None
         if enabled:
             try:  # a notebook kernel: update one display in place
                 from IPython import get_ipython
-                from IPython.display import display
+                from IPython.display import Pretty, display
 
                 shell = get_ipython()
                 if shell is not None and getattr(shell, "kernel", None) is not None:
-                    self.handle = display("", display_id=True)  # type: ignore[no-untyped-call]
+                    self._pretty = Pretty
+                    self.handle = display(Pretty(""), display_id=True)  # type: ignore[no-untyped-call]
             except ImportError:  # pragma: no cover - IPython ships with the book's tools
                 self.handle = None
 
@@ -254,7 +256,7 @@ class _Progress:
         if not self.enabled:
             return
         if self.handle is not None:
-            self.handle.update(text)
+            self.handle.update(self._pretty(text))
         else:
             sys.stderr.write("\r" + text)
             sys.stderr.flush()
