@@ -49,7 +49,7 @@ lrs = st.floats(0.0, 0.3)
 unit = st.floats(0.0, 0.999)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(
     lr=lrs,
     momentum=unit,
@@ -73,7 +73,7 @@ def test_sgd_matches_torch(lr, momentum, dampening, weight_decay, nesterov, seed
     assert run_both(SGD, torch.optim.SGD, kwargs, seed=seed) < 1e-12
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     lr=lrs,
     beta1=unit,
