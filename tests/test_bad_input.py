@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from derived.mlp import MLP
+from derived.optim import SGD
 from test_api_contract import FUNCTIONS
 
 rng = np.random.default_rng(0)
@@ -95,6 +97,34 @@ VALID: dict[str, dict[str, Any]] = {
         "dout": rng.normal(size=(3, 2)),
         "mask": rng.choice([0.0, 2.0], size=(3, 2)),
     },
+    # chapter 11
+    "derived.optim.soft_threshold": {"x": rng.normal(size=(3, 2)), "t": rng.random(size=(3, 2))},
+    "derived.optim.lasso_objective": {
+        "A": rng.normal(size=(5, 3)),
+        "b": rng.normal(size=5),
+        "lam": 0.1,
+        "x": rng.normal(size=3),
+    },
+    "derived.optim.ista": {"A": rng.normal(size=(5, 3)), "b": rng.normal(size=5), "lam": 0.1},
+    # chapter 13
+    "derived.train.accuracy": {"logits": rng.normal(size=(4, 3)), "labels": [0, 2, 1, 1]},
+    "derived.train.confusion_matrix": {"y_true": [0, 2, 1], "y_pred": [0, 1, 1], "n_classes": 3},
+    "derived.train.evaluate": {
+        "model": MLP([3, 4, 2], rng=rng),
+        "X": rng.normal(size=(5, 3)),
+        "y": [0, 1, 1, 0, 1],
+    },
+    "derived.train.train_classifier": {
+        "model": (_net := MLP([3, 4, 2], rng=rng)),
+        "optimizer": SGD(_net.params, lr=0.1),
+        "X_train": rng.normal(size=(6, 3)),
+        "y_train": [0, 1, 1, 0, 1, 0],
+        "X_val": rng.normal(size=(4, 3)),
+        "y_val": [1, 0, 1, 0],
+        "epochs": 1,
+        "batch_size": 3,
+        "rng": np.random.default_rng(0),
+    },
     # chapter 14
     "derived.conv.conv2d": {
         "x": rng.normal(size=(2, 3, 6, 6)),
@@ -160,6 +190,9 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         for f in ("activate", "activation_derivative")
         for kind in ("extra_dim", "empty")
     },
+    ("derived.optim.soft_threshold", "x", "extra_dim"): "elementwise: any shape is legal",
+    ("derived.optim.soft_threshold", "x", "empty"): "elementwise: any shape is legal",
+    ("derived.optim.soft_threshold", "t", "empty"): "checked with an empty x of the same shape",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {

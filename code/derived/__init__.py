@@ -15,6 +15,8 @@ module                    concept                                     chapter
 ``derived.losses``        likelihood losses and their gradients       8, 9
 ``derived.init``          Xavier/Glorot and He initialisation         10
 ``derived.dropout``       inverted and original dropout               12
+``derived.optim``         SGD, momentum, Adam, AdamW; ISTA (lasso)    11
+``derived.train``         mini-batch training loop, its history       13
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
 
