@@ -9,6 +9,8 @@ module                    concept                                     chapter
 ========================  ==========================================  =======
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
 ``derived.plotting``      the book's single figure style              all
+``derived.wann``          weight agnostic networks: shared-weight     19
+                          topologies, weight sweeps, random search
 ========================  ==========================================  =======
 
 Nothing runs at import time; submodules are imported explicitly
