@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -285,12 +286,31 @@ def test_search_regression_numbers():
     assert result.first_agnostic is not None
     assert 1 <= result.n_agnostic <= result.n_solved_somewhere <= 2000
     assert (result.first_agnostic, result.n_agnostic, result.n_solved_somewhere) == SEARCH_19
-    # the winner is one of the smallest: no topology with fewer than 3 edges solves XOR
     assert result.best == Topology(2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4)))
 
 
 # (first weight agnostic draw, how many were, how many solved XOR at one weight at least)
 SEARCH_19 = (591, 6, 75)
+
+
+def test_the_only_two_edge_solution_of_xor():
+    """Brute force over the only graphs with at most two edges that can matter.
+
+    Both inputs must reach an output, so with at most two edges each edge leaves an input
+    and enters an output directly; hidden nodes would be cut off. Among all such graphs,
+    with every pair of output activations, exactly one is right at every weight of the
+    sweep: |w (x1 + x2)| against a sigmoid with no input, the constant 1/2.
+    """
+    x, y = xor_data()
+    possible = [(s, d) for s in range(3) for d in (3, 4)]
+    subsets = [()] + [(e,) for e in possible] + list(itertools.combinations(possible, 2))
+    solutions = [
+        (edges, acts)
+        for edges in subsets
+        for acts in itertools.product(ACTIVATIONS, repeat=2)
+        if sweep_accuracy(Topology(2, 2, acts, edges), x, y, PAPER_WEIGHTS).min() == 1.0
+    ]
+    assert solutions == [(((0, 3), (1, 3)), ("abs", "sigmoid"))]
 
 
 def test_search_is_reproducible():

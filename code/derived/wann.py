@@ -52,7 +52,8 @@ __all__ = [
 
 Array = NDArray[np.float64]
 
-#: The shared weights at which Gaier and Ha (2019) evaluate every topology.
+#: The shared weights at which Gaier and Ha (2019) evaluate every topology:
+#: -2, -1, -0.5, 0.5, 1 and 2.
 PAPER_WEIGHTS: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 
@@ -76,7 +77,8 @@ _FUNCS: dict[str, Callable[[Array], Array]] = {
     "relu": lambda s: np.maximum(s, 0.0),
 }
 
-#: The node activations a topology may use (the set of the paper).
+#: The node activations a topology may use, the ten of the paper (linear, step, sin,
+#: cos, gauss, tanh, sigmoid, inverse, abs and relu).
 ACTIVATIONS: tuple[str, ...] = tuple(_FUNCS)
 
 
