@@ -18,9 +18,12 @@ import pytest
 
 from derived.mlp import MLP
 from derived.optim import SGD
+from derived.wann import Topology
 from test_api_contract import FUNCTIONS
 
 rng = np.random.default_rng(0)
+_XOR_NET = Topology(2, 2, ("gauss", "gauss"), ((2, 3), (0, 4), (1, 4)))
+_XOR_X = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]
 
 # A valid call for each public function taking array arguments: name -> kwargs.
 VALID: dict[str, dict[str, Any]] = {
@@ -156,6 +159,28 @@ VALID: dict[str, dict[str, Any]] = {
         "x": rng.normal(size=(2, 3, 5, 5)),
         "output_size": 2,
     },
+    # chapter 19
+    "derived.wann.apply_activation": {"s": rng.normal(size=(3, 2)), "name": "gauss"},
+    "derived.wann.forward": {"topology": _XOR_NET, "x": _XOR_X, "weights": [-1.0, 0.5]},
+    "derived.wann.sweep_accuracy": {
+        "topology": _XOR_NET,
+        "x": _XOR_X,
+        "labels": [0, 1, 1, 0],
+        "weights": [-1.0, 0.5],
+    },
+    "derived.wann.sweep_mse": {
+        "topology": Topology(1, 1, ("abs",), ((0, 2),)),
+        "x": rng.normal(size=(5, 1)),
+        "y": rng.normal(size=5),
+        "weights": [-1.0, 0.5],
+    },
+    "derived.wann.random_search": {
+        "x": _XOR_X,
+        "labels": [0, 1, 1, 0],
+        "n_outputs": 2,
+        "rng": np.random.default_rng(0),
+        "n_candidates": 3,
+    },
 }
 
 # (function, argument, kind) -> why that input is legal for it.
@@ -193,6 +218,8 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.optim.soft_threshold", "x", "extra_dim"): "elementwise: any shape is legal",
     ("derived.optim.soft_threshold", "x", "empty"): "elementwise: any shape is legal",
     ("derived.optim.soft_threshold", "t", "empty"): "checked with an empty x of the same shape",
+    ("derived.wann.apply_activation", "s", "extra_dim"): "elementwise: any shape is legal",
+    ("derived.wann.apply_activation", "s", "empty"): "elementwise: any shape is legal",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {

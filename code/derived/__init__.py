@@ -18,6 +18,8 @@ module                    concept                                     chapter
 ``derived.optim``         SGD, momentum, Adam, AdamW; ISTA (lasso)    11
 ``derived.train``         mini-batch training loop, its history       13
 ``derived.plotting``      the book's single figure style              all
+``derived.wann``          weight agnostic networks: shared-weight     19
+                          topologies, weight sweeps, random search
 ========================  ==========================================  =======
 
 Nothing runs at import time; submodules are imported explicitly

@@ -396,6 +396,7 @@ def _check_doublify_timing() -> ErratumCheck:
     )
 
 
+#: Every erratum of the seeds, keyed by its id (the label of its "Common mistake" box).
 ERRATA: dict[str, Erratum] = {
     e.id: e
     for e in [

@@ -4,25 +4,25 @@ Numerator layout: the Jacobian of a map from an array of shape ``in_shape`` to a
 of shape ``out_shape`` has shape ``out_shape + in_shape``, and its entry at
 ``(i..., k...)`` is :math:`\partial f_{i\dots} / \partial w_{k\dots}`; this is also the
 layout of ``torch.func.jacrev``. For :math:`w \in \mathbb{R}^d`,
-:math:`x \in \mathbb{R}^d`, :math:`X \in \mathbb{R}^{n \times d}` and
-:math:`W \in \mathbb{R}^{m \times d}`:
+:math:`x \in \mathbb{R}^d`, :  math:`X \in \mathbb{R}^{n \times d}` and
+:math:`W \in \mathbb{R}^{m \t  imes d}`:
 
-=============================  ==================  ============================================
-map                            Jacobian shape      Jacobian
-=============================  ==================  ============================================
-:math:`f(w) = c`               ``(d,)``            :math:`0^\top`
+===============================  ==================  ============================================
+map                              Jacobian shape      Jacobian
+===============================  ==================  ============================================
+:math:`f(w) = c`                 ``(d,)``            :math:`0^\top`
 :math:`f(w) = \lVert w\rVert^2`  ``(d,)``            :math:`2 w^\top`
-:math:`f(w) = w^\top x`        ``(d,)``            :math:`x^\top`
-:math:`f(w) = X w`             ``(n, d)``          :math:`X`
-:math:`f(w) = w`               ``(d, d)``          :math:`I_d`
-:math:`f(w) = w \odot w`       ``(d, d)``          :math:`\operatorname{diag}(2w)`
-:math:`F(W) = X W^\top`        ``(n, m, m, d)``    :math:`X_{il}\,\delta_{jk}`
-=============================  ==================  ============================================
+:math:`f(w) = w^\top x`          ``(d,)``            :math:`x^\top`
+:math:`f(w) = X w`               ``(n, d)``          :math:`X`
+:math:`f(w) = w`                 ``(d, d)``          :math:`I_d`
+:math:`f(w) = w \odot w`         ``(d, d)``          :math:`\operatorname{diag}(2w)`
+:math:`F(W) = X W^\top`          ``(n, m, m, d)``    :math:`X_{il}\,\delta_{jk}`
+===============================  ==================  ============================================
 
 A scalar-valued map has a Jacobian of shape ``(d,)``: read as a matrix it is the
-:math:`1 \times d` row vector, the transpose of the gradient. The last map is the one a
+:math:`1 \times d` row vector  , the transpose of the gradient. The last map is the one a
 linear layer applies to a batch; its Jacobian has :math:`n m^2 d` entries of which only
-:math:`n m d` are non-zero, which is why backpropagation uses the vector-Jacobian product
+:math:`n m d` are non-zero, w  hich is why backpropagation uses the vector-Jacobian product
 :math:`\partial \ell / \partial W = G^\top X` (:func:`xwt_vjp`) instead. Chapter 5 of the
 book derives every row of the table; ``tests/test_jacobians.py`` checks each against
 ``torch.func.jacrev`` in float64.
