@@ -82,6 +82,28 @@ VALID: dict[str, dict[str, Any]] = {
         "x": rng.normal(size=(2, 3, 5, 5)),
         "output_size": 2,
     },
+    # chapter 17
+    "derived.tsne.squared_distances": {"X": rng.normal(size=(6, 3))},
+    "derived.tsne.conditional_probabilities": {
+        "D": np.abs(rng.normal(size=(6, 6))),
+        "perplexity": 2.0,
+    },
+    "derived.tsne.joint_probabilities": {"X": rng.normal(size=(6, 3)), "perplexity": 2.0},
+    "derived.tsne.map_affinities": {"Y": rng.normal(size=(6, 2))},
+    "derived.tsne.kl_divergence": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y": rng.normal(size=(4, 2)),
+    },
+    "derived.tsne.kl_gradient": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y": rng.normal(size=(4, 2)),
+    },
+    "derived.tsne.optimize_embedding": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y0": rng.normal(size=(4, 2)),
+        "n_iter": 3,
+    },
+    "derived.tsne.tsne": {"X": rng.normal(size=(6, 3)), "perplexity": 2.0, "n_iter": 3},
 }
 
 # (function, argument, kind) -> why that input is legal for it.
@@ -103,6 +125,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         for f in ("activate", "activation_derivative")
         for kind in ("extra_dim", "empty")
     },
+    ("derived.tsne.squared_distances", "X", "empty"): "no points: an empty distance matrix",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {
