@@ -76,8 +76,8 @@ LOG_BETA_TOL = 1e-13
 #: reach the perplexity, because of duplicate points, keep the nearest entropy).
 MAX_WIDEN = 40
 EXAGGERATION_ITERS = 250
-#: Rows per block in the gradient: a (BLOCK, N) float64 slab fits in a core's cache.
-BLOCK = 64
+#: Size of one block of rows in the gradient: a slab this large fits in a core's cache.
+BLOCK_BYTES = 2**20
 
 
 def _int(value: object, name: str, minimum: int) -> int:
@@ -334,9 +334,11 @@ def _kl(P: Array, Y: Array) -> float:
     entropy_term = float(np.dot(positive, np.log(positive)))
     sq1 = np.einsum("ij,ij->i", Y, Y) + 1.0
     cross, z = 0.0, 0.0
-    for start in range(0, Y.shape[0], BLOCK):
-        stop = min(start + BLOCK, Y.shape[0])
-        B = _one_plus_sq_dist(Y, sq1, start, stop)  # (b, N)
+    rows = _block_rows(Y.shape[0])
+    buf = np.empty((rows, Y.shape[0]))
+    for start in range(0, Y.shape[0], rows):
+        stop = min(start + rows, Y.shape[0])
+        B = _one_plus_sq_dist(Y, sq1, start, stop, buf)  # (b, N)
         W = 1.0 / B
         W[np.arange(stop - start), np.arange(start, stop)] = 0.0  # w_ii = 0
         z += float(W.sum())
@@ -345,9 +347,14 @@ def _kl(P: Array, Y: Array) -> float:
     return entropy_term + cross + float(np.log(z))
 
 
-def _one_plus_sq_dist(Y: Array, sq1: Array, start: int, stop: int) -> Array:
-    """Rows start:stop of 1 + ||y_i - y_j||^2 from the Gram matrix, (b, N), diagonal 1."""
-    block = Y[start:stop] @ Y.T  # (b, N)
+def _block_rows(n: int) -> int:
+    """Rows per block: a (rows, N) float64 slab of about BLOCK_BYTES, at least 8 rows."""
+    return max(8, BLOCK_BYTES // (8 * max(n, 1)))
+
+
+def _one_plus_sq_dist(Y: Array, sq1: Array, start: int, stop: int, out: Array) -> Array:
+    """Rows start:stop of 1 + ||y_i - y_j||^2 from the Gram matrix, into ``out`` (b, N)."""
+    block = np.matmul(Y[start:stop], Y.T, out=out[: stop - start])  # (b, N)
     block *= -2.0
     block += sq1[start:stop, None] - 1.0
     block += sq1[None, :]
@@ -360,24 +367,26 @@ def _gradient(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
     """Compute the gradient of KL(exaggeration * P || Q), one block of rows at a time.
 
     With M = (P - W/Z) * W split as P*W - W*W/Z, both parts' row sums and products with
-    Y are accumulated block by block, together with Z = sum(W): one pass over P and no
-    (N, N) temporary, so each block's arrays stay in the processor's cache.
+    Y are accumulated block by block, together with Z = sum(W): one pass over P, and two
+    scratch slabs reused by every block, small enough to stay in the processor's cache.
     """
     n = Y.shape[0]
     sq1 = np.einsum("ij,ij->i", Y, Y) + 1.0  # (N,)
     pw_sum, ww_sum = np.empty(n), np.empty(n)
     pw_y, ww_y = np.empty_like(Y), np.empty_like(Y)
+    rows = _block_rows(n)
+    w_buf, a_buf = np.empty((rows, n)), np.empty((rows, n))
     z = 0.0
-    for start in range(0, n, BLOCK):  # blocks of rows, each a vectorised (b, N) slab
-        stop = min(start + BLOCK, n)
-        W = _one_plus_sq_dist(Y, sq1, start, stop)  # (b, N)
+    for start in range(0, n, rows):  # blocks of rows, each a vectorised (b, N) slab
+        stop = min(start + rows, n)
+        W = _one_plus_sq_dist(Y, sq1, start, stop, w_buf)  # (b, N)
         np.reciprocal(W, out=W)
         W[np.arange(stop - start), np.arange(start, stop)] = 0.0  # w_ii = 0
         z += W.sum()
-        A = P[start:stop] * W  # (b, N): p_ij w_ij
+        A = np.multiply(P[start:stop], W, out=a_buf[: stop - start])  # p_ij w_ij
         pw_sum[start:stop] = A.sum(axis=1)
         pw_y[start:stop] = A @ Y
-        W *= W  # w_ij^2
+        np.multiply(W, W, out=W)  # w_ij^2
         ww_sum[start:stop] = W.sum(axis=1)
         ww_y[start:stop] = W @ Y
     pw = pw_sum[:, None] * Y - pw_y  # sum_j p_ij w_ij (y_i - y_j)
