@@ -82,6 +82,14 @@ VALID: dict[str, dict[str, Any]] = {
         "x": rng.normal(size=(2, 3, 5, 5)),
         "output_size": 2,
     },
+    # chapter 16
+    "derived.metrics.label_rank": {"scores": rng.normal(size=(3, 4)), "labels": [0, 3, 1]},
+    "derived.metrics.topk_accuracy": {
+        "scores": rng.normal(size=(3, 4)),
+        "labels": [0, 3, 1],
+        "k": 2,
+    },
+    "derived.metrics.topk_error": {"scores": rng.normal(size=(3, 4)), "labels": [0, 3, 1], "k": 2},
     # chapter 17
     "derived.tsne.squared_distances": {"X": rng.normal(size=(6, 3))},
     "derived.tsne.conditional_probabilities": {

@@ -8,6 +8,7 @@ in ``tests/``. One concept per module, named after the concept:
 module                    concept                                     chapter
 ========================  ==========================================  =======
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
+``derived.metrics``       top-k error and accuracy, ties              16
 ``derived.tsne``          t-SNE affinities, KL objective, gradient    17
 ``derived.plotting``      the book's single figure style              all
 ========================  ==========================================  =======
