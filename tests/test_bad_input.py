@@ -181,6 +181,36 @@ VALID: dict[str, dict[str, Any]] = {
         "rng": np.random.default_rng(0),
         "n_candidates": 3,
     },
+    # chapter 16
+    "derived.metrics.label_rank": {"scores": rng.normal(size=(3, 4)), "labels": [0, 3, 1]},
+    "derived.metrics.topk_accuracy": {
+        "scores": rng.normal(size=(3, 4)),
+        "labels": [0, 3, 1],
+        "k": 2,
+    },
+    "derived.metrics.topk_error": {"scores": rng.normal(size=(3, 4)), "labels": [0, 3, 1], "k": 2},
+    # chapter 17
+    "derived.tsne.squared_distances": {"X": rng.normal(size=(6, 3))},
+    "derived.tsne.conditional_probabilities": {
+        "D": np.abs(rng.normal(size=(6, 6))),
+        "perplexity": 2.0,
+    },
+    "derived.tsne.joint_probabilities": {"X": rng.normal(size=(6, 3)), "perplexity": 2.0},
+    "derived.tsne.map_affinities": {"Y": rng.normal(size=(6, 2))},
+    "derived.tsne.kl_divergence": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y": rng.normal(size=(4, 2)),
+    },
+    "derived.tsne.kl_gradient": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y": rng.normal(size=(4, 2)),
+    },
+    "derived.tsne.optimize_embedding": {
+        "P": np.full((4, 4), 1 / 12) - np.eye(4) / 12,
+        "Y0": rng.normal(size=(4, 2)),
+        "n_iter": 3,
+    },
+    "derived.tsne.tsne": {"X": rng.normal(size=(6, 3)), "perplexity": 2.0, "n_iter": 3},
 }
 
 # (function, argument, kind) -> why that input is legal for it.
@@ -220,6 +250,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.optim.soft_threshold", "t", "empty"): "checked with an empty x of the same shape",
     ("derived.wann.apply_activation", "s", "extra_dim"): "elementwise: any shape is legal",
     ("derived.wann.apply_activation", "s", "empty"): "elementwise: any shape is legal",
+    ("derived.tsne.squared_distances", "X", "empty"): "no points: an empty distance matrix",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {

@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 
+from derived import _bench_cpu
+
 __all__ = [
     "NOISE_MARGIN",
     "SUITES",
@@ -437,10 +439,10 @@ SUITES: dict[str, Suite] = {
     "gpu_copy": gpu_copy_suite,
     "gpu_doublify": gpu_doublify_suite,
     "gpu_matmul": gpu_matmul_suite,
-    # ---- INTEGRATOR: CPU suites of derived._bench_cpu go here, e.g.
-    # "conv2d": derived._bench_cpu.conv2d_suite,
-    # "tsne": derived._bench_cpu.tsne_suite,
-    # (import derived._bench_cpu at the top of this module) ----
+    # CPU suites of chapters 14 and 17 (derived._bench_cpu imports torch and scikit-learn
+    # only when a suite runs)
+    "conv2d": _bench_cpu.conv2d_suite,
+    "tsne": _bench_cpu.tsne_suite,
 }
 
 

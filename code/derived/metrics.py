@@ -1,0 +1,193 @@
+r"""Top-k error and accuracy of a classifier, through the rank of the true label.
+
+A classifier gives each of :math:`N` examples a score :math:`s_{nc}` for every class
+:math:`c = 0, \dots, K-1` (logits or probabilities: only their order matters). The
+*rank* of the true label :math:`y_n` counts the classes that score higher,
+
+.. math::
+
+    r_n = 1 + \#\{c : s_{nc} > s_{n y_n}\},
+
+so :math:`r_n = 1` when the true label has the highest score. The prediction is
+correct at level :math:`k` if the true label is among the :math:`k` highest scores,
+:math:`r_n \le k`, and
+
+.. math::
+
+    \text{top-}k\text{ error} = \frac1N \sum_n \mathbb 1[r_n > k], \qquad
+    \text{top-}k\text{ accuracy} = 1 - \text{top-}k\text{ error}.
+
+**Ties.** When other classes score *exactly* as high as the true label, "the
+:math:`k` highest scores" is ambiguous. With :math:`g_n` classes strictly above and
+:math:`e_n` other classes equal to the true label, a tie-breaking order puts the
+true label anywhere from position :math:`g_n + 1` to :math:`g_n + e_n + 1`. Three
+conventions are offered:
+
+* ``"expected"`` (default): the tie is broken uniformly at random and the expected
+  value is reported, :math:`P(\text{position} \le k) = \min(\max(k - g_n, 0), e_n + 1)
+  / (e_n + 1)`. It is exact, needs no random numbers, and is the mean over all
+  tie-breaking orders.
+* ``"optimistic"``: ties are resolved in favour of the true label (position
+  :math:`g_n + 1`, the rank :math:`r_n` above).
+* ``"pessimistic"``: ties are resolved against it (position :math:`g_n + e_n + 1`).
+
+Without ties the three agree. ``torch.topk`` and scikit-learn's
+``top_k_accuracy_score`` break ties by the classes' order in memory, which rewards a
+constant classifier for whatever class happens to come first. Chapter 16 discusses
+the definition; ``tests/test_metrics.py`` checks it against brute-force enumeration of
+tie-breaking orders, ``torch.topk`` and scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array
+
+__all__ = ["label_rank", "topk_accuracy", "topk_error"]
+
+Ties = Literal["expected", "optimistic", "pessimistic"]
+TIES = ("expected", "optimistic", "pessimistic")
+
+
+def _scores_labels(
+    scores: ArrayLike, labels: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    s = as_float_array(scores, "scores", ndim=2)
+    n, k = s.shape
+    if n == 0 or k == 0:
+        raise ValueError(f"scores must have N >= 1 rows and K >= 1 classes, got shape {s.shape}")
+    lab = np.asarray(labels)
+    if lab.dtype == np.bool_ or not (
+        np.issubdtype(lab.dtype, np.integer) or np.issubdtype(lab.dtype, np.floating)
+    ):
+        raise TypeError(f"labels must be integers, got an array of dtype {lab.dtype}")
+    if lab.shape != (n,):
+        raise ValueError(
+            f"labels must have shape ({n},) to match scores {s.shape}, got {lab.shape}"
+        )
+    if np.issubdtype(lab.dtype, np.floating) and not np.all(lab == np.round(lab)):
+        raise ValueError("labels must be integers (class indices), got non-integer values")
+    if np.any((lab < 0) | (lab >= k)):
+        raise ValueError(
+            f"labels must lie in [0, {k - 1}] for K={k} classes, "
+            f"got values in [{lab.min():g}, {lab.max():g}]"
+        )
+    return s, lab.astype(np.intp)
+
+
+def _counts(
+    s: NDArray[np.float64], lab: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Per example: classes strictly above the true label, and other classes equal to it."""
+    true = s[np.arange(s.shape[0]), lab][:, None]  # (N, 1)
+    above = np.sum(s > true, axis=1)
+    equal = np.sum(s == true, axis=1) - 1  # the true label itself is not a rival
+    return above, equal
+
+
+def label_rank(scores: ArrayLike, labels: ArrayLike) -> NDArray[np.intp]:
+    r"""Rank of each true label: :math:`r_n = 1 + \#\{c : s_{nc} > s_{n y_n}\}`.
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, K)
+        Finite class scores, one row per example.
+    labels : array_like of int, shape (N,)
+        True classes in ``[0, K)``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (N,)
+        1 for a true label with the highest score (ties count in its favour).
+
+    Examples
+    --------
+    >>> label_rank([[0.1, 0.7, 0.2], [0.5, 0.5, 0.0]], [2, 1]).tolist()
+    [2, 1]
+    """
+    s, lab = _scores_labels(scores, labels)
+    above, _ = _counts(s, lab)
+    return above + 1
+
+
+def _hits(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties) -> NDArray[np.float64]:
+    """Per example, the (expected) indicator that the true label is in the top k."""
+    s, lab = _scores_labels(scores, labels)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    if not 1 <= k <= s.shape[1]:
+        raise ValueError(f"k must lie in [1, K] = [1, {s.shape[1]}], got {k}")
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    above, equal = _counts(s, lab)
+    if ties == "optimistic":
+        return (above < k).astype(np.float64)
+    if ties == "pessimistic":
+        return (above + equal < k).astype(np.float64)
+    hit: NDArray[np.float64] = np.clip(k - above, 0, equal + 1) / (equal + 1)
+    return hit  # the true label's position is uniform on above + 1, ..., above + equal + 1
+
+
+def topk_accuracy(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties = "expected") -> float:
+    r"""Fraction of examples whose true label is among the ``k`` highest scores.
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, K)
+        Finite class scores (logits or probabilities), one row per example.
+    labels : array_like of int, shape (N,)
+        True classes in ``[0, K)``.
+    k : int
+        How many of the highest-scoring classes count, ``1 <= k <= K``.
+    ties : {"expected", "optimistic", "pessimistic"}, default "expected"
+        How a true label tied with other classes is counted (see the module
+        docstring): the mean over random tie-breaking, or ties resolved for or against it.
+
+    Returns
+    -------
+    float
+        In [0, 1]; non-decreasing in ``k``, and 1 at ``k = K``.
+
+    Examples
+    --------
+    >>> scores = [[0.1, 0.7, 0.2], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]
+    >>> topk_accuracy(scores, [1, 1, 0], 1), topk_accuracy(scores, [1, 1, 0], 2)
+    (0.3333333333333333, 0.8333333333333334)
+    >>> topk_accuracy(scores, [1, 1, 0], 2, ties="optimistic")
+    1.0
+    """
+    return float(np.mean(_hits(scores, labels, k, ties)))
+
+
+def topk_error(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties = "expected") -> float:
+    r"""Fraction of examples whose true label is *not* among the ``k`` highest scores.
+
+    .. math:: \frac1N \sum_n \mathbb 1[r_n > k] = 1 - \text{top-}k\text{ accuracy}
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, K)
+        Finite class scores (logits or probabilities), one row per example.
+    labels : array_like of int, shape (N,)
+        True classes in ``[0, K)``.
+    k : int
+        How many of the highest-scoring classes count, ``1 <= k <= K``.
+    ties : {"expected", "optimistic", "pessimistic"}, default "expected"
+        How ties with the true label are counted; see :func:`topk_accuracy`.
+
+    Returns
+    -------
+    float
+        In [0, 1]; non-increasing in ``k``, and 0 at ``k = K``.
+
+    Examples
+    --------
+    >>> scores = [[0.1, 0.7, 0.2], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]
+    >>> topk_error(scores, [1, 1, 0], 1), topk_error(scores, [1, 1, 0], 3)
+    (0.6666666666666666, 0.0)
+    """
+    return float(np.mean(1.0 - _hits(scores, labels, k, ties)))
