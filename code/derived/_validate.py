@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_float_array", "check_axis", "check_positive_finite"]
+__all__ = ["as_float_array", "check_axis", "check_positive_finite", "scores_and_labels"]
 
 
 def as_float_array(
@@ -138,3 +138,35 @@ def check_positive_finite(value: Any, name: str) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return v
+
+
+def scores_and_labels(
+    scores: Any, labels: Any, name: str = "scores"
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Validate an (N, K) score matrix and N integer class labels in ``[0, K)``.
+
+    Float labels are accepted when every entry is a whole number. Returns the scores as
+    float64 and the labels as ``intp``; raises ValueError or TypeError naming ``name`` or
+    ``labels`` otherwise.
+    """
+    s = as_float_array(scores, name, ndim=2)
+    n, k = s.shape
+    if n == 0 or k == 0:
+        raise ValueError(f"{name} must have N >= 1 rows and K >= 1 classes, got shape {s.shape}")
+    lab = np.asarray(labels)
+    if lab.dtype == np.bool_ or not (
+        np.issubdtype(lab.dtype, np.integer) or np.issubdtype(lab.dtype, np.floating)
+    ):
+        raise TypeError(f"labels must be integers, got an array of dtype {lab.dtype}")
+    if lab.shape != (n,):
+        raise ValueError(
+            f"labels must have shape ({n},) to match {name} {s.shape}, got {lab.shape}"
+        )
+    if np.issubdtype(lab.dtype, np.floating) and not np.all(lab == np.round(lab)):
+        raise ValueError("labels must be integers (class indices), got non-integer values")
+    if np.any((lab < 0) | (lab >= k)):
+        raise ValueError(
+            f"labels must lie in [0, {k - 1}] for K={k} classes, "
+            f"got values in [{lab.min():g}, {lab.max():g}]"
+        )
+    return s, lab.astype(np.intp)

@@ -4,8 +4,8 @@ Numerator layout: the Jacobian of a map from an array of shape ``in_shape`` to a
 of shape ``out_shape`` has shape ``out_shape + in_shape``, and its entry at
 ``(i..., k...)`` is :math:`\partial f_{i\dots} / \partial w_{k\dots}`; this is also the
 layout of ``torch.func.jacrev``. For :math:`w \in \mathbb{R}^d`,
-:math:`x \in \mathbb{R}^d`, :  math:`X \in \mathbb{R}^{n \times d}` and
-:math:`W \in \mathbb{R}^{m \t  imes d}`:
+:math:`x \in \mathbb{R}^d`, :math:`X \in \mathbb{R}^{n \times d}` and
+:math:`W \in \mathbb{R}^{m \times d}`:
 
 ===============================  ==================  ============================================
 map                              Jacobian shape      Jacobian

@@ -58,7 +58,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, scores_and_labels
 from derived.softmax import log_softmax, softmax
 
 __all__ = [
@@ -96,27 +96,7 @@ def _check_unit_interval(x: Array, name: str) -> None:
 
 def _logits_labels(logits: ArrayLike, labels: ArrayLike) -> tuple[Array, NDArray[np.intp]]:
     """Validate a (N, K) logit matrix and N integer labels in [0, K)."""
-    z = as_float_array(logits, "logits", ndim=2)
-    n, k = z.shape
-    if n == 0 or k == 0:
-        raise ValueError(f"logits must have N >= 1 rows and K >= 1 classes, got shape {z.shape}")
-    lab = np.asarray(labels)
-    if lab.dtype == np.bool_ or not (
-        np.issubdtype(lab.dtype, np.integer) or np.issubdtype(lab.dtype, np.floating)
-    ):
-        raise TypeError(f"labels must be integers, got an array of dtype {lab.dtype}")
-    if lab.shape != (n,):
-        raise ValueError(
-            f"labels must have shape ({n},) to match logits {z.shape}, got {lab.shape}"
-        )
-    if np.issubdtype(lab.dtype, np.floating) and not np.all(lab == np.round(lab)):
-        raise ValueError("labels must be integers (class indices), got non-integer values")
-    if np.any((lab < 0) | (lab >= k)):
-        raise ValueError(
-            f"labels must lie in [0, {k - 1}] for K={k} classes, "
-            f"got values in [{lab.min():g}, {lab.max():g}]"
-        )
-    return z, lab.astype(np.intp)
+    return scores_and_labels(logits, labels, "logits")
 
 
 def _sigmoid(z: Array) -> Array:

@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import scores_and_labels
 
 __all__ = ["label_rank", "topk_accuracy", "topk_error"]
 
@@ -56,27 +56,7 @@ TIES = ("expected", "optimistic", "pessimistic")
 def _scores_labels(
     scores: ArrayLike, labels: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    s = as_float_array(scores, "scores", ndim=2)
-    n, k = s.shape
-    if n == 0 or k == 0:
-        raise ValueError(f"scores must have N >= 1 rows and K >= 1 classes, got shape {s.shape}")
-    lab = np.asarray(labels)
-    if lab.dtype == np.bool_ or not (
-        np.issubdtype(lab.dtype, np.integer) or np.issubdtype(lab.dtype, np.floating)
-    ):
-        raise TypeError(f"labels must be integers, got an array of dtype {lab.dtype}")
-    if lab.shape != (n,):
-        raise ValueError(
-            f"labels must have shape ({n},) to match scores {s.shape}, got {lab.shape}"
-        )
-    if np.issubdtype(lab.dtype, np.floating) and not np.all(lab == np.round(lab)):
-        raise ValueError("labels must be integers (class indices), got non-integer values")
-    if np.any((lab < 0) | (lab >= k)):
-        raise ValueError(
-            f"labels must lie in [0, {k - 1}] for K={k} classes, "
-            f"got values in [{lab.min():g}, {lab.max():g}]"
-        )
-    return s, lab.astype(np.intp)
+    return scores_and_labels(scores, labels, "scores")
 
 
 def _counts(

@@ -1,7 +1,7 @@
 r"""First-order optimisers (SGD, momentum, Adam, AdamW) and proximal gradient descent.
 
 Every optimiser holds a list of NumPy float arrays ``params`` and updates them *in place*
-when :meth:`step` is given the gradients ``grads`` (a list of arrays of the same shapes),
+when ``step(grads)`` is given the gradients ``grads`` (a list of arrays of the same shapes),
 with exactly the update rule of the ``torch.optim`` class of the same name. Write
 :math:`g_t` for the gradient at step :math:`t = 1, 2, \dots`, :math:`\eta` for the learning
 rate and :math:`\lambda` for the weight decay.
