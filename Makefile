@@ -83,11 +83,13 @@ typecheck: $(STAMP)
 
 # The whole suite. Tests marked `book` check the built book and skip if it is not built,
 # so run `make book` first to include them (.ci/run does).
+# PYTEST_WORKERS: processes for pytest-xdist ("auto": one per core; 0: none, for debugging).
+PYTEST_WORKERS ?= auto
 test: lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test-book: $(STAMP)
-	$(BIN)/python -m pytest -m book
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m book
 
 serve:
 	@test -f _build/html/index.html || { echo "Build the book first: make book"; exit 1; }

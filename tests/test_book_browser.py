@@ -208,26 +208,22 @@ def test_search_finds_a_term_from_a_chapter(visit):
     assert "softmax" in results.all_inner_texts()[0].lower() or results.count() > 1
 
 
-def test_accessibility_has_no_serious_violations(browser, site):
+@pytest.mark.parametrize("path", ["index.html", *CHAPTERS])
+def test_accessibility_has_no_serious_violations(browser, site, path):
     if not AXE.is_file():
         pytest.skip("axe-core is not installed (npm ci installs it)")
+    v = PageVisit(browser, site)
+    try:
+        page = v.open(path)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    finally:
+        v.close()
     problems = []
-    for path in ["index.html", *CHAPTERS]:
-        v = PageVisit(browser, site)
-        try:
-            page = v.open(path)
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate(
-                "async () => await axe.run(document, {resultTypes: ['violations']})"
-            )
-        finally:
-            v.close()
-        for violation in result["violations"]:
-            if violation["impact"] in ("serious", "critical") and (
-                violation["id"] not in AXE_ACCEPTED
-            ):
-                targets = [n["target"] for n in violation["nodes"]][:3]
-                problems.append(f"{path}: {violation['id']} ({violation['impact']}) at {targets}")
+    for violation in result["violations"]:
+        if violation["impact"] in ("serious", "critical") and (violation["id"] not in AXE_ACCEPTED):
+            targets = [n["target"] for n in violation["nodes"]][:3]
+            problems.append(f"{path}: {violation['id']} ({violation['impact']}) at {targets}")
     assert problems == [], "\n".join(problems)
 
 
