@@ -246,22 +246,21 @@ def conv2d_backward(
     n, c, h, width = xa.shape
     f = wa.shape[0]
     cols = im2col(xa, (kh, kw), s, p, d)  # (N, C, Ho, Wo, kh, kw), a view
-    # Both gradients are matrix products of the im2col matrix (one row per output pixel,
-    # one column per filter tap) with the upstream gradient (one row per output pixel):
-    # written as such, they run in BLAS rather than in a general einsum loop.
+    # The filter gradient is a matrix product of the upstream gradient (one row per output
+    # pixel) with the im2col matrix (one column per filter tap): written as such, it runs
+    # in BLAS rather than in a general einsum loop.
     patches = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)  # (NHW, CKK)
     g_mat = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, f)  # (NHW, F)
     db = g.sum(axis=(0, 2, 3))
     dw: Array = (g_mat.T @ patches).reshape(wa.shape)  # (F, C, kh, kw)
-    # Input gradient: each output pixel sends w^T g back to the kh * kw pixels it read.
-    # Filters in (F, kh, kw, C) order give per-tap blocks with channels last (NHWC).
-    w_taps = wa.transpose(0, 2, 3, 1).reshape(f, kh * kw * c)  # (F, kh*kw*C)
-    dcols = (g_mat @ w_taps).reshape(n, ho, wo, kh, kw, c)  # (N, Ho, Wo, kh, kw, C)
-    dxp = np.zeros((n, h + 2 * p[0], width + 2 * p[1], c))  # padded, NHWC
-    for i in range(kh):  # scatter each kernel tap's contribution back (kh * kw slices)
-        for j in range(kw):
-            rows = slice(d[0] * i, d[0] * i + s[0] * (ho - 1) + 1, s[0])
-            cols_ = slice(d[1] * j, d[1] * j + s[1] * (wo - 1) + 1, s[1])
-            dxp[:, rows, cols_, :] += dcols[:, :, :, i, j, :]
-    dx = dxp[:, p[0] : p[0] + h, p[1] : p[1] + width, :].transpose(0, 3, 1, 2)  # NCHW
+    # Input gradient: the full correlation of the stride-dilated upstream gradient with the
+    # flipped filters, input and output channels swapped (the chapter's equation). Padded-
+    # input rows and columns that no window reached (a ragged last stride) get zero.
+    g_up = np.zeros((n, f, s[0] * (ho - 1) + 1, s[1] * (wo - 1) + 1))
+    g_up[:, :, :: s[0], :: s[1]] = g  # (N, F, s(Ho-1)+1, s(Wo-1)+1)
+    w_flip = wa[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, kh, kw)
+    reach = conv2d(g_up, w_flip, padding=(d[0] * (kh - 1), d[1] * (kw - 1)), dilation=d)
+    dxp = np.zeros((n, c, h + 2 * p[0], width + 2 * p[1]))
+    dxp[:, :, : reach.shape[2], : reach.shape[3]] = reach
+    dx = dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + width]
     return np.ascontiguousarray(dx), dw, db
