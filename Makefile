@@ -48,7 +48,7 @@ CODE_HASH = $(shell find code book/data -type f \( -name '*.py' -o -name '*.json
 book: $(STAMP) $(NODE_STAMP)
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
 	  echo "The package or its pins changed: re-executing every chapter."; \
-	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/.doctrees-latex _build/jupyter_execute; fi
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@mkdir -p _build && echo "$(CODE_HASH)" > _build/.code-hash
 	@echo
@@ -68,8 +68,16 @@ latex:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends $(LATEX_PACKAGES) >/dev/null; fi
 
+# The LaTeX build keeps its own Sphinx doctrees (swapped in and out of _build/.doctrees),
+# so that building the PDF does not make the next `make book` re-read every page.
 pdf: $(STAMP) latex
-	$(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS)
+	@set -e; rm -rf _build/.doctrees-html; mkdir -p _build; \
+	  if [ -d _build/.doctrees ]; then mv _build/.doctrees _build/.doctrees-html; fi; \
+	  if [ -d _build/.doctrees-latex ]; then mv _build/.doctrees-latex _build/.doctrees; fi; \
+	  status=0; $(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS) || status=$$?; \
+	  if [ -d _build/.doctrees ]; then mv _build/.doctrees _build/.doctrees-latex; fi; \
+	  if [ -d _build/.doctrees-html ]; then mv _build/.doctrees-html _build/.doctrees; fi; \
+	  exit $$status
 	@mkdir -p _build/html && cp _build/latex/$(PDF_NAME) _build/html/$(PDF_NAME)
 	@echo
 	@echo "The PDF is built: $(CURDIR)/_build/html/$(PDF_NAME)"
