@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_float_array", "check_axis", "check_positive_finite", "scores_and_labels"]
+__all__ = [
+    "as_float_array",
+    "check_axis",
+    "check_positive_finite",
+    "layer_params",
+    "scores_and_labels",
+]
 
 
 def as_float_array(
@@ -170,3 +176,36 @@ def scores_and_labels(
             f"got values in [{lab.min():g}, {lab.max():g}]"
         )
     return s, lab.astype(np.intp)
+
+
+def layer_params(params: Any) -> list[NDArray[np.float64]]:
+    """Validate a layer list ``[W1, b1, ..., WL, bL]`` (as ``derived.mlp.MLP.params``).
+
+    Each ``W_l`` must be a finite matrix, ``b_l`` a vector with one entry per row of
+    ``W_l``, and ``W_l`` must have one column per row of ``W_{l-1}``. Returns the arrays as
+    float64; raises TypeError or ValueError naming the offending entry otherwise.
+    """
+    if isinstance(params, str | bytes) or not hasattr(params, "__len__"):
+        raise TypeError(f"params must be a list [W1, b1, ..., WL, bL], got {type(params).__name__}")
+    if len(params) == 0 or len(params) % 2:
+        raise ValueError(
+            f"params must be a non-empty list [W1, b1, ..., WL, bL] of even length, "
+            f"got {len(params)} entries"
+        )
+    out = []
+    for i, p in enumerate(params):
+        layer, kind = i // 2 + 1, ("W", "b")[i % 2]
+        out.append(as_float_array(p, f"params[{i}] ({kind}{layer})", ndim=2 - i % 2))
+    for i in range(0, len(out), 2):
+        W, b = out[i], out[i + 1]
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"params[{i + 1}] (b{i // 2 + 1}) must have shape ({W.shape[0]},) to match "
+                f"params[{i}], got {b.shape}"
+            )
+        if i and W.shape[1] != out[i - 2].shape[0]:
+            raise ValueError(
+                f"params[{i}] (W{i // 2 + 1}) must have {out[i - 2].shape[0]} columns, "
+                f"got shape {W.shape}"
+            )
+    return out

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, layer_params
 
 __all__ = [
     "ACTIVATIONS",
@@ -224,33 +224,6 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _check_params(params: Sequence[ArrayLike]) -> list[Array]:
-    if isinstance(params, str | bytes) or not hasattr(params, "__len__"):
-        raise TypeError(f"params must be a list [W1, b1, ..., WL, bL], got {type(params).__name__}")
-    if len(params) == 0 or len(params) % 2:
-        raise ValueError(
-            f"params must be a non-empty list [W1, b1, ..., WL, bL] of even length, "
-            f"got {len(params)} entries"
-        )
-    out = []
-    for i, p in enumerate(params):
-        layer, kind = i // 2 + 1, ("W", "b")[i % 2]
-        out.append(as_float_array(p, f"params[{i}] ({kind}{layer})", ndim=2 - i % 2))
-    for i in range(0, len(out), 2):
-        W, b = out[i], out[i + 1]
-        if b.shape != (W.shape[0],):
-            raise ValueError(
-                f"params[{i + 1}] (b{i // 2 + 1}) must have shape ({W.shape[0]},) to match "
-                f"params[{i}], got {b.shape}"
-            )
-        if i and W.shape[1] != out[i - 2].shape[0]:
-            raise ValueError(
-                f"params[{i}] (W{i // 2 + 1}) must have {out[i - 2].shape[0]} columns, "
-                f"got shape {W.shape}"
-            )
-    return out
-
-
 def sigmoid_to_tanh(params: Sequence[ArrayLike]) -> list[Array]:
     r"""Rewrite a sigmoid network as a tanh network that computes the same function.
 
@@ -283,7 +256,7 @@ def sigmoid_to_tanh(params: Sequence[ArrayLike]) -> list[Array]:
     >>> [p.tolist() for p in new[2:]]
     [[[0.5, 0.5]], [1.0]]
     """
-    p = _check_params(params)
+    p = layer_params(params)
     L = len(p) // 2
     if L == 1:
         return [q.copy() for q in p]
@@ -324,7 +297,7 @@ def tanh_to_sigmoid(params: Sequence[ArrayLike]) -> list[Array]:
     >>> [p.tolist() for p in new[2:]]
     [[[2.0, 2.0]], [-2.0]]
     """
-    p = _check_params(params)
+    p = layer_params(params)
     L = len(p) // 2
     if L == 1:
         return [q.copy() for q in p]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import layer_params
 
 __all__ = ["compose_affine"]
 
@@ -50,28 +50,8 @@ def compose_affine(params: Sequence[ArrayLike]) -> tuple[Array, Array]:
     >>> W.tolist(), b.tolist()
     ([[6.0]], [2.0])
     """
-    if isinstance(params, str | bytes) or not hasattr(params, "__len__"):
-        raise TypeError(f"params must be a list [W1, b1, ..., WD, bD], got {type(params).__name__}")
-    if len(params) == 0 or len(params) % 2:
-        raise ValueError(
-            f"params must be a non-empty list [W1, b1, ..., WD, bD] of even length, "
-            f"got {len(params)} entries"
-        )
-    W = as_float_array(params[0], "params[0] (W1)", ndim=2)
-    b = as_float_array(params[1], "params[1] (b1)", ndim=1)
-    if b.shape != (W.shape[0],):
-        raise ValueError(f"params[1] (b1) must have shape ({W.shape[0]},), got {b.shape}")
-    for i in range(2, len(params), 2):
-        layer = i // 2 + 1
-        Wd = as_float_array(params[i], f"params[{i}] (W{layer})", ndim=2)
-        bd = as_float_array(params[i + 1], f"params[{i + 1}] (b{layer})", ndim=1)
-        if Wd.shape[1] != W.shape[0]:
-            raise ValueError(
-                f"params[{i}] (W{layer}) must have {W.shape[0]} columns, got shape {Wd.shape}"
-            )
-        if bd.shape != (Wd.shape[0],):
-            raise ValueError(
-                f"params[{i + 1}] (b{layer}) must have shape ({Wd.shape[0]},), got {bd.shape}"
-            )
+    layers = layer_params(params)
+    W, b = layers[0], layers[1]
+    for Wd, bd in zip(layers[2::2], layers[3::2], strict=True):
         W, b = Wd @ W, Wd @ b + bd  # (n_d, n_0), (n_d,)
     return W, b
