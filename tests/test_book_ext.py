@@ -178,3 +178,43 @@ def test_notebook_zip_is_sorted_and_byte_for_byte_reproducible(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as zf:
         assert zf.read(names[0]) == b'{"cells": [1]}'
+
+
+def test_codeautolink_cache_keeps_markdown_pages(tmp_path):
+    """What sphinx-codeautolink learnt of a Markdown page survives a build that does not re-read it.
+
+    Unpatched, its cache drops every page without an ``.rst`` source; the next build that
+    re-writes pages without re-reading them writes them with no links to the API.
+    """
+    pytest.importorskip("sphinx_codeautolink")
+    from sphinx_codeautolink.extension.backref import CodeExample
+    from sphinx_codeautolink.extension.block import SourceTransform
+    from sphinx_codeautolink.extension.cache import DataCache
+    from sphinx_codeautolink.parse import Name
+
+    import codeautolink_fixes
+
+    src = tmp_path / "src"
+    (src / "book").mkdir(parents=True)
+    (src / "book" / "chapter.md").write_text("# A chapter\n", encoding="utf-8")
+    (src / "book" / "notebook.ipynb").write_text("{}", encoding="utf-8")
+    transform = SourceTransform(
+        source="derived.softmax.softmax(z)",
+        names=[Name(["derived", "softmax", "softmax"], "derived.softmax.softmax", 1, 1)],
+        example=CodeExample("book/chapter", "ref", ["A chapter"]),
+        doc_lineno=3,
+    )
+    written = DataCache(str(tmp_path), str(src))
+    for doc in ("book/chapter", "book/notebook", "book/deleted"):
+        written.transforms[doc] = [transform]
+    written.write()
+
+    original = DataCache.read
+    try:
+        DataCache.read = codeautolink_fixes._read_cache
+        read = DataCache(str(tmp_path), str(src))
+        read.read()
+    finally:
+        DataCache.read = original
+    assert sorted(read.transforms) == ["book/chapter", "book/notebook"]  # the deleted page goes
+    assert read.transforms["book/chapter"] == [transform]

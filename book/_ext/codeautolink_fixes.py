@@ -1,4 +1,4 @@
-"""Two fixes for sphinx-codeautolink (0.19), which links names in code cells to the API.
+"""Three fixes for sphinx-codeautolink (0.19), which links names in code cells to the API.
 
 * It keeps a stack of section titles while it walks a page: it pushes on every ``title``
   node and pops when it leaves a ``section``. sphinx-exercise wraps the body of every
@@ -9,10 +9,16 @@
   started. When a change of configuration makes Sphinx re-read and re-write every page,
   the pages whose sources did not change are written again without links. Here every
   page written in the build is marked for linking.
+* It keeps what it learnt of each page's code in a cache between builds, but on reading
+  the cache it drops every page that has no ``.rst`` source, which is every page of this
+  book (MyST Markdown). The next build that re-writes pages without re-reading them (a
+  change to an HTML option, say) then writes them with no links, and the cache is left
+  empty. Here a page is kept if it has a source of any suffix.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +49,35 @@ def _mark_written(
         state.outdated_docs.add(str(Path(pagename)))
 
 
+def _has_source(src_dir: Path, docname: str) -> bool:
+    """Whether the page ``docname`` has a source file, whatever its suffix."""
+    path = src_dir / docname
+    return any(p.is_file() for p in path.parent.glob(f"{path.name}.*"))
+
+
+def _read_cache(self: Any) -> None:
+    """DataCache.read, keeping every page that has a source (``.md``, ``.ipynb``, ``.rst``)."""
+    from sphinx_codeautolink.extension.block import CodeExample, Name, SourceTransform
+
+    cache = self.cache_dir / self.cache_filename
+    if not cache.exists():
+        return
+    content = json.loads(cache.read_text("utf-8"))
+    for docname, transforms in content.items():
+        if not _has_source(self.src_dir, docname):
+            continue
+        for transform in transforms:
+            transform["example"] = CodeExample(**transform["example"])
+            transform["names"] = [Name(**n) for n in transform["names"]]
+        self.transforms[docname] = [SourceTransform(**t) for t in transforms]
+
+
 def setup(app: Any) -> dict[str, Any]:
-    """Patch the analyser of sphinx-codeautolink and track the pages written."""
+    """Patch the analyser and the cache of sphinx-codeautolink and track the pages written."""
     from sphinx_codeautolink.extension.block import CodeBlockAnalyser
+    from sphinx_codeautolink.extension.cache import DataCache
 
     CodeBlockAnalyser.depart_section = _depart_section
+    DataCache.read = _read_cache
     app.connect("html-page-context", _mark_written)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
