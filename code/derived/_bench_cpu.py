@@ -71,7 +71,7 @@ def conv2d_suite(quick: bool) -> list[dict[str, Any]]:
         def step() -> object:
             xt.grad = wt.grad = bt.grad = None
             y = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
-            y.backward(gt)  # type: ignore[no-untyped-call]
+            y.backward(gt)
             return xt.grad
 
         return step

@@ -140,8 +140,8 @@ def _time_cuda(
     for _ in range(warmup):  # compiles Triton kernels, runs the autotuner, allocates
         fn()
     torch.cuda.synchronize()
-    begin: Any = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-    end: Any = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+    begin: Any = torch.cuda.Event(enable_timing=True)
+    end: Any = torch.cuda.Event(enable_timing=True)
     begin.record()
     fn()
     end.record()
@@ -232,7 +232,6 @@ def _matmul_shapes(quick: bool) -> list[tuple[int, int, int]]:
 
 def numpy_matmul_suite(quick: bool) -> list[dict[str, Any]]:
     """NumPy float32 ``A @ B`` (BLAS on the CPU) against torch's CPU matmul."""
-    torch: Any
     try:
         import torch
     except ImportError:
