@@ -17,11 +17,12 @@ PORT ?= 8000
 # Chapters and tests import the package from this checkout, whatever .venv points at.
 export PYTHONPATH := $(CURDIR)/code
 
-.PHONY: help book pdf latex test test-book lint typecheck serve bench clean clean-all env
+.PHONY: help book pdf latex test test-all test-book lint typecheck serve bench clean clean-all env
 
 help:
 	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
 	@echo "make test   ruff + mypy + pytest (book tests too, once the book is built)"
+	@echo "make test-all  make test, with every chapter re-run and scanned for accessibility (CI)"
 	@echo "make pdf    build the whole book as _build/html/$(PDF_NAME) (needs LaTeX: installed if missing)"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
@@ -95,6 +96,11 @@ typecheck: $(STAMP)
 PYTEST_WORKERS ?= auto
 test: lint typecheck
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+# `make test` re-runs notebooks in fresh kernels and scans pages with axe-core on one chapter
+# of each part (tests/book_sample.py); `make test-all` does both on every chapter. CI runs it.
+test-all: export DERIVED_TEST_ALL := 1
+test-all: test
 
 test-book: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m book

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from book_sample import SAMPLE, skip_unless_sampled
 from derived import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +28,20 @@ pytestmark = pytest.mark.book
 
 def _ids(path: Path) -> str:
     return path.stem
+
+
+def _stem(notebook: Path) -> str:
+    """The chapter's path in the book without suffix, e.g. ``book/part1/02-linear-collapse``."""
+    return notebook.relative_to(ROOT / "_build" / "html" / "_notebooks").with_suffix("").as_posix()
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
+def test_the_sample_has_one_chapter_of_every_part():
+    stems = {_stem(n) for n in NOTEBOOKS}
+    assert set(SAMPLE) <= stems, set(SAMPLE) - stems
+    parts = {stem.rsplit("/", 1)[0] for stem in stems}
+    sampled = sorted(stem.rsplit("/", 1)[0] for stem in SAMPLE)
+    assert sampled == sorted(parts), "each part needs exactly one chapter in the sample"
 
 
 def _fingerprint(nb: nbformat.NotebookNode) -> list[list[str]]:
@@ -62,6 +77,7 @@ def _fingerprint(nb: nbformat.NotebookNode) -> list[list[str]]:
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids)
 def test_downloaded_notebook_runs_in_a_fresh_kernel(notebook, tmp_path, built_book):
+    skip_unless_sampled(_stem(notebook))
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
     built = _fingerprint(nb)
