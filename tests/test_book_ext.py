@@ -218,3 +218,27 @@ def test_codeautolink_cache_keeps_markdown_pages(tmp_path):
         DataCache.read = original
     assert sorted(read.transforms) == ["book/chapter", "book/notebook"]  # the deleted page goes
     assert read.transforms["book/chapter"] == [transform]
+
+
+def test_numbered_chapter_reference_becomes_its_number():
+    ctx = nd.Context(numbers={"ch-x": ("section", "3")}, titles={"ch-x": "Counting pieces"})
+    out = nd.convert_markdown("As {numref}`chapter {number} <ch-x>` shows.", ctx)
+    assert out.strip() == "As chapter 3 shows."
+
+
+def test_chapters_refer_to_each_other_by_reference_not_by_typed_number():
+    """A typed "chapter 7" goes stale when chapters move; {numref} keeps the number right.
+
+    A chapter number followed by "of" names a chapter of a cited book, which stays typed.
+    """
+    import re
+
+    typed = re.compile(r"\b[Cc]hapters? \d+(?!\d)(?!(?:\s+and\s+\d+)?\s+of\b)")
+    code_cell = re.compile(r"```\{code-cell\}.*?```", re.S)
+    offenders = []
+    for source in sorted((ROOT / "book").rglob("*.md")):
+        if "api" in source.relative_to(ROOT / "book").parts:
+            continue  # generated from docstrings
+        prose = code_cell.sub("", source.read_text(encoding="utf-8"))
+        offenders += [f"{source.relative_to(ROOT)}: {m.group(0)!r}" for m in typed.finditer(prose)]
+    assert offenders == [], "use {numref}`chapter {number} <ch-...>`:\n" + "\n".join(offenders)

@@ -96,8 +96,27 @@ def test_downloaded_notebook_runs_in_a_fresh_kernel(notebook, tmp_path, built_bo
     assert nb.cells[0].outputs == []
     # Nothing MyST-specific is left for plain Jupyter to show raw.
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    for leftover in ("{eq}`", "{ref}`", "{glue:", "```{prf:", "```{exercise}", ":label:"):
+    for leftover in (
+        "{eq}`",
+        "{ref}`",
+        "{numref}`",
+        "{number}",
+        "{glue:",
+        "```{prf:",
+        "```{exercise}",
+        ":label:",
+    ):
         assert leftover not in markdown, leftover
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
+def test_chapter_references_keep_their_numbers_in_the_notebooks(built_book):
+    """{numref}`chapter {number} <ch-x>` becomes "chapter N" in a downloaded notebook."""
+    notebook = built_book / "_notebooks" / "book" / "part1" / "02-linear-collapse.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    markdown = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").split()
+    text = " ".join(markdown)
+    assert "chapter 1 needs one to compute XOR, chapter 3 counts" in text
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")

@@ -349,11 +349,18 @@ def _page_context(app: Any, glue_file: Path) -> Context:
             for node_id, number in ids.items():
                 label = node_id.removeprefix("equation-")
                 numbers[label] = (kind, ".".join(map(str, number)))
-    titles = {
-        label: title
-        for label, (_doc, _anchor, title) in env.get_domain("std").labels.items()
-        if title
-    }
+    labels = env.get_domain("std").labels
+    titles = {label: title for label, (_doc, _anchor, title) in labels.items() if title}
+    # Sections: {numref}`chapter {number} <ch-x>` needs the chapter's number. A label on a
+    # page's top section is numbered under "" (the page itself), not under its anchor.
+    secnumbers = getattr(env, "toc_secnumbers", {})
+    for label, (doc, anchor, title) in labels.items():
+        numbered = secnumbers.get(doc, {})
+        number = numbered.get(f"#{anchor}")
+        if number is None and doc in env.titles and title == env.titles[doc].astext():
+            number = numbered.get("")
+        if number and label not in numbers:
+            numbers[label] = ("section", ".".join(map(str, number)))
     glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
     return Context(numbers=numbers, titles=titles, glue=glue_values(glue))
 
