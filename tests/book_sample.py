@@ -1,11 +1,12 @@
 """Which chapters the two costliest checks of the built book run on.
 
 Two checks cost seconds of CPU per chapter: re-running a notebook in a fresh kernel (its
-whole execution time again) and scanning a page with axe-core (5 to 10 s for a long
-chapter on a small machine). `make test` runs them on this sample, one chapter of every
-part (the quickest to execute) and the errata, so that it stays within a few minutes on
-two cores; `make test-all`, which CI runs, sets DERIVED_TEST_ALL=1 and runs them on every
-chapter. Every other check of the book runs on every page in both.
+whole execution time again) and scanning a page with axe-core (3 to 15 s a chapter on a
+two-core machine, most of it the colour contrast of highlighted code). `make test` runs
+them on this sample, one chapter of every part (the quickest to execute) and the errata,
+so that it stays within a few minutes on two cores; `make test-all`, which CI runs, sets
+DERIVED_TEST_ALL=1 and runs them on every chapter. Every other check of the book runs on
+every page in both.
 """
 
 from __future__ import annotations

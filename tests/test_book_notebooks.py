@@ -21,7 +21,8 @@ from book_sample import SAMPLE, skip_unless_sampled
 from derived import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "_build" / "html" / "_notebooks").rglob("*.ipynb"))
+NOTEBOOK_DIR = ROOT / "_build" / "html" / "_notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.rglob("*.ipynb"))
 
 pytestmark = pytest.mark.book
 
@@ -32,7 +33,7 @@ def _ids(path: Path) -> str:
 
 def _stem(notebook: Path) -> str:
     """The chapter's path in the book without suffix, e.g. ``book/part1/02-linear-collapse``."""
-    return notebook.relative_to(ROOT / "_build" / "html" / "_notebooks").with_suffix("").as_posix()
+    return notebook.relative_to(NOTEBOOK_DIR).with_suffix("").as_posix()
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
@@ -112,10 +113,9 @@ def test_downloaded_notebook_runs_in_a_fresh_kernel(notebook, tmp_path, built_bo
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
 def test_chapter_references_keep_their_numbers_in_the_notebooks(built_book):
     """{numref}`chapter {number} <ch-x>` becomes "chapter N" in a downloaded notebook."""
-    notebook = built_book / "_notebooks" / "book" / "part1" / "02-linear-collapse.ipynb"
-    nb = nbformat.read(notebook, as_version=4)
-    markdown = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").split()
-    text = " ".join(markdown)
+    nb = nbformat.read(NOTEBOOK_DIR / "book" / "part1" / "02-linear-collapse.ipynb", as_version=4)
+    words = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").split()
+    text = " ".join(words)  # lines joined, as a reader sees the paragraph
     assert "chapter 1 needs one to compute XOR, chapter 3 counts" in text
 
 
@@ -149,5 +149,5 @@ def test_all_notebooks_come_in_one_zip(built_book):
 def test_execution_statistics_page_lists_every_chapter(built_book):
     page = (built_book / "book" / "appendix" / "execution.html").read_text(encoding="utf-8")
     for notebook in NOTEBOOKS:
-        stem = notebook.relative_to(built_book / "_notebooks").with_suffix("").as_posix()
+        stem = _stem(notebook)
         assert stem in page, stem

@@ -12,6 +12,9 @@ from typing import Any
 
 from docutils import nodes
 
+# Sphinx's own visit_admonition, kept by setup() and called by the patched one.
+_ORIGINAL: Any = None
+
 
 def _visit_admonition(self: Any, node: nodes.Element) -> None:
     """Label the place of the admonition with its ids, then open it as Sphinx does.
@@ -33,6 +36,3 @@ def setup(app: Any) -> dict[str, Any]:
         _ORIGINAL = LaTeXTranslator.visit_admonition
         LaTeXTranslator.visit_admonition = _visit_admonition
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
-
-
-_ORIGINAL: Any = None
