@@ -41,10 +41,10 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The execution cache is keyed on each chapter's text only. When the package, the recorded
-# data in book/data, the pinned dependencies or the table of contents change (the errata
-# page links to the chapters that exist), outputs may change too: drop the cache and re-read.
-CODE_HASH = $(shell find code book/data -type f \( -name '*.py' -o -name '*.json' \) | LC_ALL=C sort | xargs cat constraints.txt _toc.yml | sha256sum | cut -c1-16)
+# The execution cache is keyed on each chapter's text only. When the package (with the
+# benchmark results it ships in code/derived/recorded), the pinned dependencies or the table
+# of contents change, outputs may change too: drop the cache and re-read.
+CODE_HASH = $(shell find code -type f \( -name '*.py' -o -name '*.json' \) | LC_ALL=C sort | xargs cat constraints.txt _toc.yml | sha256sum | cut -c1-16)
 
 book: $(STAMP) $(NODE_STAMP)
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \

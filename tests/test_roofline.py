@@ -106,9 +106,10 @@ def test_load_bench(tmp_path):
 
 
 def test_find_recorded_bench(tmp_path, monkeypatch):
-    assert find_recorded_bench("cpu.json").is_file()  # the repository's recorded run
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "mine.json").write_text("{}")
-    assert find_recorded_bench("mine.json") == Path("mine.json")
-    with pytest.raises(FileNotFoundError, match="Record one with: python -m derived.bench"):
-        find_recorded_bench("nothing-here.json")
+    monkeypatch.chdir(tmp_path)  # package data: found from any directory
+    path = find_recorded_bench("cpu.json")
+    assert path.is_file()
+    assert load_bench(path)["rows"]
+    (tmp_path / "mine.json").write_text("{}")  # a file here is not package data
+    with pytest.raises(FileNotFoundError, match=r"ships: cpu-quick.json, cpu.json.*--out mine"):
+        find_recorded_bench("mine.json")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,6 +50,9 @@ __all__ = [
     "matmul_loads",
     "roofline",
 ]
+
+#: The package-data folder of recorded benchmark results (``derived/recorded/*.json``).
+RECORDED: Final[str] = "recorded"
 
 #: Reference points measured earlier on an H100 (80 GB HBM3, torch 2.11, Triton 3.6),
 #: quoted, not measured by this book's build. Bandwidths count bytes read plus written.
@@ -217,7 +221,7 @@ def load_bench(path: str | Path) -> dict[str, Any]:
 
     Examples
     --------
-    >>> load_bench("book/data/bench/cpu.json")["gpu"] is None  # doctest: +SKIP
+    >>> load_bench(find_recorded_bench("cpu.json"))["gpu"] is None
     True
     """
     result = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -227,47 +231,45 @@ def load_bench(path: str | Path) -> dict[str, Any]:
 
 
 def find_recorded_bench(filename: str = "cpu.json") -> Path:
-    """Find a benchmark result recorded in the book's ``book/data/bench`` folder.
+    """The path of a benchmark result that ships with the package.
 
-    Looks, in order, in the current directory, in ``../data/bench`` and
-    ``book/data/bench`` below it (a chapter runs in ``book/<part>/``; the repository
-    root), and in the checkout that holds the imported package (an editable install).
+    The book's chapters plot results recorded by ``python -m derived.bench --out`` on
+    the machines that built it. They are package data (``derived/recorded/``), found
+    through :mod:`importlib.resources`, so a chapter finds them wherever it runs: in
+    the book build, or downloaded as a notebook into any directory. To plot a result
+    of your own, pass its path to :func:`load_bench` instead.
 
     Parameters
     ----------
     filename : str, default "cpu.json"
-        The file's name.
+        The file's name in ``derived/recorded/``.
 
     Returns
     -------
     pathlib.Path
-        The first match.
+        The installed file.
 
     Raises
     ------
     FileNotFoundError
-        If there is none; the message says how to record one.
+        If the package ships no such result; the message lists those it ships and
+        says how to record one.
 
     Examples
     --------
-    >>> find_recorded_bench("cpu.json").name  # doctest: +SKIP
+    >>> find_recorded_bench("cpu.json").name
     'cpu.json'
     """
-    checkout = Path(__file__).resolve().parents[2]  # code/derived/roofline.py -> repository
-    candidates = [
-        Path(filename),
-        Path("..") / "data" / "bench" / filename,
-        Path("book") / "data" / "bench" / filename,
-        checkout / "book" / "data" / "bench" / filename,
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"no recorded benchmark {filename!r} found (looked in: "
-        f"{', '.join(str(c) for c in candidates)}). Record one with: python -m derived.bench "
-        f"--only numpy_doublify,numpy_matmul --out {filename}"
-    )
+    folder = Path(str(resources.files("derived").joinpath(RECORDED)))
+    path = folder / filename
+    if not path.is_file():
+        shipped = sorted(p.name for p in folder.glob("*.json"))
+        raise FileNotFoundError(
+            f"derived ships no recorded benchmark {filename!r} (it ships: "
+            f"{', '.join(shipped) or 'none'}). Record one with: python -m derived.bench "
+            f"--out {filename}, and read it with load_bench({filename!r})"
+        )
+    return path
 
 
 def _check_sizes(**sizes: int) -> None:
