@@ -231,7 +231,7 @@ def load_bench(path: str | Path) -> dict[str, Any]:
 
 
 def find_recorded_bench(filename: str = "cpu.json") -> Path:
-    """The path of a benchmark result that ships with the package.
+    """Return the path of a benchmark result that ships with the package.
 
     The book's chapters plot results recorded by ``python -m derived.bench --out`` on
     the machines that built it. They are package data (``derived/recorded/``), found
