@@ -104,46 +104,117 @@ def test_convert_notebook_adds_version_cell_and_metadata():
         "version": "9.9.9",
         "commit": "abc",
         "source": "https://h/r",
+        "install": 'pip install "derived[notebooks] @ git+https://h/r@v9.9.9"',
     }
     assert "jupytext" not in out["metadata"]
     assert nb["cells"][0]["source"] == "See {eq}`eq-a`."  # input untouched
 
 
-def _run_version_cell(tmp_path: Path, installed: str | None) -> str:
-    """Run the version-check cell in a fresh interpreter with a fake `derived` installed."""
+def _run_version_cell(tmp_path: Path, installed: str | None) -> subprocess.CompletedProcess[str]:
+    """Run the version-check cell in IPython with a fake `derived` installed (or none)."""
     site = tmp_path / "site"
     site.mkdir()
-    if installed is not None:
-        (site / "derived").mkdir()
-        (site / "derived" / "__init__.py").write_text(f"__version__ = {installed!r}\n")
+    (site / "derived").mkdir()  # shadows the real package, which this environment has
+    (site / "derived" / "__init__.py").write_text(
+        f"__version__ = {installed!r}\n"
+        if installed is not None
+        else "raise ModuleNotFoundError(\"No module named 'derived'\", name='derived')\n"
+    )
     cell = nd.version_cell("1.2.3", "https://github.com/o/r")["source"]
-    script = tmp_path / "cell.py"
-    script.write_text(cell)
-    result = subprocess.run(
-        [sys.executable, "-S", str(script)],
+    script = tmp_path / "cell.ipy"
+    script.write_text(cell + "\nprint('the next cell runs')\n")
+    return subprocess.run(
+        [sys.executable, "-m", "IPython", "--quick", "--no-banner", str(script)],
         cwd=tmp_path,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    return result.stdout
 
 
 def test_version_cell_is_silent_for_the_matching_version(tmp_path):
-    assert _run_version_cell(tmp_path, "1.2.3") == ""
+    assert _run_version_cell(tmp_path, "1.2.3").stdout == "the next cell runs\n"
 
 
-def test_version_cell_explains_a_mismatch(tmp_path):
-    out = _run_version_cell(tmp_path, "0.9.0")
+def test_version_cell_explains_a_mismatch_and_carries_on(tmp_path):
+    out = _run_version_cell(tmp_path, "0.9.0").stdout
     assert "built with derived 1.2.3, but 0.9.0 is installed" in out
-    assert 'pip install "derived @ git+https://github.com/o/r@v1.2.3"' in out
+    assert 'pip install "derived[notebooks] @ git+https://github.com/o/r@v1.2.3"' in out
+    assert out.endswith("the next cell runs\n")
 
 
-def test_version_cell_explains_a_missing_package(tmp_path):
-    out = _run_version_cell(tmp_path, None)
-    assert "needs the package `derived` (version 1.2.3)" in out
-    assert 'pip install "derived @ git+https://github.com/o/r@v1.2.3"' in out
+def test_version_cell_stops_cleanly_when_the_package_is_missing(tmp_path):
+    """The install line, no traceback, and nothing after it runs."""
+    result = _run_version_cell(tmp_path, None)
+    shown = result.stdout + result.stderr
+    assert "needs the package `derived` (version 1.2.3)" in shown
+    assert 'pip install "derived[notebooks] @ git+https://github.com/o/r@v1.2.3"' in shown
+    assert "Traceback" not in shown
+    assert "the next cell runs" not in shown
+
+
+def test_install_ref_is_the_commit_unless_the_release_tag_points_at_it():
+    head = nd.source_commit()
+    if head is None:
+        pytest.skip("not a git checkout")
+    tagged = subprocess.run(
+        ["git", "tag", "--points-at", head], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    assert nd.install_ref("0.0.0-never", head) == head
+    assert nd.install_ref("9.9.9", None) == "v9.9.9"
+    for tag in tagged:
+        if tag.startswith("v"):
+            assert nd.install_ref(tag[1:], head) == tag
+
+
+def test_colab_opens_the_published_notebook():
+    url = nd.colab_url("https://github.com/o/r", "book/part1/01-a")
+    assert (
+        url == "https://colab.research.google.com/github/o/r/blob/notebooks/book/part1/01-a.ipynb"
+    )
+    assert nd.colab_url("https://example.org/o/r", "x") is None
+
+
+def test_literalinclude_becomes_a_code_block():
+    seen = {}
+
+    def include(argument, options):
+        seen.update(argument=argument, options=dict(options))
+        return "def f():\n    return 1\n"
+
+    ctx = nd.Context(include=include)
+    src = "```{literalinclude} ../../code/m.py\n:language: python\n:pyobject: f\n```"
+    assert nd.convert_markdown(src, ctx) == "```python\ndef f():\n    return 1\n```"
+    assert seen == {
+        "argument": "../../code/m.py",
+        "options": {"language": "python", "pyobject": "f"},
+    }
+
+
+def test_an_unknown_directive_fails_instead_of_being_dropped():
+    with pytest.raises(nd.UnknownDirectiveError, match=r"\{mermaid\}"):
+        nd.convert_markdown("```{mermaid}\ngraph TD\n```", CTX)
+
+
+def test_markdown_outputs_and_figure_captions_are_converted():
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {"mystnb": {"figure": {"name": "fig-y", "caption": "See {eq}`eq-a`."}}},
+                "outputs": [
+                    {"output_type": "display_data", "data": {"text/markdown": "{ref}`sec-z`"}}
+                ],
+                "source": "",
+            }
+        ],
+        "metadata": {},
+    }
+    out = nd.convert_notebook(nb, CTX, version="1", commit=None, repo_url="u")
+    assert out["cells"][1]["outputs"][0]["data"]["text/markdown"] == "A section"
+    assert out["cells"][2]["source"] == "**Figure 6.3.** See (6.1)."
 
 
 def test_offline_mathjax_reports_a_missing_install(monkeypatch, tmp_path):

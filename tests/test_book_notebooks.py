@@ -1,9 +1,10 @@
-"""Every chapter's downloadable notebook runs in a fresh kernel, anywhere, with the same outputs.
+"""Every chapter's downloadable notebook runs where a reader runs it, with the book's outputs.
 
 The notebooks are the ones a reader downloads from the built book
-(`_build/html/_notebooks/`). Each is executed with nbclient from a temporary directory
-outside the repository, so a notebook that silently depends on the repository layout
-(a relative data path, a module next to the .md file) fails here.
+(`_build/html/_notebooks/`). Each runs in a kernel of a fresh virtual environment made
+only from the install line the notebook itself prints (tests/reader_env.py: the package
+as a wheel, outside the repository, no PYTHONPATH, no Sphinx or myst-nb), from an empty
+temporary directory, and must show exactly what the book shows.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from book_sample import SAMPLE, skip_unless_sampled
 from derived import __version__
+from reader_env import clean_env, reader_python
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "_build" / "html" / "_notebooks"
@@ -46,7 +50,7 @@ def test_the_sample_has_one_chapter_of_every_part():
 
 
 def _fingerprint(nb: nbformat.NotebookNode) -> list[list[str]]:
-    """What a reader sees of each code cell's outputs: text, and a hash of each image.
+    """What a reader sees of each code cell's outputs: text, Markdown, a hash of each image.
 
     A cell tagged ``live-timing`` measures the machine it runs on (chapter 18 shows how
     much single timings scatter); its output is the one thing allowed to differ.
@@ -69,45 +73,100 @@ def _fingerprint(nb: nbformat.NotebookNode) -> list[list[str]]:
             for mime, data in out.get("data", {}).items():
                 if mime == "image/png":
                     seen.append("png:" + hashlib.sha256(str(data).encode()).hexdigest())
+                elif mime == "text/markdown":
+                    seen.append(f"markdown: {data}")
                 elif mime == "text/plain" and not str(data).startswith("<Figure"):
                     seen.append(f"text: {data}")
         prints.append(seen)
     return prints
 
 
+# Run after the notebook, in the same kernel: where the package came from, and that the
+# book's build tools are absent, as they are for a reader.
+_PROBE = """\
+import importlib.util, json, sys, derived
+print(json.dumps({"derived": derived.__file__, "python": sys.executable,
+                  "myst_nb": importlib.util.find_spec("myst_nb") is not None}))"""
+
+
+def _reader_kernel(python: Path, tmp_path: Path) -> KernelManager:
+    """A kernel manager whose kernel is the reader environment's Python, clean environment."""
+    specs = tmp_path / "kernels"
+    (specs / "reader").mkdir(parents=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "reader", "language": "python"}
+    (specs / "reader" / "kernel.json").write_text(json.dumps(spec))
+    km = KernelManager(kernel_name="reader")
+    km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(specs)])
+    return km
+
+
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids)
-def test_downloaded_notebook_runs_in_a_fresh_kernel(notebook, tmp_path, built_book):
+def test_downloaded_notebook_runs_where_a_reader_runs_it(notebook, tmp_path, built_book):
     skip_unless_sampled(_stem(notebook))
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
     built = _fingerprint(nb)
     assert nb.metadata["derived"]["version"] == __version__
     assert nb.cells[0].id == "derived-version-check"
-    work = tmp_path / "run"
+    python = reader_python(nb.metadata["derived"]["install"])
+    work = tmp_path / "empty"  # the reader's directory: the notebook and nothing else
     work.mkdir()
     shutil.copy(notebook, work / notebook.name)
+    nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     client = NotebookClient(
-        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        nb,
+        km=_reader_kernel(python, tmp_path),
+        timeout=180,
+        resources={"metadata": {"path": str(work)}},
     )
-    client.execute()
-    # Reproducible: a fresh run shows exactly what the book shows (numbers and figures).
+    client.execute(env=clean_env(tmp_path), cwd=str(work))
+    probe = json.loads(nb.cells.pop().outputs[0].text)
+    venv = python.parent.parent
+    assert Path(probe["derived"]).is_relative_to(venv), probe  # the wheel, not the checkout
+    assert not probe["myst_nb"], "a reader has no myst-nb"
+    # Reproducible: a fresh run shows exactly what the book shows (numbers, figures, text).
     assert _fingerprint(nb) == built
     # The version check printed nothing: the installed package is the one it was built with.
     assert nb.cells[0].outputs == []
-    # Nothing MyST-specific is left for plain Jupyter to show raw.
+    # Nothing MyST-specific is left for plain Jupyter to show raw, in text or in outputs.
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    markdown += "\n".join(line.removeprefix("markdown: ") for cell in built for line in cell)
     for leftover in (
         "{eq}`",
         "{ref}`",
         "{numref}`",
         "{number}",
         "{glue:",
-        "```{prf:",
-        "```{exercise}",
+        "```{",
+        ":::{",
         ":label:",
     ):
         assert leftover not in markdown, leftover
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
+def test_no_notebook_imports_a_build_tool():
+    for notebook in NOTEBOOKS:
+        nb = nbformat.read(notebook, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        for tool in ("myst_nb", "sphinx", "jupyter_book"):
+            assert f"import {tool}" not in code, notebook
+            assert f"from {tool}" not in code, notebook
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
+def test_listings_travel_with_the_notebook(built_book):
+    """Chapter 18 includes kernels from the package; the download shows them as code."""
+    nb = nbformat.read(NOTEBOOK_DIR / "book" / "part5" / "18-gpu-kernels.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "literalinclude" not in markdown
+    assert "```python\n@triton.jit\ndef _doublify_kernel(" in markdown
+
+
+def test_the_theme_publishes_no_unexecuted_notebooks(built_book):
+    assert sorted((built_book / "_sources").rglob("*.ipynb")) == []
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")

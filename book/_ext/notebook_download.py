@@ -27,13 +27,15 @@ import copy
 import json
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = "_notebooks"
 ZIP_NAME = "deep-learning-derived-notebooks.zip"
+# The branch that the book workflow publishes the executed notebooks to (for Colab).
+NOTEBOOK_BRANCH = "notebooks"
 
 # --------------------------------------------------------------------------- #
 # MyST Markdown -> plain Jupyter Markdown
@@ -71,18 +73,30 @@ _TITLES = {
 
 
 class Context:
-    """What the converter needs to know about the book: numbers, titles, glue."""
+    """What the converter needs to know about the book: numbers, titles, glue, files.
+
+    ``include`` reads a ``literalinclude`` the way the book does: it takes the
+    directive's argument (a path relative to the page) and its options, and returns the
+    included text. The book passes Sphinx's own reader, so the notebook shows exactly
+    the lines the page shows.
+    """
 
     def __init__(
         self,
         numbers: Mapping[str, tuple[str, str]] | None = None,
         titles: Mapping[str, str] | None = None,
         glue: Mapping[str, str] | None = None,
+        include: Callable[[str, Mapping[str, str]], str] | None = None,
     ) -> None:
         # label -> (kind, number), e.g. "eq-softmax" -> ("displaymath", "6.1")
         self.numbers = dict(numbers or {})
         self.titles = dict(titles or {})
         self.glue = dict(glue or {})
+        self.include = include
+
+
+class UnknownDirectiveError(ValueError):
+    """A directive the converter cannot render: the build stops instead of dropping it."""
 
 
 def _format_glue(raw: str, spec: str) -> str:
@@ -222,19 +236,31 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
                 lines += ["", *(f"> {line}".rstrip() for line in [head, "", *inner]), ""]
         elif name in {"figure", "image"}:
             lines += [f"*Figure: {' '.join(inner).strip()}*"] if inner else []
-        elif name in {
-            "glue:figure",
-            "glue:math",
-            "glue",
-            "glue:any",
-            "bibliography",
-            "tableofcontents",
-            "toctree",
-        }:
+        elif name == "literalinclude":
+            if ctx.include is None:
+                raise UnknownDirectiveError(f"literalinclude {arg!r}: no file reader was given")
+            language = options.get("language", "")
+            code = ctx.include(arg, options).rstrip("\n")
+            lines += [f"```{language}", *code.split("\n"), "```"]
+        elif name in {"code-block", "code", "sourcecode"}:
+            lines += [f"```{arg}", *(b if isinstance(b, str) else "" for b in body), "```"]
+        elif name in _DROPPED:
             continue
         else:
-            lines += inner
+            raise UnknownDirectiveError(
+                f"the notebook converter (book/_ext/notebook_download.py) does not know the "
+                f"directive {{{name}}}; teach it how a notebook shows it, or the download "
+                f"would silently lose it"
+            )
     return lines
+
+
+# Directives with nothing to show in a notebook: the page's navigation, its bibliography
+# (citations read [key] in a notebook), and glue directives (the book has none today; a
+# glued value in prose is filled in by the role converter).
+_DROPPED = frozenset(
+    {"glue:figure", "glue:math", "glue", "glue:any", "bibliography", "tableofcontents", "toctree"}
+)
 
 
 def convert_markdown(source: str, ctx: Context | None = None) -> str:
@@ -272,8 +298,24 @@ def glue_values(glue_data: Mapping[str, Any]) -> dict[str, str]:
     return values
 
 
+#: The extra of ``derived`` that installs everything the chapters import (torch, Triton,
+#: with NumPy, SciPy, matplotlib and scikit-learn from the core) and nothing the book
+#: build needs. Jupyter itself (a kernel) is the reader's.
+EXTRA = "notebooks"
+
+
+def install_command(repo_url: str, ref: str) -> str:
+    """The one line that installs what a downloaded chapter needs.
+
+    ``ref`` is the git tag ``v<version>`` of a release, or the commit the book was
+    built from (see :func:`install_ref`); either exists in the public repository.
+    """
+    return f'pip install "derived[{EXTRA}] @ git+{repo_url}@{ref}"'
+
+
 _VERSION_CHECK = """\
-# This notebook was built with derived @VERSION@. This cell checks what is installed.
+# Deep Learning, Derived: this notebook was built with the package derived @VERSION@.
+# This cell checks that it is installed (in Colab or a fresh environment, it is not yet).
 _WANTED = "@VERSION@"
 _INSTALL = @INSTALL@
 try:
@@ -282,19 +324,36 @@ try:
     _found = _derived.__version__
 except ModuleNotFoundError:
     _found = None
+
+
+class _InstallFirst(Exception):
+    \"\"\"Stops "Run all" here, without a traceback, until `derived` is installed.\"\"\"
+
+    def _render_traceback_(self):
+        return [str(self)]
+
+
 if _found is None:
-    print(f"This notebook needs the package `derived` (version {_WANTED}). Install it with")
-    print(f"    {_INSTALL}")
-    print("then restart the kernel.")
-elif _found != _WANTED:
+    raise _InstallFirst(
+        f"This notebook needs the package `derived` (version {_WANTED}). Install it with\\n"
+        f"    {_INSTALL}\\n"
+        "(in Colab or Jupyter: put % in front of pip and run it in a cell), then restart\\n"
+        "the kernel and run the notebook again."
+    )
+if _found != _WANTED:
     print(f"This notebook was built with derived {_WANTED}, but {_found} is installed;")
     print(f"results may differ. To match the book, run\\n    {_INSTALL}\\nthen restart the kernel.")
 """
 
 
-def version_cell(version: str, repo_url: str) -> dict[str, Any]:
-    """The first cell of every downloaded notebook: the package version contract."""
-    install = f'pip install "derived @ git+{repo_url}@v{version}"'
+def version_cell(version: str, repo_url: str, ref: str | None = None) -> dict[str, Any]:
+    """The first cell of every downloaded notebook: the package version contract.
+
+    With ``derived`` missing it prints the install line and stops a "Run all" cleanly
+    (an exception that IPython shows as its message alone); with another version
+    installed it says so once and carries on.
+    """
+    install = install_command(repo_url, ref or f"v{version}")
     source = _VERSION_CHECK.replace("@VERSION@", version).replace("@INSTALL@", repr(install))
     return {
         "cell_type": "code",
@@ -306,10 +365,45 @@ def version_cell(version: str, repo_url: str) -> dict[str, Any]:
     }
 
 
+def _caption_cell(cell: Mapping[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """A Markdown cell with the caption of the figure a code cell draws, as the page shows it."""
+    figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+    caption = str(figure.get("caption", "")).strip()
+    if not caption:
+        return None
+    number = ctx.numbers.get(str(figure.get("name", "")), ("", ""))[1]
+    head = f"**Figure {number}.**" if number else "**Figure.**"
+    cell_id = f"{cell.get('id', 'figure')}-caption"
+    text = convert_markdown(caption, ctx)
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": f"{head} {text}"}
+
+
+def _convert_outputs(cell: dict[str, Any], ctx: Context) -> None:
+    """Markdown that a cell prints (the errata page) is MyST too: convert it like the text."""
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "text/markdown" in data:
+            text = data["text/markdown"]
+            data["text/markdown"] = convert_markdown(
+                "".join(text) if isinstance(text, list) else text, ctx
+            )
+
+
 def convert_notebook(
-    nb: Mapping[str, Any], ctx: Context, *, version: str, commit: str | None, repo_url: str
+    nb: Mapping[str, Any],
+    ctx: Context,
+    *,
+    version: str,
+    commit: str | None,
+    repo_url: str,
+    ref: str | None = None,
 ) -> dict[str, Any]:
-    """Return the downloadable copy of an executed MyST notebook."""
+    """Return the downloadable copy of an executed MyST notebook.
+
+    Markdown cells and Markdown outputs are converted to plain Markdown, each figure's
+    caption follows its cell, and a first cell checks the installed ``derived``
+    (installed from ``ref``, by default the release tag ``v<version>``).
+    """
     out = copy.deepcopy(dict(nb))
     cells = []
     for cell in out.get("cells", []):
@@ -318,9 +412,19 @@ def convert_notebook(
             src = "".join(src) if isinstance(src, list) else src
             cell["source"] = convert_markdown(src, ctx)
         cells.append(cell)
-    out["cells"] = [version_cell(version, repo_url), *cells]
+        if cell.get("cell_type") == "code":
+            _convert_outputs(cell, ctx)
+            caption = _caption_cell(cell, ctx)
+            if caption is not None:
+                cells.append(caption)
+    out["cells"] = [version_cell(version, repo_url, ref), *cells]
     metadata = out.setdefault("metadata", {})
-    metadata["derived"] = {"version": version, "commit": commit, "source": repo_url}
+    metadata["derived"] = {
+        "version": version,
+        "commit": commit,
+        "source": repo_url,
+        "install": install_command(repo_url, ref or f"v{version}"),
+    }
     metadata.pop("jupytext", None)  # the notebook is no longer paired with the .md source
     return out
 
@@ -334,6 +438,45 @@ def source_commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return result.stdout.strip() or None
+
+
+def install_ref(version: str, commit: str | None) -> str:
+    """What a downloaded notebook installs ``derived`` from: a tag, or the exact commit.
+
+    A release build (its commit carries the tag ``v<version>``) pins the tag; any other
+    build pins the commit it was built from, which the repository has once it is pushed.
+    Either way the printed command installs the code the book was built with, on the
+    day the reader copies it. Without git, the tag.
+    """
+    tag = f"v{version}"
+    if commit is None:
+        return tag
+    try:
+        result = subprocess.run(
+            ["git", "tag", "--points-at", commit],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return commit
+    return tag if tag in result.stdout.split() else commit
+
+
+def colab_url(repo_url: str, pagename: str) -> str | None:
+    """Colab's address of a chapter's executed notebook, published on the branch ``notebooks``.
+
+    Colab opens notebooks from GitHub; the book's workflow pushes ``_notebooks/`` to the
+    branch ``notebooks`` of the repository when it deploys the book from main.
+    """
+    match = re.match(r"https://github\.com/(?P<repo>[^/]+/[^/]+?)/?$", repo_url)
+    if match is None:
+        return None
+    return (
+        f"https://colab.research.google.com/github/{match.group('repo')}/blob/"
+        f"{NOTEBOOK_BRANCH}/{pagename}.ipynb"
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -408,9 +551,17 @@ def write_notebook(
     repo_url = app.config.html_theme_options.get("repository_url", "") or ""
     if not hasattr(app, "_derived_commit"):
         app._derived_commit = source_commit()
+    if not hasattr(app, "_derived_ref"):
+        app._derived_ref = install_ref(__version__, app._derived_commit)
     ctx = _page_context(app, executed.with_suffix(".glue.json"))
+    ctx.include = _sphinx_include(app, pagename)
     out = convert_notebook(
-        nb, ctx, version=__version__, commit=app._derived_commit, repo_url=repo_url
+        nb,
+        ctx,
+        version=__version__,
+        commit=app._derived_commit,
+        repo_url=repo_url,
+        ref=app._derived_ref,
     )
     target = Path(app.outdir) / NOTEBOOK_DIR / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -427,11 +578,16 @@ def write_notebook(
         "tooltip": "Download the executed notebook (runs in plain Jupyter)",
         "label": "download-notebook-button",
     }
+    colab = colab_url(repo_url, pagename)
     for button in context.get("header_buttons", []):
         if button.get("label") == "download-buttons":
             entries = [b for b in button["buttons"] if b.get("label") != "download-notebook-button"]
             button["buttons"] = [entry, *entries]
-            break
+        if button.get("label") == "launch-buttons":
+            for launch in button["buttons"]:
+                # The theme points Colab at the page's .md source, which Colab cannot open.
+                if "colab.research.google.com" in launch.get("url", "") and colab:
+                    launch["url"] = colab
     context["derived_notebook_url"] = url
 
 
@@ -468,12 +624,33 @@ def write_zip(notebook_dir: Path, target: Path) -> list[str]:
     return names
 
 
+def _sphinx_include(app: Any, pagename: str) -> Callable[[str, Mapping[str, str]], str]:
+    """Read a ``literalinclude`` of page ``pagename`` with Sphinx's own reader."""
+    from sphinx.directives.code import LiteralIncludeReader
+
+    page_dir = (Path(app.srcdir) / app.env.doc2path(pagename, False)).parent
+
+    def include(argument: str, options: Mapping[str, str]) -> str:
+        text, _lines = LiteralIncludeReader(
+            str(page_dir / argument), dict(options), app.config
+        ).read()
+        return str(text)
+
+    return include
+
+
 def _zip_notebooks(app: Any, exception: BaseException | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     notebook_dir = Path(app.outdir) / NOTEBOOK_DIR
     if notebook_dir.is_dir():
         write_zip(notebook_dir, notebook_dir / ZIP_NAME)
+    # The theme also copies each page's *unexecuted* notebook into _sources/, beside the
+    # page's .md source. Nothing links to it, and it is not what a reader should get:
+    # the executed, converted notebook in _notebooks/ is the one download.
+    sources = Path(app.outdir) / "_sources"
+    for stale in sources.rglob("*.ipynb") if sources.is_dir() else ():
+        stale.unlink()
 
 
 def setup(app: Any) -> dict[str, Any]:

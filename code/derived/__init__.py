@@ -31,10 +31,12 @@ module                    concept                                     chapter
 ``derived.wann``          weight agnostic networks, weight sweeps     19
 ``derived.errata``        the seeds' errors, each with a check        errata
 ``derived.plotting``      the book's single figure style              all
+``derived.book``          glued values, in the book and downloads     all
 ========================  ==========================================  =======
 
 Nothing runs at import time; submodules are imported explicitly
-(``from derived.softmax import softmax``).
+(``from derived.softmax import softmax``). The benchmark results the chapters plot ship
+with the package, in ``derived/recorded/``.
 """
 
 __version__ = "0.1.0"

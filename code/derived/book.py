@@ -53,6 +53,6 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
         if display:
             from IPython.display import display as show
 
-            show(variable)
+            show(variable)  # type: ignore[no-untyped-call]
         return
     myst_glue(name, variable, display)
