@@ -29,6 +29,11 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     display : bool, default True
         Whether the cell also shows the value as its output.
 
+    Returns
+    -------
+    None
+        The value is recorded (book build) or shown (elsewhere), not returned.
+
     Raises
     ------
     TypeError
