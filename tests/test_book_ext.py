@@ -313,3 +313,26 @@ def test_chapters_refer_to_each_other_by_reference_not_by_typed_number():
         prose = code_cell.sub("", source.read_text(encoding="utf-8"))
         offenders += [f"{source.relative_to(ROOT)}: {m.group(0)!r}" for m in typed.finditer(prose)]
     assert offenders == [], "use {numref}`chapter {number} <ch-...>`:\n" + "\n".join(offenders)
+
+
+def test_the_readme_prints_the_install_line_of_this_version_and_repository():
+    """The repository address lives in _config.yml; the README's install line agrees."""
+    import re
+
+    from derived import __version__
+
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    url = re.search(r"^repository:\n\s+url:\s*(\S+)", config, re.M)
+    assert url is not None
+    line = nd.install_command(url.group(1), f"v{__version__}")
+    assert line in (ROOT / "README.md").read_text(encoding="utf-8")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"\n## {__version__}\n" in changelog, "CHANGELOG.md needs a section per version"
+
+
+def test_the_release_workflow_refuses_a_tag_that_is_not_the_version():
+    workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    assert 'tags: ["v*"]' in workflow
+    assert 'test "$GITHUB_REF_NAME" = "v$version"' in workflow
+    assert "python -m build" in workflow
+    assert "make test-all" in workflow
