@@ -232,3 +232,29 @@ def test_forward_and_backward_errors():
         net.backward(np.ones((4, 3)))
     with pytest.raises(ValueError, match="name must be one of"):
         activate([1.0], "swish")
+
+
+def test_deltas_are_per_example_errors_and_pre_activations_are_cached():
+    """Row m of ``deltas[l]`` is the bias gradient of example m alone (a batch of one)."""
+    rng = np.random.default_rng(5)
+    net = MLP([3, 6, 4, 2], "tanh", rng=rng, output_activation="sigmoid")
+    X, dout = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
+    net.forward(X)
+    pre = net.pre_activations
+    net.backward(dout)
+    deltas = net.deltas
+    assert pre is not None
+    assert deltas is not None
+    assert [d.shape for d in deltas] == [(7, 6), (7, 4), (7, 2)] == [s.shape for s in pre]
+    np.testing.assert_allclose(pre[0], X @ net.params[0].T + net.params[1], rtol=1e-15)
+    for m in range(7):
+        net.forward(X[m])
+        grads = net.backward(dout[m])
+        assert net.deltas is not None
+        assert net.pre_activations is not None
+        for layer in range(3):
+            np.testing.assert_allclose(net.deltas[layer], deltas[layer][m], rtol=1e-12)
+            np.testing.assert_allclose(grads[2 * layer + 1], deltas[layer][m], rtol=1e-12)
+            np.testing.assert_allclose(net.pre_activations[layer], pre[layer][m], rtol=1e-13)
+    net.forward(X)
+    assert net.deltas is None  # a new forward pass invalidates the old errors

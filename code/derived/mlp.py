@@ -154,6 +154,14 @@ class MLP:
     dX : numpy.ndarray or None
         The gradient of the loss with respect to the input of the last :meth:`forward`,
         set by :meth:`backward`.
+    pre_activations : list of numpy.ndarray or None
+        :math:`S^{(1)}, \dots, S^{(L)}` of the last :meth:`forward`, each of shape
+        ``(N, n_l)`` (``(n_l,)`` for a single example).
+    deltas : list of numpy.ndarray or None
+        The errors :math:`\Delta^{(l)} = \partial \ell / \partial S^{(l)}` of the last
+        :meth:`backward`, one row per example, shapes as ``pre_activations``. Row ``m``
+        is example ``m``'s own error, before the sum over the batch that the weight
+        gradients take.
 
     Examples
     --------
@@ -193,6 +201,8 @@ class MLP:
             self.params.append(rng.uniform(-bound, bound, size=n_out))
         self.grads: list[Array] | None = None
         self.dX: Array | None = None
+        self.pre_activations: list[Array] | None = None
+        self.deltas: list[Array] | None = None
         self._cache: list[tuple[Array, Array, Array]] | None = None
         self._single = False
 
@@ -249,8 +259,10 @@ class MLP:
             cache.append((a, s, a_next))  # layer input, pre-activation, output
             a = a_next
         self._cache = cache
+        self.pre_activations = [c[1][0] if self._single else c[1] for c in cache]
         self.grads = None
         self.dX = None
+        self.deltas = None
         return a[0] if self._single else a
 
     __call__ = forward
@@ -267,7 +279,8 @@ class MLP:
         -------
         list of numpy.ndarray
             :math:`\partial \ell / \partial \theta` for every ``params`` entry, in the same
-            order and shapes. Also stored in ``self.grads``; the gradient with respect to the
+            order and shapes. Also stored in ``self.grads``; each layer's per-example error is
+            stored in ``self.deltas`` and the gradient with respect to the
             input is stored in ``self.dX``.
         """
         if self._cache is None:
@@ -279,12 +292,15 @@ class MLP:
             raise ValueError(f"dout must have the output's shape {want}, got {g.shape}")
         delta = g[None, :] if self._single else g  # (N, n_L)
         grads: list[Array] = [np.empty(0)] * (2 * self.n_layers)
+        deltas: list[Array] = [np.empty(0)] * self.n_layers
         for layer in reversed(range(self.n_layers)):
             a_in, s, a_out = self._cache[layer]
             delta = delta * _derivative_from(s, a_out, self._activation_of(layer))  # dS
+            deltas[layer] = delta[0] if self._single else delta  # (N, n_l)
             grads[2 * layer] = delta.T @ a_in  # (n_l, n_{l-1})
             grads[2 * layer + 1] = delta.sum(axis=0)  # (n_l,)
             delta = delta @ self.params[2 * layer]  # dA^{(l-1)}: (N, n_{l-1})
         self.dX = delta[0] if self._single else delta
         self.grads = grads
+        self.deltas = deltas
         return grads
