@@ -114,13 +114,23 @@ def reader_python(install_line: str) -> Path:
             for old in cache_dir().glob("reader-env-*"):
                 shutil.rmtree(old, ignore_errors=True)
             _run([sys.executable, "-m", "venv", str(venv)])
-        with tempfile.TemporaryDirectory() as wheels:
+        with tempfile.TemporaryDirectory() as tmp:
+            # Build from a copy of what the wheel is made of: a build leaves build/ and
+            # *.egg-info behind, which do not belong in the checkout.
+            source, wheels = Path(tmp) / "source", Path(tmp) / "wheels"
+            shutil.copytree(
+                ROOT / "code",
+                source / "code",
+                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+            )
+            for name in ("pyproject.toml", "README.md", "LICENSE"):
+                shutil.copy(ROOT / name, source / name)
             _run(
                 [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-                + ["--quiet", "-w", wheels, str(ROOT)],
+                + ["--quiet", "-w", str(wheels), str(source)],
                 env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
             )
-            (wheel,) = Path(wheels).glob("derived-*.whl")
+            (wheel,) = wheels.glob("derived-*.whl")
             requirement = f"derived[{extra}] @ {wheel.as_uri()}"
             _run(
                 [str(python), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps"]

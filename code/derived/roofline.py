@@ -235,7 +235,7 @@ def find_recorded_bench(filename: str = "cpu.json") -> Path:
 
     The book's chapters plot results recorded by ``python -m derived.bench --out`` on
     the machines that built it. They are package data (``derived/recorded/``), found
-    through :mod:`importlib.resources`, so a chapter finds them wherever it runs: in
+    through ``importlib.resources``, so a chapter finds them wherever it runs: in
     the book build, or downloaded as a notebook into any directory. To plot a result
     of your own, pass its path to :func:`load_bench` instead.
 
