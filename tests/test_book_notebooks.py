@@ -16,8 +16,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from book_sample import SAMPLE, skip_unless_sampled
@@ -89,21 +87,22 @@ print(json.dumps({"derived": derived.__file__, "python": sys.executable,
                   "myst_nb": importlib.util.find_spec("myst_nb") is not None}))"""
 
 
-def _reader_kernel(python: Path, tmp_path: Path) -> KernelManager:
-    """A kernel manager whose kernel is the reader environment's Python, clean environment."""
-    specs = tmp_path / "kernels"
-    (specs / "reader").mkdir(parents=True)
+def _use_reader_kernel(python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make a kernel named "reader" that runs the reader environment's Python."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "reader"
+    spec_dir.mkdir(parents=True)
     argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec = {"argv": argv, "display_name": "reader", "language": "python"}
-    (specs / "reader" / "kernel.json").write_text(json.dumps(spec))
-    km = KernelManager(kernel_name="reader")
-    km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(specs)])
-    return km
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return "reader"
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="the book is not built (run `make book` first)")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids)
-def test_downloaded_notebook_runs_where_a_reader_runs_it(notebook, tmp_path, built_book):
+def test_downloaded_notebook_runs_where_a_reader_runs_it(
+    notebook, tmp_path, built_book, monkeypatch
+):
     skip_unless_sampled(_stem(notebook))
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
@@ -117,7 +116,7 @@ def test_downloaded_notebook_runs_where_a_reader_runs_it(notebook, tmp_path, bui
     nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     client = NotebookClient(
         nb,
-        km=_reader_kernel(python, tmp_path),
+        kernel_name=_use_reader_kernel(python, tmp_path, monkeypatch),
         timeout=180,
         resources={"metadata": {"path": str(work)}},
     )
