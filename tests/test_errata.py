@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
+import derived.roofline
 from derived.errata import ERRATA, ErratumCheck, check_all, erratum_markdown, report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +25,7 @@ EXPECTED = {
     "softmax-regression-gradient",
     "adam-bias-correction",
     "inverted-dropout",
+    "topk-rank",
     "tsne-gradient",
     "doublify-timing",
 }
@@ -84,3 +88,40 @@ def test_verdict_logic():
     assert not ErratumCheck(0.0, 0.0, 0.0, "m").wrong_fails
     assert not ErratumCheck(1.0, 1.0, 0.5, "m").right_passes
     assert "right FAILS" in report(ErratumCheck(1.0, 1.0, 0.5, "m"))
+
+
+def test_doublify_check_rests_on_the_recorded_measurements(monkeypatch):
+    # If the recorded NumPy time at 2^12 were the seed's 7.752 ms, the right statement
+    # ("under 10 us") would fail its check and the seed's CPU figure would pass.
+    recorded = derived.roofline.load_bench(derived.roofline.find_recorded_bench("cpu.json"))
+    slow = {
+        **recorded,
+        "rows": [
+            {**r, "median_s": 7.752e-3}
+            if r["suite"] == "numpy_doublify" and r["size"] == 2**12
+            else r
+            for r in recorded["rows"]
+        ],
+    }
+    monkeypatch.setattr(derived.roofline, "load_bench", lambda path: slow)
+    result = ERRATA["doublify-timing"].check()
+    assert not result.right_passes
+    assert result.right_error > 2  # 7.752 ms is more than two powers of ten above 10 us
+
+
+def test_topk_seed_rule_is_the_next_error_up():
+    from derived.metrics import label_rank, topk_error
+
+    rng = np.random.default_rng(16)
+    scores = rng.standard_normal((200, 7))  # continuous scores: no ties
+    labels = rng.integers(0, 7, size=200)
+    above = label_rank(scores, labels) - 1  # the seed's R
+    for k in range(1, 7):
+        assert np.mean(above >= k) == topk_error(scores, labels, k)
+        assert np.mean(above > k) == topk_error(scores, labels, k + 1)
+
+
+def test_dropout_check_keeps_the_global_random_state():
+    before = torch.random.get_rng_state()
+    ERRATA["inverted-dropout"].check()
+    assert torch.equal(torch.random.get_rng_state(), before)
