@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from derived.roofline import (
     H100_REFERENCE,
+    H100_REFERENCE_FILE,
     doublify_intensity,
     find_recorded_bench,
     load_bench,
+    load_reference,
     matmul_flops,
     matmul_intensity,
     matmul_loads,
@@ -110,5 +112,55 @@ def test_find_recorded_bench(tmp_path, monkeypatch):
     assert path.is_file()
     assert load_bench(path)["rows"]
     (tmp_path / "mine.json").write_text("{}")  # a file here is not package data
-    with pytest.raises(FileNotFoundError, match=r"ships: cpu-quick.json, cpu.json.*--out mine"):
+    with pytest.raises(
+        FileNotFoundError, match=r"ships: cpu-quick.json, cpu.json, h100-reference.json.*--out mine"
+    ):
         find_recorded_bench("mine.json")
+
+
+def test_reference_file_has_provenance_for_every_figure():
+    ref = load_reference(H100_REFERENCE_FILE)
+    assert ref["date"] == "2026-11-23"
+    assert ref["machine"]["gpu"] == "NVIDIA H100 80GB HBM3"
+    assert ref["versions"]["torch"].startswith("2.11")
+    assert ref["versions"]["triton"] == "3.6"
+    assert ref["method"]["warmup_calls"] == 3
+    assert ref["method"]["repeats"] == 20
+    for key, figure in ref["figures"].items():
+        assert figure["unit"] in {"bytes/s", "flop/s", "s", "elements"}, key
+        assert figure["kernel"], key
+        assert figure["what"], key
+        assert H100_REFERENCE[key] == figure["value"]
+    assert set(H100_REFERENCE) == set(ref["figures"])
+
+
+def test_reference_attributes_each_matmul_figure_to_its_kernel():
+    figures = load_reference()["figures"]
+    # the one-thread-per-output and 32 x 32 figures are CUDA C kernels, not the book's Triton
+    assert "CUDA C" in figures["matmul_4096_naive_cuda_flops"]["kernel"]
+    assert "CUDA C" in figures["matmul_4096_tiled32_cuda_flops"]["kernel"]
+    assert "Triton" in figures["matmul_4096_triton_fp32_flops"]["kernel"]
+    assert "ieee" in figures["matmul_4096_triton_fp32_flops"]["kernel"]
+    # the figures as published: 5.3, 8.8, 42.4, 51.1 and 380 TFLOP/s
+    expected = {"naive_cuda": 5.3, "tiled32_cuda": 8.8, "triton_fp32": 42.4}
+    for name, tflops in {**expected, "cublas_fp32": 51.1, "cublas_tf32": 380}.items():
+        assert H100_REFERENCE[f"matmul_4096_{name}_flops"] == pytest.approx(tflops * 1e12)
+
+
+def test_reference_unknown_key_and_bad_file(tmp_path, monkeypatch):
+    with pytest.raises(KeyError, match="has no figure 'nope'"):
+        H100_REFERENCE["nope"]
+    bad = tmp_path / "bad.json"
+    figure = {"value": float("nan"), "unit": "s", "kernel": "k"}
+    provenance = {"date": "", "machine": {}, "versions": {}, "method": {}}
+    bad.write_text(json.dumps({**provenance, "figures": {"t": figure}}))
+    monkeypatch.setattr("derived.roofline.find_recorded_bench", lambda name: bad)
+    loader = load_reference.__wrapped__  # bypass the cache
+    with pytest.raises(ValueError, match="figure 't' has no finite value"):
+        loader("bad.json")
+    bad.write_text(json.dumps({**provenance, "figures": {"t": {"value": 1.0, "unit": "s"}}}))
+    with pytest.raises(ValueError, match="needs a 'unit' and a 'kernel'"):
+        loader("bad.json")
+    bad.write_text(json.dumps({"figures": {}}))
+    with pytest.raises(ValueError, match="is not a reference file"):
+        loader("bad.json")

@@ -34,17 +34,21 @@ which is :math:`2MNK` (one load per flop) for the one-output-per-program scheme
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 __all__ = [
     "H100_REFERENCE",
+    "H100_REFERENCE_FILE",
     "doublify_intensity",
     "find_recorded_bench",
     "load_bench",
+    "load_reference",
     "matmul_flops",
     "matmul_intensity",
     "matmul_loads",
@@ -54,19 +58,88 @@ __all__ = [
 #: The package-data folder of recorded benchmark results (``derived/recorded/*.json``).
 RECORDED: Final[str] = "recorded"
 
-#: Reference points measured earlier on an H100 (80 GB HBM3, torch 2.11, Triton 3.6),
-#: quoted, not measured by this book's build. Bandwidths count bytes read plus written.
-H100_REFERENCE: Final[dict[str, float]] = {
-    "copy_bytes_per_s": 2.9e12,
-    "doublify_torch_bytes_per_s": 2.95e12,  # 2^28 floats in place, torch x.mul_(2)
-    "doublify_triton_bytes_per_s": 2.95e12,  # the same through a plain Triton kernel
-    "matmul_4096_cublas_fp32_flops": 51e12,
-    "matmul_4096_cublas_tf32_flops": 380e12,
-    "matmul_4096_naive_cuda_flops": 5.3e12,  # one thread per output element
-    "matmul_4096_tiled32_cuda_flops": 8.8e12,  # 32 x 32 shared-memory tiles
-    "matmul_4096_triton_fp32_flops": 42e12,  # simple blocked Triton kernel, exact fp32 dots
-    "crossover_numpy_doublify_n": 2.0**18,  # GPU kernel beats single-threaded NumPy above
-}
+#: The recorded GPU reference measurements that chapter 18 quotes (package data).
+H100_REFERENCE_FILE: Final[str] = "h100-reference.json"
+
+
+@functools.cache
+def load_reference(filename: str = H100_REFERENCE_FILE) -> dict[str, Any]:
+    """Read a file of reference measurements that ships with the package.
+
+    A reference file records figures measured once on a machine that did not build
+    the book, with their provenance: ``date``, ``machine`` (GPU, host, driver),
+    ``versions``, ``method`` (warm-up calls, repetitions, statistic, timer) and
+    ``figures``, a dict from a key to ``{"value", "unit", "what", "kernel"}``, where
+    ``kernel`` names the code that produced the figure.
+
+    Parameters
+    ----------
+    filename : str, default "h100-reference.json"
+        The file's name in ``derived/recorded/``.
+
+    Returns
+    -------
+    dict
+        The parsed file (cached: the same object on every call; do not modify it).
+
+    Raises
+    ------
+    ValueError
+        If a key of the provenance is missing, or a figure lacks a finite value, a
+        unit or the kernel that produced it.
+
+    Examples
+    --------
+    >>> ref = load_reference()
+    >>> ref["machine"]["gpu"], ref["figures"]["copy_bytes_per_s"]["unit"]
+    ('NVIDIA H100 80GB HBM3', 'bytes/s')
+    """
+    path = find_recorded_bench(filename)
+    result = json.loads(path.read_text(encoding="utf-8"))
+    needed = {"date", "machine", "versions", "method", "figures"}
+    if not isinstance(result, dict) or not needed <= set(result):
+        raise ValueError(f"{filename} is not a reference file (needs keys {sorted(needed)})")
+    for key, figure in result["figures"].items():
+        value = figure.get("value")
+        if not (isinstance(value, int | float) and math.isfinite(value)):
+            raise ValueError(f"{filename}: figure {key!r} has no finite value, got {value!r}")
+        if not figure.get("unit") or not figure.get("kernel"):
+            raise ValueError(f"{filename}: figure {key!r} needs a 'unit' and a 'kernel'")
+    return result
+
+
+class _ReferenceValues(Mapping[str, float]):
+    """The ``value`` of each figure of a reference file, read on first use."""
+
+    def __init__(self, filename: str) -> None:
+        self._filename = filename
+
+    def _values(self) -> dict[str, float]:
+        figures = load_reference(self._filename)["figures"]
+        return {key: float(figure["value"]) for key, figure in figures.items()}
+
+    def __getitem__(self, key: str) -> float:
+        values = self._values()
+        if key not in values:
+            raise KeyError(f"{self._filename} has no figure {key!r}; it has {sorted(values)}")
+        return values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __repr__(self) -> str:
+        return f"<reference figures of {self._filename}>"
+
+
+#: Reference points measured on an H100 (80 GB HBM3, torch 2.11, Triton 3.6) on
+#: 2026-11-23, quoted, not measured by this book's build: ``H100_REFERENCE[key]`` is
+#: the value of a figure of ``recorded/h100-reference.json`` in SI units (bytes/s,
+#: flop/s, seconds). Bandwidths count bytes read plus written. The file, read with
+#: :func:`load_reference`, says for each figure which kernel produced it.
+H100_REFERENCE: Final[Mapping[str, float]] = _ReferenceValues(H100_REFERENCE_FILE)
 
 
 def doublify_intensity() -> float:
