@@ -174,6 +174,9 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
 def evaluate(model: Model, X: ArrayLike, y: ArrayLike) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``(X, y)``, parameters unchanged.
 
+    A model with a ``training`` attribute (such as :class:`derived.dropout.DropoutMLP`) is
+    evaluated with ``training = False``, and the attribute is restored afterwards.
+
     Parameters
     ----------
     model : derived.mlp.MLP or any object with ``forward``
@@ -198,7 +201,14 @@ def evaluate(model: Model, X: ArrayLike, y: ArrayLike) -> tuple[float, float]:
     """
     Xa = as_float_array(X, "X", ndim=2, allow_empty=False)
     ya = _labels(y, "y", Xa.shape[0])
-    logits = model.forward(Xa)
+    mode = getattr(model, "training", None)
+    if mode is not None:  # a model with a training switch (dropout) is evaluated with it off
+        setattr(model, "training", False)  # noqa: B010 (not part of the Model protocol)
+    try:
+        logits = model.forward(Xa)
+    finally:
+        if mode is not None:
+            setattr(model, "training", mode)  # noqa: B010
     return cross_entropy(logits, ya), accuracy(logits, ya)
 
 
@@ -284,7 +294,9 @@ def train_classifier(
 
     Each epoch draws a batch order with :func:`minibatches`; for each batch it runs the
     forward pass, the loss, the backward pass and ``optimizer.step``; after the epoch it
-    evaluates the training and validation sets with :func:`evaluate`.
+    evaluates the training and validation sets with :func:`evaluate`. A model with a
+    ``training`` attribute takes its steps with ``training = True`` and is evaluated with
+    it off; it is left in training mode.
 
     Parameters
     ----------
@@ -335,6 +347,8 @@ def train_classifier(
     history = History()
     bar = _Progress(bool(progress))
     for epoch in range(1, int(epochs) + 1):
+        if hasattr(model, "training"):
+            setattr(model, "training", True)  # noqa: B010  the steps train; evaluate() switches it off and back
         for idx in minibatches(Xt.shape[0], batch_size, rng):
             logits = model.forward(Xt[idx])  # (B, K)
             history.step_loss.append(cross_entropy(logits, yt[idx]))
