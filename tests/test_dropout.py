@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.dropout import dropout, dropout_backward
+from derived.dropout import DropoutMLP, dropout, dropout_backward
+from derived.mlp import MLP
 
 N_DRAWS = 20_000
 
@@ -135,3 +136,98 @@ def test_edge_rates_and_reproducibility():
 def test_bad_input_is_rejected(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def _torch_forward(net: DropoutMLP, X: np.ndarray) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The same network in torch, with the masks of net's last forward pass."""
+    params = [torch.tensor(q, requires_grad=True) for q in net.params]
+    a = torch.from_numpy(X)
+    n_layers = len(params) // 2
+    assert net.masks is not None
+    for layer in range(n_layers):
+        a = a @ params[2 * layer].T + params[2 * layer + 1]
+        if layer < n_layers - 1:
+            a = torch.relu(a) * torch.from_numpy(net.masks[layer])
+    return a, params
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.7])
+def test_dropout_mlp_gradients_match_torch(p):
+    rng = np.random.default_rng(4)
+    net = DropoutMLP([5, 7, 6, 3], p, rng=rng)
+    X, dout = rng.normal(size=(9, 5)), rng.normal(size=(9, 3))
+    out = net.forward(X)
+    grads = net.backward(dout)
+    out_t, params = _torch_forward(net, X)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    out_t.backward(torch.from_numpy(dout))
+    for g, q in zip(grads, params, strict=True):
+        np.testing.assert_allclose(g, q.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_dropout_mlp_masks_are_inverted_dropout_masks():
+    net = DropoutMLP([4, 2000, 3], 0.25, rng=np.random.default_rng(0))
+    net.forward(np.ones((50, 4)))
+    assert net.masks is not None
+    mask = net.masks[0]
+    assert set(np.unique(mask).tolist()) == {0.0, 1 / 0.75}
+    kept = np.count_nonzero(mask) / mask.size  # 100 000 Bernoulli(0.75) draws
+    assert abs(kept - 0.75) < 5 * math.sqrt(0.75 * 0.25 / mask.size)
+    first = mask.copy()
+    net.forward(np.ones((50, 4)))
+    assert not np.array_equal(net.masks[0], first)  # fresh masks at every forward pass
+
+
+def test_dropout_mlp_is_the_plain_mlp_at_evaluation_and_with_rate_zero():
+    X = np.random.default_rng(1).normal(size=(6, 4))
+    plain = MLP([4, 8, 8, 3], rng=np.random.default_rng(2))
+    want = plain.forward(X)
+    want_grads = plain.backward(np.ones((6, 3)))
+    zero = DropoutMLP([4, 8, 8, 3], 0.0, rng=np.random.default_rng(2))
+    np.testing.assert_array_equal(zero.forward(X), want)
+    for g, h in zip(zero.backward(np.ones((6, 3))), want_grads, strict=True):
+        np.testing.assert_allclose(g, h, rtol=1e-14, atol=1e-15)
+    half = DropoutMLP([4, 8, 8, 3], 0.5, rng=np.random.default_rng(2))
+    half.training = False
+    np.testing.assert_array_equal(half.forward(X), want)
+    half.training = True
+    assert not np.allclose(half.forward(X), want)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: DropoutMLP([3, 2], 1.0, rng=np.random.default_rng()),
+            ValueError,
+            "p must be below 1",
+        ),
+        (
+            lambda: DropoutMLP([3, 2], -0.1, rng=np.random.default_rng()),
+            ValueError,
+            "p must be a prob",
+        ),
+        (lambda: DropoutMLP([3], 0.5, rng=np.random.default_rng()), ValueError, "at least 2"),
+        (lambda: DropoutMLP([3, 2], 0.5, rng=None), TypeError, "rng must be"),
+        (
+            lambda: DropoutMLP([3, 2], 0.5, rng=np.random.default_rng()).forward(np.ones((2, 4))),
+            ValueError,
+            "X must have shape",
+        ),
+        (
+            lambda: DropoutMLP([3, 2], 0.5, rng=np.random.default_rng()).backward(np.ones((2, 2))),
+            RuntimeError,
+            "needs a forward",
+        ),
+    ],
+)
+def test_dropout_mlp_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_dropout_mlp_backward_checks_the_shape():
+    net = DropoutMLP([3, 4, 2], 0.5, rng=np.random.default_rng(0))
+    net.forward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        net.backward(np.ones((5, 3)))

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from derived.dropout import DropoutMLP
 from derived.mlp import MLP
 from derived.optim import SGD, AdamW
 from derived.train import (
@@ -269,3 +270,36 @@ def test_progress_in_a_notebook_updates_one_display(monkeypatch, capsys):
     )
     assert [line.split()[1] for line in shown] == ["1/3", "2/3", "3/3"]
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_model_with_dropout_trains_with_it_and_is_evaluated_without_it():
+    X, y = toy_data(3)
+    net = DropoutMLP([5, 16, 3], 0.5, rng=np.random.default_rng(0))
+    seen: list[bool] = []
+    forward = net.forward
+
+    def spy(X_in):
+        seen.append(net.training)
+        return forward(X_in)
+
+    net.forward = spy  # type: ignore[method-assign]
+    net.training = False  # the loop switches it on for the steps
+    history = train_classifier(
+        net,
+        SGD(net.params, lr=0.1),
+        X,
+        y,
+        X,
+        y,
+        epochs=2,
+        batch_size=20,
+        rng=np.random.default_rng(1),
+    )
+    steps = 3  # 60 examples in batches of 20, per epoch
+    assert seen == ([True] * steps + [False, False]) * 2
+    assert net.training  # left in training mode
+    net.forward = forward  # type: ignore[method-assign]
+    loss, acc = evaluate(net, X, y)  # deterministic: dropout is off
+    assert (loss, acc) == evaluate(net, X, y)
+    assert loss == history.train_loss[-1]
+    assert net.training
