@@ -264,3 +264,24 @@ def test_missing_triton_is_a_clear_import_error():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert 'pip install "derived[gpu]"' in out.stdout, out.stderr
+
+
+def test_dot_shape_minimums_of_the_pinned_triton():
+    # What the matmul module says tl.dot requires (Triton 3.9, NVIDIA backend): float32
+    # operands need K >= 8, float16 and bfloat16 K >= 16, and nothing of M or N.
+    import triton.language as tl
+    from triton.backends.compiler import GPUTarget
+    from triton.backends.nvidia.compiler import CUDAOptions, min_dot_size
+
+    bounds = min_dot_size(GPUTarget("cuda", 90, 32))
+    for dtype, k_min in [(tl.float32, 8), (tl.float16, 16), (tl.bfloat16, 16)]:
+        lhs, rhs = tl.block_type(dtype, [1, 1]), tl.block_type(dtype, [1, 1])
+        assert bounds(lhs, rhs) == (1, 1, k_min)
+    assert CUDAOptions.default_dot_input_precision == "tf32"
+    assert {"tf32", "tf32x3", "ieee"} <= set(CUDAOptions.allowed_dot_input_precisions)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="the interpreter's behaviour; on a GPU TF32 differs")
+def test_interpreter_ignores_input_precision():
+    a, b = _random((40, 70), 1), _random((70, 30), 2)
+    assert torch.equal(matmul(a, b, allow_tf32=True), matmul(a, b))

@@ -29,7 +29,11 @@ loaded number of :math:`A` is used ``BLOCK_N`` times and each of :math:`B`
     = \frac{1}{2}\Big(\frac{1}{B_N} + \frac{1}{B_M}\Big),
 
 1/64 for 64 x 64 tiles. The tile sizes are bounded by the registers and shared
-memory of one streaming multiprocessor; ``tl.dot`` needs each of them >= 16.
+memory of one streaming multiprocessor. Triton adds two constraints: every block
+size is a power of two (``tl.arange`` makes only such ranges), and ``tl.dot``
+checks backend-dependent minimum shapes; in Triton 3.9's NVIDIA backend, float32
+operands need ``BLOCK_K >= 8`` (16 for float16 and bfloat16) and no minimum on
+``BLOCK_M`` or ``BLOCK_N``.
 
 **Grouped ordering.** Programs that run at the same time should share tiles in
 the L2 cache. Numbering tiles row by row, consecutive programs share one tile
@@ -37,11 +41,14 @@ row of :math:`A` but need a whole row of tiles of :math:`B`; numbering them in
 groups of ``GROUP_M`` tile rows, column by column inside a group, makes
 consecutive programs share tiles of both.
 
-**Precision.** ``tl.dot`` on float32 inputs may use TF32 tensor cores, which
-round each input to a 10-bit mantissa (relative error about :math:`2^{-11}`) and
-are several times faster. This module states the precision explicitly:
-``input_precision="ieee"`` (exact float32 products, the default) or ``"tf32"``
-when ``allow_tf32=True``.
+**Precision.** ``tl.dot`` on float32 inputs uses TF32 tensor cores unless told
+otherwise (its ``input_precision`` defaults to ``"tf32"`` on NVIDIA GPUs): each
+input is rounded to a 10-bit mantissa (relative error up to :math:`2^{-11}`),
+several times faster than exact float32. ``"tf32x3"`` recovers nearly float32
+accuracy from three TF32 products; ``"ieee"`` computes exact float32 products
+without tensor cores. This module states the precision explicitly:
+``input_precision="ieee"`` by default, ``"tf32"`` when ``allow_tf32=True``.
+Triton's interpreter ignores ``input_precision`` and multiplies in float32.
 """
 
 from __future__ import annotations
@@ -109,8 +116,8 @@ def _matmul_tiled_kernel(
     stride_bn,  # elements between B[k, j] and B[k, j + 1]
     stride_cm,  # elements between C[i, j] and C[i + 1, j]
     stride_cn,  # elements between C[i, j] and C[i, j + 1]
-    BLOCK_M: tl.constexpr,  # rows of the C tile owned by one program (>= 16)
-    BLOCK_N: tl.constexpr,  # columns of the C tile (>= 16)
+    BLOCK_M: tl.constexpr,  # rows of the C tile owned by one program, a power of two
+    BLOCK_N: tl.constexpr,  # columns of the C tile, a power of two
     BLOCK_K: tl.constexpr,  # step along K: A tile is BLOCK_M x BLOCK_K, B tile BLOCK_K x BLOCK_N
     GROUP_M: tl.constexpr,  # tile rows per group in the launch order (L2 reuse)
     INPUT_PRECISION: tl.constexpr,  # "ieee" (exact float32 products) or "tf32"
