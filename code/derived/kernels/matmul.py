@@ -172,7 +172,7 @@ def _autotuned_tiled_kernel() -> Any:
             (128, 128, 16, 8, 4),
         ]
     ]
-    # tuned separately per shape and per precision (TF32 favours other tiles than exact fp32)
+    # tuned separately per shape and per precision (the best tiles may differ between the two)
     return triton.autotune(configs=configs, key=["M", "N", "K", "INPUT_PRECISION"])(
         _matmul_tiled_kernel
     )
