@@ -96,9 +96,28 @@ def test_a_constant_classifier_gets_chance_accuracy():
         assert topk_accuracy(scores, labels, k) == pytest.approx(k / 5, rel=1e-15)
     assert topk_accuracy(scores, labels, 1, ties="optimistic") == 1.0
     assert topk_accuracy(scores, labels, 1, ties="pessimistic") == 0.0
-    # torch.topk picks tied classes in memory order, so class 0 looks always right
+    # torch.topk picks one of the tied classes for every row, so its accuracy is the
+    # share of that class among the labels, not chance
     top1 = torch.topk(torch.tensor(scores), 1, dim=1).indices.numpy()[:, 0]
-    assert np.mean(top1 == labels) != pytest.approx(1 / 5)
+    assert len(set(top1.tolist())) == 1
+    assert np.mean(top1 == labels) == np.mean(labels == top1[0]) != pytest.approx(1 / 5)
+
+
+@pytest.mark.skipif(not torch.__version__.startswith("2.13"), reason="describes torch 2.13")
+def test_how_the_libraries_break_ties():
+    # What the module docstring and chapter 16 say: torch's order on ties is not the
+    # order in memory and depends on k; scikit-learn puts the highest index first.
+    zeros = torch.zeros(10, dtype=torch.float64)
+    assert torch.topk(zeros, 1).indices.tolist() == [8]
+    order = torch.topk(zeros, 10).indices.tolist()
+    assert order != list(range(10))
+    assert order[0] != 8
+    labels = np.arange(10)
+    for k in range(1, 10):  # right exactly for the k highest labels
+        got = top_k_accuracy_score(labels, np.zeros((10, 10)), k=k, labels=labels)
+        assert got == pytest.approx(k / 10, rel=1e-15)
+    assert top_k_accuracy_score([9], np.zeros((1, 10)), k=1, labels=labels) == 1.0
+    assert top_k_accuracy_score([0], np.zeros((1, 10)), k=9, labels=labels) == 0.0
 
 
 def test_seed_definition_is_the_optimistic_convention():

@@ -31,11 +31,14 @@ conventions are offered:
   :math:`g_n + 1`, the rank :math:`r_n` above).
 * ``"pessimistic"``: ties are resolved against it (position :math:`g_n + e_n + 1`).
 
-Without ties the three agree. ``torch.topk`` and scikit-learn's
-``top_k_accuracy_score`` break ties by the classes' order in memory, which rewards a
-constant classifier for whatever class happens to come first. Chapter 16 discusses
-the definition; ``tests/test_metrics.py`` checks it against brute-force enumeration of
-tie-breaking orders, ``torch.topk`` and scikit-learn.
+Without ties the three agree. Libraries pick one order instead: the documentation of
+``torch.topk`` leaves the order of equal values unspecified (torch 2.13 on a CPU puts
+class 8 first in a row of ten equal scores when ``k = 1``), and scikit-learn's
+``top_k_accuracy_score`` documents that the highest class index comes first. Either
+rewards a constant classifier for whichever class the tie-breaking favours. Chapter 16
+discusses the definition; ``tests/test_metrics.py`` checks it against brute-force
+enumeration of tie-breaking orders, ``torch.topk`` and scikit-learn, and checks what
+both libraries do on ties.
 """
 
 from __future__ import annotations
