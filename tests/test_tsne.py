@@ -225,6 +225,24 @@ def test_optimiser_follows_scikit_learn_step_for_step(monkeypatch):
     assert history[:, 0].tolist() == [0, 5, 10, 15, 20]
 
 
+def test_default_learning_rate_is_scikit_learns_auto():
+    # max(N / (4 alpha), 50): the N / (4 alpha) branch with a small alpha, and the floor
+    # against scikit-learn's own choice of learning_rate_ for learning_rate="auto"
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(30, 3))
+    P = joint_probabilities(X, 6.0)
+    Y0 = 1e-4 * rng.standard_normal((30, 2))
+    for alpha, eta in ((0.1, 30 / 0.4), (12.0, 50.0)):
+        default, _ = optimize_embedding(P, Y0, 3, early_exaggeration=alpha)
+        explicit, _ = optimize_embedding(P, Y0, 3, early_exaggeration=alpha, learning_rate=eta)
+        assert np.array_equal(default, explicit)
+    model = TSNE(method="exact", init="random", perplexity=6.0, max_iter=250, random_state=0)
+    model.fit(X)
+    assert model.learning_rate_ == 50.0
+
+
 def test_tsne_is_reproducible_and_separates_clusters():
     rng = np.random.default_rng(5)
     centres = 12.0 * np.eye(3, 6)

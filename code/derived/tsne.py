@@ -38,12 +38,20 @@ problem).
 computed for all :math:`i` at once as :math:`4\,(\operatorname{diag}(M\mathbf 1) - M)\,Y`
 with :math:`M = (P - Q) \odot W`: two matrix operations, no loop over pairs.
 
-**Optimisation** follows the original paper and scikit-learn: gradient descent with
-momentum 0.5 for the first 250 iterations while :math:`P` is multiplied by an *early
-exaggeration* of 12, then momentum 0.8 on the true :math:`P`, with per-coordinate
-adaptive gains (raised by 0.2 where the gradient changes sign, shrunk by a factor 0.8
-where it does not, never below 0.01), a learning rate of :math:`\max(N/48, 50)`, and an
-initial map drawn from :math:`\mathcal N(0, 10^{-8} I)`.
+**Optimisation** follows scikit-learn's exact method and defaults (version 1.9):
+gradient descent with momentum 0.5 for the first 250 iterations while :math:`P` is
+multiplied by an *early exaggeration* of 12, then momentum 0.8 on the true :math:`P`,
+with per-coordinate adaptive gains (the delta-bar-delta rule of Jacobs, 1988: raised by
+0.2 where the new gradient points against the previous update, so the descent goes on
+in that coordinate and the gradient has kept its sign; shrunk by a factor 0.8 where it
+points along it, an overshoot; never below 0.01), a learning rate of
+:math:`\max(N/48, 50)` (scikit-learn's ``"auto"``, :math:`\max(N/(4\alpha), 50)`), and
+an initial map drawn from :math:`\mathcal N(0, 10^{-8} I)`. The momentum schedule and
+the gains are those of van der Maaten and Hinton (2008); their paper exaggerated by 4
+for 50 iterations, used a learning rate of 100 and started from
+:math:`\mathcal N(0, 10^{-4} I)`. The factor 12 for 250 iterations is from van der
+Maaten (2014), the rate :math:`N/12` from Belkina et al. (2019), for a gradient without
+the factor 4 below.
 
 Chapter 17 derives the gradient step by step; ``tests/test_tsne.py`` checks the
 affinities against scikit-learn and the gradient against torch autograd in float64.
@@ -443,8 +451,8 @@ def optimize_embedding(
 
     .. math::
 
-        g \leftarrow \max\big(0.01,\ g + 0.2 \text{ where } \operatorname{sign} u
-        \ne \operatorname{sign} G,\ 0.8\,g \text{ elsewhere}\big), \quad
+        g \leftarrow \max\big(0.01,\ g + 0.2 \text{ where } u \odot G < 0,\
+        0.8\,g \text{ elsewhere}\big), \quad
         u \leftarrow \mu u - \eta\, g \odot G, \quad Y \leftarrow Y + u.
 
     Parameters
@@ -496,8 +504,9 @@ def optimize_embedding(
         gains = np.ones_like(Y)
         for it in range(start, stop):  # iterations are sequential; each is vectorised
             grad = _gradient(Pa, Y, factor)
-            flip = update * grad < 0.0
-            gains = np.maximum(np.where(flip, gains + 0.2, gains * 0.8), 0.01)
+            # the last update went against this gradient: still descending, speed up
+            descending = update * grad < 0.0
+            gains = np.maximum(np.where(descending, gains + 0.2, gains * 0.8), 0.01)
             update = momentum * update - eta * gains * grad
             Y += update
             if (it + 1) % every == 0 or it + 1 == total:
