@@ -80,6 +80,29 @@ def test_input_gradient_is_full_convolution_with_flipped_filter():
     np.testing.assert_allclose(dx, full, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(case=conv_cases())
+def test_input_gradient_is_torchs_transposed_convolution(case):
+    # the module docstring: dx is the transposed convolution of g with w
+    (n, c, h, w_, f, kh, kw), s, p, d, seed = case
+    rng = np.random.default_rng(seed)
+    x, w = rng.normal(size=(n, c, h, w_)), rng.normal(size=(f, c, kh, kw))
+    g = rng.normal(size=conv2d(x, w, None, s, p, d).shape)
+    dx, _, _ = conv2d_backward(g, x, w, s, p, d)
+    covered = [
+        (g.shape[2 + a] - 1) * s[a] - 2 * p[a] + d[a] * (w.shape[2 + a] - 1) + 1 for a in (0, 1)
+    ]  # rows and columns the windows reach
+    ref = torch.nn.functional.conv_transpose2d(
+        torch.tensor(g),
+        torch.tensor(w),
+        stride=s,
+        padding=p,
+        dilation=d,
+        output_padding=(h - covered[0], w_ - covered[1]),
+    )
+    np.testing.assert_allclose(dx, ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_output_size_formula():
     assert output_size(5, 3) == 3
     assert output_size(32, 3, stride=2, padding=1) == 16

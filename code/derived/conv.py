@@ -15,18 +15,25 @@ output has :math:`H_{out} = \lfloor (H + 2p - d(k_h - 1) - 1)/s \rfloor + 1` row
 likewise columns).
 
 **im2col.** Every output pixel reads one :math:`C \times k_h \times k_w` patch of
-:math:`\tilde x`. Gathering all patches into one array (without copying: a strided view)
-turns the convolution into a single tensor contraction with the filters, which NumPy
-runs as one matrix product.
+:math:`\tilde x`. Gathering all patches into one array turns the convolution into a
+single tensor contraction with the filters. :func:`im2col` gathers them without a loop
+and without copying, as a strided view; the contraction (``numpy.einsum`` with
+``optimize=True``) then reshapes that view into a matrix for ``numpy.matmul``, and
+because the windows overlap, that reshape copies every patch: the full im2col matrix
+exists during the product.
 
 **Backward.** With upstream gradient :math:`g = \partial L/\partial y`:
 
 * :math:`\partial L/\partial b_f = \sum_{n,u,v} g_{nfuv}`;
 * :math:`\partial L/\partial w_{fcij} = \sum_{n,u,v} g_{nfuv}\, \tilde x_{n,c,su+di,sv+dj}`,
   a correlation of the input with the upstream gradient;
-* :math:`\partial L/\partial \tilde x` scatters each :math:`g_{nfuv} w_{fcij}` back to the
-  pixel it came from; for stride 1 and no dilation this is the *full* convolution of
-  :math:`g` with the flipped filter. The padding is then cut away.
+* :math:`\partial L/\partial \tilde x_{ncab} = \sum g_{nfuv} w_{fcij}` over the taps
+  with :math:`su + di = a`, :math:`sv + dj = b`. The code computes it as a *transposed
+  convolution*: it inserts :math:`s - 1` zeros between the entries of :math:`g`, pads
+  the result with :math:`d(k - 1)` zeros and cross-correlates it (dilation :math:`d`)
+  with the filters rotated by 180 degrees, input and output channels swapped. For
+  stride 1 and no dilation this is the *full* convolution of :math:`g` with the filter.
+  The padding is then cut away.
 
 Chapter 14 derives these formulas; ``tests/test_conv.py`` checks them against
 ``torch.nn.functional.conv2d`` and autograd in float64.
