@@ -223,7 +223,7 @@ def conv2d_backward(
     Parameters
     ----------
     dout : array_like, shape (N, F, H_out, W_out)
-        Upstream gradient :math:`\\partial L / \\partial y`.
+        Upstream gradient :math:`\partial L / \partial y`.
     x : array_like, shape (N, C, H, W)
         The forward pass's input.
     w : array_like, shape (F, C, kh, kw)
