@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from derived.regions import (
     breakpoints,
     count_pieces,
+    folded_network,
     network_output,
     pieces_bound,
     pieces_bound_loose,
@@ -87,6 +88,27 @@ def test_zigzag_of_width_two_is_the_sawtooth():
     for a, b in zip(zigzag_network(2, 4), sawtooth_network(4), strict=True):
         for u, v in zip(a, b, strict=True):
             np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(("width", "depth"), [(2, 1), (2, 4), (3, 3), (4, 2), (5, 3), (8, 3)])
+def test_folded_network_has_montufar_count_of_pieces(width, depth):
+    weights, biases = folded_network(width, depth)
+    assert [w.shape for w in weights] == [(width, 1)] + [(width, width)] * (depth - 1) + [
+        (1, width)
+    ]
+    expected = width ** (depth - 1) * (width + 1)
+    assert count_pieces(weights, biases, interval=(0.0, 1.0)) == expected
+    assert dense_count(weights, biases, 0.0, 1.0) == expected
+    assert count_pieces(weights, biases) <= pieces_bound([width] * depth)
+
+
+def test_folded_network_without_the_left_unit_merges_at_every_turn():
+    # orient the first kink of the last layer to the right: f is flat near u = 0
+    weights, biases = folded_network(3, 3)
+    weights[-2][0] *= -1.0
+    biases[-2][0] *= -1.0
+    n = count_pieces(weights, biases, interval=(0.0, 1.0))
+    assert n < 3**2 * 4  # pieces merge across the turns where u = 0
 
 
 def test_one_hidden_layer_with_separated_kinks_has_width_plus_one_pieces():
@@ -285,6 +307,8 @@ def test_bad_arguments_are_rejected():
         sawtooth_network(2.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="width must be >= 1"):
         zigzag_network(0, 2)
+    with pytest.raises(ValueError, match="width must be >= 2"):
+        folded_network(1, 2)
     with pytest.raises(ValueError, match="widths must be positive ints"):
         pieces_bound([2, 0])
     with pytest.raises(TypeError, match="widths must be a sequence of ints"):

@@ -44,6 +44,7 @@ __all__ = [
     "XTOL",
     "breakpoints",
     "count_pieces",
+    "folded_network",
     "network_output",
     "pieces_bound",
     "pieces_bound_loose",
@@ -419,6 +420,62 @@ def zigzag_network(width: int, depth: int) -> tuple[list[Array], list[Array]]:
     weights = [np.ones((W, 1))] + [np.outer(np.ones(W), c) for _ in range(D - 1)]
     biases = [-t for _ in range(D)]
     return weights + [c[None, :]], biases + [np.zeros(1)]
+
+
+def folded_network(width: int, depth: int) -> tuple[list[Array], list[Array]]:
+    r"""Build ``depth`` layers of ``width`` units with :math:`W^{D-1}(W+1)` pieces on [0, 1].
+
+    The construction of Montúfar et al. for one input. The first :math:`D - 1` layers are
+    those of :func:`zigzag_network`: their zigzag :math:`u = g^{\circ(D-1)}(x)` maps each
+    of :math:`W^{D-1}` intervals of :math:`[0, 1]` onto :math:`[0, 1]`, alternately up
+    and down. The last hidden layer does not fold again; it puts :math:`W` kinks strictly
+    inside :math:`(0, 1)`, at :math:`t_i = (i + \tfrac12)/W`, and the output is
+
+    .. math::
+
+        f(u) = \operatorname{ReLU}(t_0 - u) + \operatorname{ReLU}(u - t_1)
+        + \sum_{i=2}^{W-1} 2(-1)^{i+1} \operatorname{ReLU}(u - t_i),
+
+    whose slopes on the :math:`W + 1` intervals of :math:`[0, 1]` cut by the kinks are
+    :math:`-1, 0, 1, -1, 1, \dots`: neighbours differ, and the end slopes :math:`f'(0)`
+    and :math:`f'(1)` are not zero, so no two pieces merge where :math:`u` turns round at
+    0 or 1. One unit is oriented to the left: with only units :math:`\operatorname{ReLU}(u
+    - t_i)`, :math:`f` would be constant near :math:`u = 0` and the two pieces on either
+    side of every turn at 0 would merge. Each of the :math:`W^{D-1}` folds therefore holds
+    :math:`W + 1` pieces of the output. ``depth = 1`` gives one hidden layer with
+    :math:`W + 1` pieces, the bound.
+
+    Parameters
+    ----------
+    width : int
+        :math:`W \ge 2`.
+    depth : int
+        :math:`D \ge 1`, the number of hidden layers.
+
+    Returns
+    -------
+    weights, biases : list of numpy.ndarray
+        In the format of :func:`count_pieces`.
+
+    Examples
+    --------
+    >>> count_pieces(*folded_network(3, 2), interval=(0.0, 1.0))
+    12
+    """
+    W = _check_count(width, "width", 2)
+    D = _check_count(depth, "depth", 1)
+    zig_w, zig_b = zigzag_network(W, D)
+    t = (np.arange(W) + 0.5) / W
+    sign = np.ones(W)
+    sign[0] = -1.0  # the unit relu(t_0 - u)
+    c = np.array([1.0, 1.0] + [2.0 * (-1.0) ** (i + 1) for i in range(2, W)])
+    if D == 1:
+        first = [sign[:, None]]
+    else:  # the last hidden layer reads u = c_zig . h_{D-1} through sign * c_zig
+        first = [*zig_w[: D - 1], np.outer(sign, zig_w[-1][0])]
+    weights = [*first, c[None, :]]
+    biases = [*zig_b[: D - 1], -sign * t, np.zeros(1)]
+    return weights, biases
 
 
 def sawtooth_network(depth: int) -> tuple[list[Array], list[Array]]:
