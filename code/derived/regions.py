@@ -24,7 +24,7 @@ of them, so :math:`h_d` has at most :math:`P + W_d P = (W_d + 1) P` pieces.
 Floating point: the roots are computed in float64, so two breakpoints closer than
 ``XTOL * max(1, |x|)`` are taken to be the same point, and two slopes that differ by less
 than ``RTOL`` times the size of the terms that form them are taken to be equal. On the
-constructions of this module (whose breakpoints are at least :math:`W^{-D}` apart) and
+constructions of this module (whose breakpoints are at least :math:`W^{-D}/2` apart) and
 on random networks this changes nothing; a network whose kinks are genuinely closer
 than ``XTOL`` is beyond float64 anyway.
 """
