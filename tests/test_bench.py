@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from derived import bench
+from derived.roofline import find_recorded_bench
 
 CODE = Path(__file__).resolve().parents[1] / "code"
 
@@ -126,7 +127,7 @@ def test_check_targets_with_noise_margin():
 
 
 def test_recorded_cpu_quick_json_is_valid():
-    path = Path(__file__).resolve().parents[1] / "book" / "data" / "bench" / "cpu-quick.json"
+    path = find_recorded_bench("cpu-quick.json")
     result = json.loads(path.read_text())
     assert result["gpu"] is None
     assert {"numpy_doublify", "numpy_matmul", "triton_smoke"} <= set(result["sizes"])
