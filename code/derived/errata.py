@@ -653,9 +653,9 @@ def erratum_markdown(erratum_id: str, *, link_back: bool = True) -> str:
     if erratum_id not in ERRATA:
         raise KeyError(f"no erratum {erratum_id!r}; known: {sorted(ERRATA)}")
     e = ERRATA[erratum_id]
-    where = f"chapter {e.chapter}"
+    where = f"the common mistake in chapter {e.chapter}"
     if link_back:
-        where = f"{{ref}}`the common mistake in chapter {e.chapter} <mistake-{e.id}>`"
+        where = f"{{ref}}`{where} <mistake-{e.id}>`"
     return (
         f"*From:* {e.seed}. *Corrected in:* {where}.\n\n"
         f"**Wrong.** {e.wrong}\n\n**Right.** {e.right}"
