@@ -483,7 +483,7 @@ def optimize_embedding(
     --------
     >>> X = np.random.default_rng(0).normal(size=(12, 4))
     >>> Y0 = 1e-4 * np.random.default_rng(1).normal(size=(12, 2))
-    >>> Y, history = optimize_embedding(joint_probabilities(X, 4.0), Y0, 300)
+    >>> Y, history = optimize_embedding(joint_probabilities(X, 4.0), Y0)  # 1000 steps
     >>> Y.shape, bool(history[-1, 1] < history[0, 1])
     ((12, 2), True)
     """
@@ -549,7 +549,7 @@ def tsne(
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = np.concatenate([rng.normal(size=(20, 5)), rng.normal(size=(20, 5)) + 10.0])
-    >>> Y = tsne(X, perplexity=5.0, n_iter=300)
+    >>> Y = tsne(X, perplexity=5.0)  # 1000 steps; after 300 some points still sit apart
     >>> D = squared_distances(Y) + np.diag(np.full(40, np.inf))
     >>> bool(np.all(D.argmin(axis=1) // 20 == np.arange(40) // 20))  # neighbours stay
     True
