@@ -46,6 +46,11 @@ def test_glue_values_are_filled_in_with_their_format():
     assert out == "5.6e-17 and 6 and hello"
 
 
+def test_numpy_scalars_are_glued_by_their_value():
+    ctx = nd.Context(glue={"x": "np.float64(0.8333)", "n": "np.int64(4096)"})
+    assert nd.convert_markdown("{glue:text}`x:.2f`, {glue:text}`n`", ctx) == "0.83, 4096"
+
+
 def test_targets_are_dropped():
     assert nd.convert_markdown("(sec-z)=\n# Title", CTX) == "# Title"
 

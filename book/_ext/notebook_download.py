@@ -101,6 +101,7 @@ class UnknownDirectiveError(ValueError):
 
 def _format_glue(raw: str, spec: str) -> str:
     """Apply a format spec such as ``.3f`` to a glued value's ``text/plain`` repr."""
+    raw = re.sub(r"^np\.\w+\((.*)\)$", r"\1", raw.strip())  # NumPy 2's np.float64(0.5)
     if not spec:
         return raw.strip("'\"")
     number = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", raw)
