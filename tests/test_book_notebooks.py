@@ -68,7 +68,13 @@ def _fingerprint(nb: nbformat.NotebookNode) -> list[list[str]]:
                     seen[-1] += out.text
                 else:
                     seen.append(f"{out.name}: {out.text}")
-            for mime, data in out.get("data", {}).items():
+            data_by_mime = out.get("data", {})
+            # Jupyter shows the richest form; text/plain beside Markdown or an image is a
+            # fallback nobody sees (and a repr such as <...Markdown object>).
+            rich = {"text/markdown", "image/png"} & set(data_by_mime)
+            for mime, data in sorted(data_by_mime.items()):
+                if mime == "text/plain" and rich:
+                    continue
                 if mime == "image/png":
                     seen.append("png:" + hashlib.sha256(str(data).encode()).hexdigest())
                 elif mime == "text/markdown":
