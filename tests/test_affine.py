@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.affine import compose_affine
+from derived.affine import compose_affine, fit_factorised
 from derived.mlp import MLP
 
 
@@ -60,3 +60,72 @@ def test_bad_params_are_rejected():
         compose_affine([np.full((1, 1), np.nan), np.ones(1)])
     with pytest.raises(TypeError, match="params must be a list"):
         compose_affine(None)  # type: ignore[arg-type]
+
+
+def _torch_sgd(C, W1, W2, lr, steps):
+    """The oracle: torch autograd and torch.optim.SGD on the same trace loss."""
+    Ct = torch.as_tensor(C)
+    P1 = torch.tensor(W1, requires_grad=True)
+    P2 = torch.tensor(W2, requires_grad=True)
+    opt = torch.optim.SGD([P1, P2], lr=lr)
+    eye = torch.eye(C.shape[0], dtype=torch.float64)
+    losses = []
+    for _ in range(steps):
+        R = eye - P2 @ P1
+        loss = torch.trace(R @ Ct @ R.T)
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return P1.detach().numpy(), P2.detach().numpy(), np.array(losses)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 6), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_fit_factorised_matches_torch_sgd(n, k, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(3 * n, n))
+    C = X.T @ X / len(X)
+    W1, W2, losses = fit_factorised(C, k, lr=0.01, steps=25, init_scale=0.3, rng=rng)
+    init = np.random.default_rng(seed)
+    init.normal(size=(3 * n, n))  # replay the draws: X, then the two factors
+    V1, V2 = 0.3 * init.normal(size=(k, n)), 0.3 * init.normal(size=(n, k))
+    T1, T2, t_losses = _torch_sgd(C, V1, V2, 0.01, 25)
+    np.testing.assert_allclose(W1, T1, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(W2, T2, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(losses[:-1], t_losses, rtol=1e-10)
+    assert losses.shape == (26,)
+
+
+def test_fit_factorised_reaches_the_eckart_young_minimum():
+    # variances 5, 3, 1, 0.5 along a rotation; the best rank-2 map keeps the top two
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    C = Q @ np.diag([5.0, 3.0, 1.0, 0.5]) @ Q.T
+    W1, W2, losses = fit_factorised(C, 2, lr=0.02, steps=3000, init_scale=0.01, rng=rng)
+    assert np.isclose(losses[-1], 1.5, rtol=1e-8)
+    assert losses[0] == pytest.approx(9.5, rel=1e-3)  # small factors: L = tr C
+    top = Q[:, :2]
+    cos = np.linalg.svd(top.T @ np.linalg.qr(W2)[0], compute_uv=False)
+    assert np.min(cos) > 1 - 1e-8
+    W1, W2, losses = fit_factorised(np.eye(5), 2, lr=0.05, steps=0, init_scale=1.0, rng=rng)
+    assert losses.shape == (1,)
+    assert W1.shape == (2, 5)
+    assert W2.shape == (5, 2)
+
+
+def test_fit_factorised_rejects_bad_arguments():
+    rng = np.random.default_rng(0)
+    kw = {"lr": 0.1, "steps": 1, "init_scale": 0.1, "rng": rng}
+    with pytest.raises(ValueError, match="square"):
+        fit_factorised(np.ones((2, 3)), 1, **kw)
+    with pytest.raises(ValueError, match="symmetric"):
+        fit_factorised([[1.0, 2.0], [0.0, 1.0]], 1, **kw)
+    with pytest.raises(ValueError, match="k must be"):
+        fit_factorised(np.eye(2), 0, **kw)
+    with pytest.raises(ValueError, match="steps must be"):
+        fit_factorised(np.eye(2), 1, lr=0.1, steps=-1, init_scale=0.1, rng=rng)
+    with pytest.raises(ValueError, match="lr must be"):
+        fit_factorised(np.eye(2), 1, lr=0.0, steps=1, init_scale=0.1, rng=rng)
+    with pytest.raises(TypeError, match="rng must be"):
+        fit_factorised(np.eye(2), 1, lr=0.1, steps=1, init_scale=0.1, rng=0)  # type: ignore[arg-type]
