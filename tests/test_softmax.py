@@ -98,6 +98,19 @@ def test_extreme_logits_stay_finite_and_exact(scale):
     assert np.all(np.isfinite(softmax_vjp(z, np.ones(3))))
 
 
+@pytest.mark.filterwarnings("error")
+def test_logit_differences_beyond_float64():
+    # 1e308 - (-1e308) overflows: no warning, probabilities exact, the unrepresentable
+    # log-probability -2e308 rounds to -inf
+    z = [1e308, -1e308]
+    assert softmax(z).tolist() == [1.0, 0.0]
+    assert log_softmax(z).tolist() == [0.0, -np.inf]
+    assert logsumexp(z) == 1e308
+    assert softmax_jacobian(z).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    # just inside the range, everything is finite
+    assert log_softmax([8e307, -8e307]).tolist() == [0.0, -1.6e308]
+
+
 def test_extreme_logits_match_torch():
     z = np.array([[1e4, -1e4, 3.0, 1e4 - 1.0], [-1e4, -1e4 + 2, -1e4 + 1, -1e4]])
     np.testing.assert_allclose(softmax(z), torch.softmax(t(z), -1).numpy(), rtol=RTOL, atol=1e-300)

@@ -22,9 +22,14 @@ it: the vector-Jacobian product costs :math:`O(K)`,
 
     J^\top v = \beta\, s \odot (v - \langle s, v \rangle \mathbf 1).
 
-Every function subtracts the largest logit before exponentiating, so logits of any
-finite size (``1e4``, ``1e300``) give finite, accurate results. Chapter 6 of the book
-derives all of this; ``tests/test_softmax.py`` checks it against ``torch`` in float64.
+Every function subtracts the largest logit before exponentiating, so nothing
+overflows: finite logits of any size (``1e4``, ``1e300``) give accurate probabilities,
+and the log-probabilities are finite as long as each difference :math:`z_i - \max_k z_k`
+is (that is, :math:`|z_i - z_j|` at most the largest float64, about ``1.8e308``).
+Beyond that, as for ``[1e308, -1e308]``, the log-probability itself is below the
+most negative float64 and :func:`log_softmax` returns ``-inf`` for it, without a
+warning. The softmax chapter of the book derives all of this;
+``tests/test_softmax.py`` checks it against ``torch`` in float64.
 """
 
 from __future__ import annotations
@@ -101,7 +106,8 @@ def _shifted_lse(z: Array) -> tuple[Array, Array]:
     """
     top = np.argmax(z, axis=-1)[..., None]  # (..., 1)
     m = np.take_along_axis(z, top, axis=-1)  # (..., 1)
-    e = np.exp(z - m)  # (..., K), each in [0, 1]
+    with np.errstate(over="ignore"):  # z - m below -DBL_MAX rounds to -inf, and exp(-inf) = 0
+        e = np.exp(z - m)  # (..., K), each in [0, 1]
     np.put_along_axis(e, top, 0.0, axis=-1)  # drop the leading 1
     return m[..., 0], np.log1p(np.sum(e, axis=-1))
 
@@ -137,7 +143,8 @@ def softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     arr = as_float_array(z, "z", min_ndim=1)
     ax = check_axis(axis, arr.ndim)
     scaled = _scaled_logits(np.moveaxis(arr, ax, -1), beta)  # classes last: (..., K)
-    e = np.exp(scaled - np.max(scaled, axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # a difference below -DBL_MAX is -inf; exp gives 0
+        e = np.exp(scaled - np.max(scaled, axis=-1, keepdims=True))
     return np.moveaxis(e / np.sum(e, axis=-1, keepdims=True), -1, ax)
 
 
@@ -145,7 +152,10 @@ def log_softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     r"""Logarithm of :func:`softmax`, computed as :math:`\beta z - \operatorname{lse}(\beta z)`.
 
     Unlike ``np.log(softmax(z))``, which returns ``-inf`` once a probability
-    underflows to 0, this stays finite and exact for any finite logits.
+    underflows to 0 (below about ``1e-308``), this stays finite and accurate as long as
+    every difference :math:`\beta z_i - \max_k \beta z_k` is a finite float64. Only a
+    log-probability that is itself below the most negative float64 (logits such as
+    ``[1e308, -1e308]``) comes out as ``-inf``.
 
     Parameters
     ----------
@@ -170,7 +180,8 @@ def log_softmax(z: ArrayLike, axis: int = -1, beta: float = 1.0) -> Array:
     ax = check_axis(axis, arr.ndim)
     scaled = _scaled_logits(np.moveaxis(arr, ax, -1), beta)  # classes last: (..., K)
     m, log_sum = _shifted_lse(scaled)
-    out = (scaled - m[..., None]) - log_sum[..., None]
+    with np.errstate(over="ignore"):  # a difference below -DBL_MAX is -inf, as it should be
+        out = (scaled - m[..., None]) - log_sum[..., None]
     return np.moveaxis(out, -1, ax)
 
 
