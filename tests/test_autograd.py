@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.autograd import Value, draw_graph, topological_order
+from derived.autograd import Value, draw_graph, forward_tangent, topological_order
 
 matplotlib.use("Agg")
 
@@ -143,6 +143,8 @@ def test_random_graphs_match_torch(program, xs):
     for v, t in zip(vals, ts, strict=True):
         expected = 0.0 if t.grad is None else t.grad.item()
         assert v.grad == pytest.approx(expected, rel=1e-10, abs=1e-12)
+        # forward mode, one sweep per input, gives the same partial derivative
+        assert forward_tangent(out, {id(v): 1.0}) == pytest.approx(v.grad, rel=1e-10, abs=1e-12)
 
 
 @settings(max_examples=50, deadline=None)
@@ -190,9 +192,9 @@ def test_deep_chain_of_twenty_thousand_nodes():
     x = Value(0.5)
     y = x
     for _ in range(10_000):
-        y = y * 0.9999 + 0.0001  # two nodes per step
+        y = y * 0.9999 + 0.0001  # four nodes per step: two constants, a product, a sum
     y.backward()
-    assert len(topological_order(y)) > 20_000
+    assert len(topological_order(y)) == 4 * 10_000 + 1
     assert x.grad == pytest.approx(0.9999**10_000, rel=1e-10)
 
 
@@ -204,6 +206,15 @@ def test_wide_fan_out_and_deep_tanh_chain_match_torch():
     y.backward()
     yt.backward()
     assert x.grad == pytest.approx(xt.grad.item(), rel=1e-12)
+
+
+def test_forward_tangent_is_a_directional_derivative():
+    x, y = Value(0.4), Value(-0.9)
+    f = (x * y).tanh() + x.exp() / (2 + y.sigmoid())
+    f.backward()
+    tangent = forward_tangent(f, {id(x): 0.3, id(y): -2.0})
+    assert tangent == pytest.approx(0.3 * x.grad - 2.0 * y.grad, rel=1e-14)
+    assert forward_tangent(f, {}) == 0.0
 
 
 def test_topological_order_puts_parents_first():
@@ -274,6 +285,26 @@ def test_draw_graph_draws_every_node():
     assert len(texts) == len(topological_order(f))
     assert any(t.startswith("f = +") and "grad 1" in t for t in texts)
     assert any(t.startswith("x\n1") for t in texts)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_draw_graph_edge_labels_sum_to_the_parent_gradient():
+    x, y = Value(1.5, "x"), Value(-0.5, "y")
+    f = x * y + x.tanh()
+    f.backward()
+    ax = draw_graph(f, show_edges=True, fmt=".12g")
+    boxes = [t for t in ax.texts if t.get_text() and "\n" in t.get_text()]
+    labels = [float(t.get_text()) for t in ax.texts if t.get_text() and "\n" not in t.get_text()]
+    order = topological_order(f)
+    assert len(boxes) == len(order)
+    assert len(labels) == sum(len(v.parents) for v in order)
+    # x has two outgoing edges (into x*y and tanh): their labels y and 1 - tanh(x)^2
+    assert sorted(labels) == pytest.approx(
+        sorted([-0.5, 1.5, 1 - math.tanh(1.5) ** 2, 1.0, 1.0]), rel=1e-11
+    )
+    assert x.grad == pytest.approx(-0.5 + 1 - math.tanh(1.5) ** 2, rel=1e-14)
     import matplotlib.pyplot as plt
 
     plt.close("all")

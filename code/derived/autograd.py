@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Value", "draw_graph", "topological_order"]
+__all__ = ["Value", "draw_graph", "forward_tangent", "topological_order"]
 
 Number = int | float
 
@@ -267,6 +267,47 @@ def topological_order(output: Value) -> list[Value]:
     return order
 
 
+def forward_tangent(output: Value, tangents: dict[int, float]) -> float:
+    r"""Forward mode on a recorded graph: the directional derivative of ``output``.
+
+    With a tangent :math:`\dot x_i` for each input (``tangents[id(x_i)]``; inputs not
+    listed get 0), visit the nodes in topological order and set
+    :math:`\dot v_k = \sum_j (\partial g_k / \partial v_j)\, \dot v_j` over the parents
+    :math:`v_j` of :math:`v_k`, using the local derivatives cached by the forward pass. One
+    call is one forward sweep, one multiply-add per edge; it returns
+    :math:`\dot f = \sum_i (\partial f / \partial x_i)\, \dot x_i`. A node without
+    parents that is not listed (a constant) has tangent 0.
+
+    Parameters
+    ----------
+    output : Value
+        The root of the graph.
+    tangents : dict of int to float
+        ``id(x) -> dx`` for the inputs that move.
+
+    Returns
+    -------
+    float
+        The derivative of ``output`` along the given tangent.
+
+    Examples
+    --------
+    >>> x, y = Value(2.0), Value(3.0)
+    >>> f = x * y + x
+    >>> forward_tangent(f, {id(x): 1.0}), forward_tangent(f, {id(y): 1.0})
+    (4.0, 2.0)
+    """
+    dot: dict[int, float] = {}
+    for node in topological_order(output):
+        if node.parents:
+            dot[id(node)] = sum(
+                local * dot[id(p)] for p, local in zip(node.parents, node.local_grads, strict=True)
+            )
+        else:
+            dot[id(node)] = float(tangents.get(id(node), 0.0))
+    return dot[id(output)]
+
+
 Point = tuple[float, float]
 
 
@@ -344,6 +385,7 @@ def draw_graph(
     ax: Axes | None = None,
     *,
     show_grad: bool = True,
+    show_edges: bool = False,
     fmt: str = ".4g",
 ) -> Axes:
     """Draw the computation graph of ``output`` with matplotlib.
@@ -360,6 +402,10 @@ def draw_graph(
         Where to draw; a new figure is made if omitted.
     show_grad : bool, default True
         Whether to print ``grad`` under the value.
+    show_edges : bool, default False
+        Whether to write on each arrow ``parent -> child`` the contribution
+        ``child.grad * d child / d parent`` that the backward pass adds to the parent's
+        gradient (so the gradient of a box is the sum of the numbers on its outgoing arrows).
     fmt : str, default ".4g"
         Format of the numbers.
 
@@ -429,6 +475,7 @@ def draw_graph(
         extent = frame.get_window_extent()  # pixels
         (x0, _), (x1, _) = to_data.transform([(extent.x0, 0.0), (extent.x1, 0.0)])
         half_width[key] = (x1 - x0) / 2
+    parent_slot = {id(v): 0 for v in order}  # which operand of the child this edge is
     for path, (parent, child) in zip(paths, _edges(order), strict=True):
         # leave the parent's box on its right, cross waypoint columns horizontally
         pts = [(path[0][0] + half_width[id(parent)], path[0][1])]
@@ -436,6 +483,21 @@ def draw_graph(
             pts += [(x - _HALF_WIDTH, y), (x + _HALF_WIDTH, y)]
         end = (path[-1][0] - half_width[id(child)], path[-1][1])
         ax.plot(*zip(*pts, strict=True), color="#555555", lw=1.1, zorder=1)
+        if show_edges:
+            k = parent_slot[id(child)]
+            local = child.local_grads[k]
+            parent_slot[id(child)] = k + 1
+            mid = ((pts[-1][0] + end[0]) / 2, (pts[-1][1] + end[1]) / 2)
+            ax.text(
+                *mid,
+                f"{child.grad * local:{fmt}}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#D55E00",
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "#FFFFFF", "edgecolor": "none"},
+            )
         ax.annotate(
             "",
             xy=end,
