@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from derived.jacobians import (
     jacobian_constant,
     jacobian_dot,
+    jacobian_elementwise,
     jacobian_elementwise_square,
     jacobian_identity,
     jacobian_matvec,
@@ -86,8 +87,26 @@ def test_xwt_wrong_index_condition_fails():
         (jacobian_xwt, (np.ones((2, 3)), np.ones((4, 2))), "same number of columns"),
         (xwt_vjp, (np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 3))), r"\(n, m\) = \(2, 4\)"),
         (jacobian_squared_norm, ([np.nan],), "w must be finite"),
+        (jacobian_elementwise, (lambda t: t[:1], [1.0, 2.0]), r"dphi\(w\) must have the shape"),
     ],
 )
 def test_errors(fn, args, match):
     with pytest.raises(ValueError, match=match):
         fn(*args)
+
+
+@settings(max_examples=30, deadline=None)
+@given(d=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_elementwise_matches_jacrev(d, seed):
+    w = np.random.default_rng(seed).normal(size=d)
+    for phi, dphi in [
+        (torch.tanh, lambda t: 1 - np.tanh(t) ** 2),
+        (torch.sin, np.cos),
+        (lambda t: t**2, lambda t: 2 * t),
+    ]:
+        np.testing.assert_allclose(
+            jacobian_elementwise(dphi, w), jacrev(phi, w), rtol=1e-14, atol=0
+        )
+    np.testing.assert_array_equal(
+        jacobian_elementwise(lambda t: 2 * t, w), jacobian_elementwise_square(w)
+    )

@@ -16,6 +16,7 @@ map                              Jacobian shape      Jacobian
 :math:`f(w) = X w`               ``(n, d)``          :math:`X`
 :math:`f(w) = w`                 ``(d, d)``          :math:`I_d`
 :math:`f(w) = w \odot w`         ``(d, d)``          :math:`\operatorname{diag}(2w)`
+:math:`f(w) = \varphi(w)`        ``(d, d)``          :math:`\operatorname{diag}(\varphi'(w))`
 :math:`F(W) = X W^\top`          ``(n, m, m, d)``    :math:`X_{il}\,\delta_{jk}`
 ===============================  ==================  ============================================
 
@@ -30,6 +31,8 @@ book derives every row of the table; ``tests/test_jacobians.py`` checks each aga
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -38,6 +41,7 @@ from derived._validate import as_float_array
 __all__ = [
     "jacobian_constant",
     "jacobian_dot",
+    "jacobian_elementwise",
     "jacobian_elementwise_square",
     "jacobian_identity",
     "jacobian_matvec",
@@ -186,6 +190,37 @@ def jacobian_elementwise_square(w: ArrayLike) -> Array:
     [[2.0, 0.0], [0.0, 6.0]]
     """
     return np.diag(2.0 * _vector(w))
+
+
+def jacobian_elementwise(dphi: Callable[[Array], ArrayLike], w: ArrayLike) -> Array:
+    r"""Jacobian of :math:`\varphi` applied entrywise: :math:`\operatorname{diag}(\varphi'(w))`.
+
+    Output :math:`i` is :math:`\varphi(w_i)`, so entry :math:`(i, j)` is
+    :math:`\varphi'(w_i)\,\delta_{ij}`. :func:`jacobian_elementwise_square` is the case
+    :math:`\varphi(t) = t^2`.
+
+    Parameters
+    ----------
+    dphi : callable
+        The derivative :math:`\varphi'`, applied to the float64 array ``w`` of shape (d,);
+        it must return an array of shape (d,).
+    w : array_like, shape (d,)
+        The point.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (d, d)
+
+    Examples
+    --------
+    >>> jacobian_elementwise(lambda t: 2 * t, [1.0, 3.0]).tolist()
+    [[2.0, 0.0], [0.0, 6.0]]
+    """
+    wv = _vector(w)
+    slopes = np.asarray(dphi(wv), dtype=np.float64)
+    if slopes.shape != wv.shape:
+        raise ValueError(f"dphi(w) must have the shape of w {wv.shape}, got {slopes.shape}")
+    return np.diag(slopes)
 
 
 def _x_and_w(X: ArrayLike, W: ArrayLike) -> tuple[Array, Array]:
