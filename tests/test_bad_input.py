@@ -76,6 +76,15 @@ VALID: dict[str, dict[str, Any]] = {
         "targets": [0.0, 1.0, 1.0, 1.0],
     },
     "derived.perceptron.xor_forward": {"x": rng.normal(size=(4, 2))},
+    "derived.perceptron.linearly_separable": {
+        "inputs": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+        "targets": [0.0, 0.0, 0.0, 1.0],
+    },
+    "derived.perceptron.threshold_labellings": {"outputs": rng.normal(size=(5, 4))},
+    "derived.perceptron.perceptron_learn": {
+        "inputs": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+        "targets": [0.0, 0.0, 0.0, 1.0],
+    },
     # chapter 4
     "derived.activations.sigmoid": {"x": rng.normal(size=(3, 2))},
     "derived.activations.leaky_relu": {"x": rng.normal(size=(3, 2))},

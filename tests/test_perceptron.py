@@ -16,8 +16,11 @@ from scipy.optimize import linprog
 from derived.perceptron import (
     GATES,
     gate_parameters,
+    linearly_separable,
+    perceptron_learn,
     separates,
     step,
+    threshold_labellings,
     threshold_unit,
     truth_table,
     xor_forward,
@@ -131,8 +134,9 @@ def test_xor_network_matches_torch_and_the_table():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(-1e6, 1e6), st.floats(0.01, 100.0))
+@given(st.floats(-1e6, 1e6, allow_subnormal=False), st.floats(0.01, 100.0))
 def test_positive_scaling_keeps_the_unit(z, c):
+    # normal floats only: c * z of a subnormal z can underflow to 0, which flips step
     assert step(z) == step(c * z)
 
 
@@ -157,3 +161,93 @@ def test_bad_input_messages():
         separates([[1, 1]], [0.0], [[0, 0]], [0.5])
     with pytest.raises(ValueError, match=r"x must have 2 features \(shape \(N, 2\)\)"):
         xor_forward([[0.0, 1.0, 2.0]])
+
+
+def test_linearly_separable_agrees_with_the_oracle_on_all_two_input_functions():
+    x = truth_table("AND")[0]
+    for bits in itertools.product([0.0, 1.0], repeat=4):
+        t = np.array(bits)
+        assert linearly_separable(x, t) == lp_separable(x, t), bits
+
+
+def test_linearly_separable_counts_104_threshold_functions_of_three_inputs():
+    # 104 of the 256 Boolean functions of 3 inputs are threshold functions; an
+    # integer grid of units finds exactly the same ones as the linear program.
+    x = np.array(list(itertools.product([0.0, 1.0], repeat=3)))
+    grid = np.array(list(itertools.product(range(-3, 4), repeat=3)), dtype=float)
+    b = np.arange(-6.5, 7.0, 1.0)
+    w = np.repeat(grid, len(b), axis=0)
+    bb = np.tile(b, len(grid))
+    out = step(w @ x.T + bb[:, None]).astype(int)  # (units, 8)
+    found = {tuple(row) for row in out}
+    lp = {
+        bits
+        for bits in itertools.product([0, 1], repeat=8)
+        if linearly_separable(x, np.array(bits, dtype=float))
+    }
+    assert len(lp) == 104
+    assert found == lp
+
+
+def test_threshold_labellings_agree_with_a_loop_over_thresholds():
+    rng = np.random.default_rng(2)
+    o = np.round(rng.normal(size=(40, 4)), 1)  # rounding makes ties
+    expected = set()
+    for row in o:
+        values = np.unique(row)
+        taus = np.concatenate([values, (values[1:] + values[:-1]) / 2, [-np.inf, np.inf]])
+        for tau in taus:
+            for rule in (np.greater_equal, np.greater, np.less_equal, np.less):
+                expected.add(tuple(int(v) for v in rule(row, tau)))
+    assert threshold_labellings(o) == expected
+
+
+def test_threshold_labellings_of_units_never_include_xor():
+    x, t = truth_table("XOR")
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=(20_000, 2)), rng.normal(size=20_000)
+    labs = threshold_labellings(np.maximum(w @ x.T + b[:, None], 0.0))
+    assert len(labs) == 14
+    assert (0, 1, 1, 0) not in labs
+    assert (1, 0, 0, 1) not in labs
+
+
+def test_perceptron_learns_every_separable_table_and_cycles_on_xor():
+    x = truth_table("AND")[0]
+    for bits in itertools.product([0.0, 1.0], repeat=4):
+        t = np.array(bits)
+        run = perceptron_learn(x, t, max_epochs=50)
+        if lp_separable(x, t):
+            assert run.mistakes[-1] == 0, bits
+            np.testing.assert_array_equal(threshold_unit(x, run.w, run.b), t)
+            # Novikoff: mistakes <= R^2 / gamma^2 for any unit-norm separator u; here u is
+            # the LP solution normalised, R^2 = max |(x, 1)|^2 = 3
+            sign = np.where(t == 1, 1.0, -1.0)
+            a = -sign[:, None] * np.hstack([x, np.ones((4, 1))])
+            u = linprog(np.zeros(3), A_ub=a, b_ub=-np.ones(4), bounds=[(None, None)] * 3).x
+            gamma = np.min(-a @ u) / np.linalg.norm(u)
+            assert run.mistakes.sum() <= 3 / gamma**2 + 1e-9, bits
+        else:
+            assert np.all(run.mistakes > 0), bits
+            assert len(run.mistakes) == 50
+
+
+def test_perceptron_on_xor_returns_to_the_same_weights():
+    run = perceptron_learn(*truth_table("XOR"), max_epochs=5)
+    np.testing.assert_array_equal(run.history[2], run.history[3])
+    assert run.history.shape == (6, 3)
+
+
+def test_bad_input_messages_of_the_lp_and_the_learning_rule():
+    with pytest.raises(ValueError, match="targets must be 0 or 1"):
+        linearly_separable([[0.0], [1.0]], [0, 2])
+    with pytest.raises(ValueError, match="targets must have one entry per input"):
+        perceptron_learn([[0.0], [1.0]], [0])
+    with pytest.raises(ValueError, match="max_epochs must be at least 1"):
+        perceptron_learn([[0.0], [1.0]], [0, 1], max_epochs=0)
+    with pytest.raises(TypeError, match="max_epochs must be an int"):
+        perceptron_learn([[0.0], [1.0]], [0, 1], max_epochs=2.5)
+    with pytest.raises(ValueError, match="at most 20 columns"):
+        threshold_labellings(np.zeros((1, 21)))
+    with pytest.raises(ValueError, match="outputs"):
+        threshold_labellings([1.0, 2.0])

@@ -19,21 +19,30 @@ the two-layer ReLU network
 
     y = \operatorname{ReLU}(x_1 + x_2) - 2 \operatorname{ReLU}(x_1 + x_2 - 1)
 
-does, exactly, on all four inputs.
+does, exactly, on all four inputs. Whether some unit computes a given table is a
+linear program (:func:`linearly_separable`); Rosenblatt's learning rule
+(:func:`perceptron_learn`) finds such a unit when there is one.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linprog
 
 from derived._validate import as_float_array
 
 __all__ = [
     "GATES",
+    "PerceptronRun",
     "gate_parameters",
+    "linearly_separable",
+    "perceptron_learn",
     "separates",
     "step",
+    "threshold_labellings",
     "threshold_unit",
     "truth_table",
     "xor_forward",
@@ -216,6 +225,176 @@ def separates(
     out = step(W @ X.T + B[:, None])  # (M, P)
     result: NDArray[np.bool_] = np.all(out == T, axis=1)
     return result
+
+
+def _inputs_and_targets(inputs: ArrayLike, targets: ArrayLike) -> tuple[Array, Array]:
+    X = as_float_array(inputs, "inputs", ndim=2, allow_empty=False)
+    T = as_float_array(targets, "targets", ndim=1, allow_empty=False)
+    if T.shape[0] != X.shape[0]:
+        raise ValueError(f"targets must have one entry per input ({X.shape[0]}), got {T.shape}")
+    if not np.all((T == 0) | (T == 1)):
+        raise ValueError("targets must be 0 or 1")
+    return X, T
+
+
+def linearly_separable(inputs: ArrayLike, targets: ArrayLike) -> bool:
+    r"""Decide by linear programming whether some threshold unit fits every target.
+
+    On finitely many inputs a unit that fits can be made to fit with a margin, so the
+    question is whether the linear program
+
+    .. math::
+
+        w^\top x_i + b \ge 1 \text{ if } t_i = 1, \qquad
+        w^\top x_i + b \le -1 \text{ if } t_i = 0
+
+    is feasible. It is solved by :func:`scipy.optimize.linprog` with the HiGHS solver.
+
+    Parameters
+    ----------
+    inputs : array_like, shape (P, n)
+        The inputs, one per row, finite.
+    targets : array_like, shape (P,)
+        The wanted outputs, 0 or 1.
+
+    Returns
+    -------
+    bool
+        True if some :math:`(w, b)` has :math:`\operatorname{step}(w^\top x_i + b) = t_i`
+        for every :math:`i`.
+
+    Raises
+    ------
+    RuntimeError
+        If the solver reports neither a solution nor infeasibility.
+
+    Examples
+    --------
+    >>> linearly_separable(*truth_table("AND")), linearly_separable(*truth_table("XOR"))
+    (True, False)
+    """
+    X, T = _inputs_and_targets(inputs, targets)
+    sign = np.where(T == 1, 1.0, -1.0)
+    augmented = np.hstack([X, np.ones((len(X), 1))])  # (P, n + 1): columns for w, then b
+    # sign * (w.x + b) >= 1, written as -sign * (w.x + b) <= -1
+    res = linprog(
+        np.zeros(X.shape[1] + 1),
+        A_ub=-sign[:, None] * augmented,
+        b_ub=-np.ones(len(X)),
+        bounds=[(None, None)] * (X.shape[1] + 1),
+        method="highs",
+    )
+    if res.status not in (0, 2):  # 0: a solution was found, 2: infeasible
+        raise RuntimeError(f"linprog ended with status {res.status}: {res.message}")
+    return bool(res.status == 0)
+
+
+def threshold_labellings(outputs: ArrayLike) -> set[tuple[int, ...]]:
+    r"""Collect the labellings that thresholding each unit's outputs produces.
+
+    For a unit with real outputs :math:`o_1, \dots, o_P` on :math:`P` inputs, the rules
+    "class 1 iff :math:`o_i \ge \tau`" and ":math:`o_i > \tau`" give, as :math:`\tau`
+    runs over the reals, the sets :math:`\{i : o_i \ge o_k\}` and
+    :math:`\{i : o_i > o_k\}` and the empty set; the rules with :math:`\le` and
+    :math:`<` give their complements.
+
+    Parameters
+    ----------
+    outputs : array_like, shape (M, P)
+        The outputs of :math:`M` units (rows) on the same :math:`P \le 20` inputs.
+
+    Returns
+    -------
+    set of tuple of int
+        Every labelling, as a tuple of :math:`P` zeros and ones, that some unit
+        produces with some threshold and one of the four comparison rules.
+
+    Examples
+    --------
+    >>> sorted(threshold_labellings([[0.0, 2.0]]))
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    >>> sorted(threshold_labellings([[1.0, 1.0]]))
+    [(0, 0), (1, 1)]
+    """
+    o = as_float_array(outputs, "outputs", ndim=2, allow_empty=False)
+    n_inputs = o.shape[1]
+    if n_inputs > 20:
+        raise ValueError(f"outputs must have at most 20 columns (inputs), got {n_inputs}")
+    bits = 2 ** np.arange(n_inputs)  # a labelling as a number in [0, 2**P)
+    codes = {0, 2**n_inputs - 1}
+    for k in range(n_inputs):  # threshold at the output on input k
+        codes |= set(np.unique((o >= o[:, k : k + 1]) @ bits).tolist())
+        codes |= set(np.unique((o > o[:, k : k + 1]) @ bits).tolist())
+    codes |= {2**n_inputs - 1 - c for c in codes}  # complements: the rules <= and <
+    return {tuple(int(c >> i & 1) for i in range(n_inputs)) for c in codes}
+
+
+class PerceptronRun(NamedTuple):
+    """The result of :func:`perceptron_learn`."""
+
+    #: Final weights, shape (n,).
+    w: Array
+    #: Final bias.
+    b: float
+    #: Number of updates (mistakes) in each epoch; the last is 0 if the rule converged.
+    mistakes: NDArray[np.int64]
+    #: ``(w, b)`` before each epoch and after the last, shape (epochs + 1, n + 1).
+    history: Array
+
+
+def perceptron_learn(inputs: ArrayLike, targets: ArrayLike, max_epochs: int = 100) -> PerceptronRun:
+    r"""Run Rosenblatt's perceptron learning rule from :math:`w = 0`, :math:`b = 0`.
+
+    The inputs are visited in order, once per epoch. On input :math:`x_i` the unit
+    outputs :math:`\hat y = \operatorname{step}(w^\top x_i + b)` and updates
+
+    .. math::
+
+        w \leftarrow w + (t_i - \hat y)\, x_i, \qquad b \leftarrow b + (t_i - \hat y),
+
+    which changes nothing when :math:`\hat y = t_i`. The run stops after the first epoch
+    without a mistake, or after ``max_epochs`` epochs.
+
+    Parameters
+    ----------
+    inputs : array_like, shape (P, n)
+        The inputs, one per row, finite.
+    targets : array_like, shape (P,)
+        The wanted outputs, 0 or 1.
+    max_epochs : int, default 100
+        The most passes over the inputs, at least 1.
+
+    Returns
+    -------
+    PerceptronRun
+        Final ``w`` and ``b``, the mistakes per epoch, and ``(w, b)`` before each epoch.
+
+    Examples
+    --------
+    >>> run = perceptron_learn(*truth_table("AND"))
+    >>> run.w.tolist(), run.b, run.mistakes.tolist()
+    ([2.0, 1.0], -3.0, [2, 3, 3, 2, 1, 0])
+    """
+    X, T = _inputs_and_targets(inputs, targets)
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
+        raise TypeError(f"max_epochs must be an int, got {type(max_epochs).__name__}")
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    augmented = np.hstack([X, np.ones((len(X), 1))])  # (P, n + 1)
+    v = np.zeros(X.shape[1] + 1)  # (w, b)
+    history, mistakes = [v.copy()], []
+    for _ in range(int(max_epochs)):
+        count = 0
+        for x, t in zip(augmented, T, strict=True):
+            error = t - float(x @ v >= 0)  # +1, -1, or 0 when the unit is right
+            if error != 0:
+                v += error * x
+                count += 1
+        history.append(v.copy())
+        mistakes.append(count)
+        if count == 0:
+            break
+    return PerceptronRun(v[:-1].copy(), float(v[-1]), np.array(mistakes), np.array(history))
 
 
 def xor_network() -> tuple[Array, Array, Array, Array]:
