@@ -161,7 +161,8 @@ class MLP:
         The errors :math:`\Delta^{(l)} = \partial \ell / \partial S^{(l)}` of the last
         :meth:`backward`, one row per example, shapes as ``pre_activations``. Row ``m``
         is example ``m``'s own error, before the sum over the batch that the weight
-        gradients take.
+        gradients take, scaled as ``dout`` is: if ``dout`` is the gradient of a mean over
+        the batch, every row already includes its factor ``1/N``.
 
     Examples
     --------
