@@ -220,6 +220,13 @@ VALID: dict[str, dict[str, Any]] = {
         "n_iter": 3,
     },
     "derived.tsne.tsne": {"X": rng.normal(size=(6, 3)), "perplexity": 2.0, "n_iter": 3},
+    # chapter 4, the signal through depth
+    "derived.signal.typical_rate": {"z": rng.normal(size=(3, 2)), "name": "tanh"},
+    "derived.signal.per_layer_rate": {"norms": rng.uniform(1.0, 2.0, size=(3, 2))},
+    "derived.signal.batch_coherence": {
+        "delta": rng.normal(size=(3, 2)),
+        "h": rng.normal(size=(3, 4)),
+    },
 }
 
 # (function, argument, kind) -> why that input is legal for it.

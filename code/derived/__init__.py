@@ -11,6 +11,7 @@ module                    concept                                     chapter
 ``derived.affine``        composing affine layers, rank bottleneck    2
 ``derived.regions``       exact linear pieces of 1-D ReLU networks    3
 ``derived.activations``   activations, derivatives, sigmoid <-> tanh  4
+``derived.signal``        error signals through depth: rates, batch   4
 ``derived.jacobians``     closed-form Jacobians of the catalogue      5
 ``derived.softmax``       softmax, log-softmax, its Jacobian and VJP  6
 ``derived.autograd``      a scalar reverse-mode autodiff engine       7

@@ -1,0 +1,233 @@
+r"""How an error signal travels backwards through a deep network: rates and coherence.
+
+Backpropagation sends the error of layer :math:`l` to layer :math:`l - 1` by
+:math:`\delta_{l-1} = f'(z_{l-1}) \odot W_l^\top \delta_l`. With weights of variance
+:math:`v/n` and the gradient independence assumption, each step multiplies the squared
+norm of an example's error by :math:`v\,\mathbb E[f'(z)^2]` on average, so the *typical
+rate* per layer is :math:`\rho = \sqrt{v\,\mathbb E[f'(z)^2]}` (:func:`typical_rate`). A
+measured network gives the rate at which each example's error actually shrinks
+(:func:`per_layer_rate`). The weight gradient of a batch is the *mean* of the examples'
+gradients :math:`\delta_m h_m^\top`; :func:`batch_coherence` says how much of their
+length survives the averaging. At finite width :math:`n`, a ReLU network with He weights
+(:math:`v = 2`) still moves the log-norm of the error by a random walk with drift
+:math:`-5/(4n)` per layer, which :func:`relu_log_shrink` simulates.
+:func:`gaussian_mlp` draws the deep networks of chapter 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from derived._validate import as_float_array, check_positive_finite
+from derived.activations import derivative
+from derived.mlp import MLP
+
+__all__ = [
+    "batch_coherence",
+    "gaussian_mlp",
+    "per_layer_rate",
+    "relu_log_shrink",
+    "typical_rate",
+]
+
+Array = NDArray[np.float64]
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def gaussian_mlp(sizes: Sequence[int], name: str, gain: float, seed: int = 0) -> MLP:
+    r"""Draw an :class:`derived.mlp.MLP` with Gaussian weights of variance gain / fan-in.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, inputs first.
+    name : str
+        The hidden activation (``"sigmoid"``, ``"tanh"`` or ``"relu"``).
+    gain : float
+        The weight variance times the fan-in: 1 for LeCun's choice, 2 for He's.
+    seed : int, default 0
+        Seeds the weights (``seed + 1``) and the biases (``seed``, the MLP's own uniform
+        draw on :math:`\pm 1/\sqrt{n_{l-1}}`).
+
+    Returns
+    -------
+    MLP
+        The network, output layer linear.
+
+    Examples
+    --------
+    >>> net = gaussian_mlp([64, 64, 1], "relu", 2.0)
+    >>> round(float(np.var(net.params[0]) * 64), 1)
+    2.0
+    """
+    gain = check_positive_finite(gain, "gain")
+    net = MLP(sizes, name, rng=np.random.default_rng(seed))
+    init = np.random.default_rng(seed + 1)
+    for W in net.params[0::2]:
+        W[...] = init.normal(scale=np.sqrt(gain / W.shape[1]), size=W.shape)
+    return net
+
+
+def typical_rate(z: ArrayLike, name: str, gain: float = 1.0) -> float:
+    r"""Return the typical rate :math:`\rho = \sqrt{v\,\overline{f'(z)^2}}` of one layer.
+
+    Parameters
+    ----------
+    z : array_like, shape (N, n)
+        The layer's pre-activations, one row per example.
+    name : str
+        The activation, a name that :func:`derived.activations.derivative` knows.
+    gain : float, default 1.0
+        :math:`v`, the next layer's weight variance times its fan-in.
+
+    Returns
+    -------
+    float
+        The factor by which the root mean square of an error's norm changes on average
+        when it passes back through this layer.
+
+    Examples
+    --------
+    >>> typical_rate(np.zeros((2, 3)), "sigmoid")
+    0.25
+    >>> typical_rate([[-1.0, 1.0]], "relu", gain=2.0)
+    1.0
+    """
+    z = as_float_array(z, "z", ndim=2, allow_empty=False)
+    gain = check_positive_finite(gain, "gain")
+    return float(np.sqrt(gain * np.mean(derivative(z, name) ** 2)))
+
+
+def per_layer_rate(norms: ArrayLike) -> float:
+    r"""Return the geometric-mean factor per layer by which each example's error shrinks.
+
+    Parameters
+    ----------
+    norms : array_like, shape (L, N)
+        :math:`\lVert \delta_{l,m} \rVert` for layers :math:`l = 1, \dots, L` (input side
+        first) and examples :math:`m`; all positive.
+
+    Returns
+    -------
+    float
+        :math:`\exp\bigl(\frac{1}{N(L-1)} \sum_m \log(\lVert\delta_{1,m}\rVert /
+        \lVert\delta_{L,m}\rVert)\bigr)`: the error's norm from layer :math:`L` back to
+        layer 1 is this to the power :math:`L - 1`, on a logarithmic average over the
+        examples.
+
+    Examples
+    --------
+    >>> per_layer_rate([[0.25, 1.0], [0.5, 2.0], [1.0, 4.0]])
+    0.5
+    """
+    norms = as_float_array(norms, "norms", ndim=2, allow_empty=False)
+    if norms.shape[0] < 2:
+        raise ValueError(f"norms must have at least 2 layers (rows), got shape {norms.shape}")
+    if np.any(norms <= 0):
+        raise ValueError("norms must be positive")
+    steps = norms.shape[0] - 1
+    return float(np.exp(np.mean(np.log(norms[0] / norms[-1])) / steps))
+
+
+def batch_coherence(delta: ArrayLike, h: ArrayLike) -> float:
+    r"""Measure how much of the examples' gradients survives their mean.
+
+    Parameters
+    ----------
+    delta : array_like, shape (N, n_out)
+        The layer's errors :math:`\delta_m`, one row per example.
+    h : array_like, shape (N, n_in)
+        The layer's inputs :math:`h_m`.
+
+    Returns
+    -------
+    float
+        :math:`\lVert \sum_m \delta_m h_m^\top \rVert_F / \sum_m \lVert\delta_m\rVert\,
+        \lVert h_m\rVert`, the norm of the mean gradient over the mean of the
+        per-example norms: 1 when all examples' gradients point the same way, about
+        :math:`1/\sqrt N` when they are uncorrelated with mean zero, 0 when they cancel.
+
+    Examples
+    --------
+    >>> batch_coherence([[1.0], [1.0]], [[1.0, 0.0], [2.0, 0.0]])
+    1.0
+    >>> batch_coherence([[1.0], [1.0]], [[1.0, 0.0], [-1.0, 0.0]])
+    0.0
+    """
+    delta = as_float_array(delta, "delta", ndim=2, allow_empty=False)
+    h = as_float_array(h, "h", ndim=2, allow_empty=False)
+    if delta.shape[0] != h.shape[0]:
+        raise ValueError(
+            f"delta and h must have one row per example, got {delta.shape[0]} and {h.shape[0]}"
+        )
+    each = np.linalg.norm(delta, axis=1) * np.linalg.norm(h, axis=1)
+    if not np.any(each > 0):
+        raise ValueError("every example's gradient delta_m h_m^T is zero")
+    return float(np.linalg.norm(delta.T @ h) / np.sum(each))
+
+
+def relu_log_shrink(width: int, n_nets: int = 200, depth: int = 30, seed: int = 0) -> Array:
+    r"""Simulate the log-factor by which an error's norm changes through ReLU networks.
+
+    Each of ``n_nets`` networks has ``depth`` bias-free ReLU layers of the given width
+    with He weights (variance :math:`2/n`) and one Gaussian input. A Gaussian error,
+    masked like the last layer, is sent back to layer 1 through
+    :math:`\delta_{l-1} = \mathbb 1[z_{l-1} > 0] \odot W_l^\top \delta_l`, with the same
+    weights as the forward pass.
+
+    Parameters
+    ----------
+    width : int
+        :math:`n`.
+    n_nets : int, default 200
+        The number of independent networks.
+    depth : int, default 30
+        The number of layers; the error takes ``depth - 1`` steps.
+    seed : int, default 0
+        Seeds all random draws.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_nets,)
+        :math:`\log(\lVert\delta_1\rVert / \lVert\delta_{\text{depth}}\rVert)` for each
+        network: mean about :math:`-5(\text{depth} - 1)/(4n)`, variance about
+        :math:`5(\text{depth} - 1)/(4n)`.
+
+    Examples
+    --------
+    >>> relu_log_shrink(8, n_nets=3, depth=2).shape
+    (3,)
+    """
+    n = _positive_int(width, "width")
+    count = _positive_int(n_nets, "n_nets")
+    layers = _positive_int(depth, "depth")
+    if layers < 2:
+        raise ValueError(f"depth must be at least 2, got {depth}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+
+    def weights(layer: int) -> Array:  # regenerated identically on the way back
+        gen = np.random.default_rng([int(seed), n, layer])
+        return gen.normal(scale=np.sqrt(2.0 / n), size=(count, n, n))
+
+    h = np.random.default_rng([int(seed), n]).normal(size=(count, n))
+    masks = []
+    for layer in range(layers):
+        h = np.einsum("rij,rj->ri", weights(layer), h)
+        masks.append(h > 0)
+        h = np.maximum(h, 0.0)
+    d = np.random.default_rng([int(seed), n, layers]).normal(size=(count, n)) * masks[-1]
+    start = np.linalg.norm(d, axis=1)
+    for layer in range(layers - 2, -1, -1):
+        d = np.einsum("ri,rij->rj", d, weights(layer + 1)) * masks[layer]
+    return np.asarray(np.log(np.linalg.norm(d, axis=1) / start), dtype=np.float64)

@@ -1,0 +1,122 @@
+"""Tests of derived.signal: rates and coherence against direct computations, the deep
+networks' backward pass against torch, and the ReLU random walk against its theory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from derived.activations import derivative
+from derived.signal import (
+    batch_coherence,
+    gaussian_mlp,
+    per_layer_rate,
+    relu_log_shrink,
+    typical_rate,
+)
+
+
+def test_gaussian_mlp_weights_have_the_variance_asked_for():
+    net = gaussian_mlp([200, 300, 1], "tanh", 2.0, seed=3)
+    W = net.params[0]
+    assert abs(W.mean()) < 0.01
+    assert abs(W.var() * 200 / 2.0 - 1) < 0.02  # 60 000 draws: std error 0.6 %
+    assert np.max(np.abs(net.params[1])) <= 1 / np.sqrt(200)  # biases: the MLP's own draw
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_gaussian_mlp_backward_matches_torch(name):
+    sizes = [8, 16, 16, 1]
+    net = gaussian_mlp(sizes, name, 1.5, seed=1)
+    X = np.random.default_rng(2).normal(size=(5, 8))
+    grads = net.backward(np.ones_like(net(X)) / len(X))
+    f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[name]
+    ps = [torch.tensor(p, requires_grad=True) for p in net.params]
+    h = torch.tensor(X)
+    for i in range(0, len(ps) - 2, 2):
+        h = f(h @ ps[i].T + ps[i + 1])
+    (h @ ps[-2].T + ps[-1]).mean().backward()
+    for g, p in zip(grads, ps, strict=True):
+        assert np.allclose(g, p.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_typical_rate_is_the_root_mean_square_of_the_derivative():
+    z = np.random.default_rng(0).normal(size=(7, 5))
+    for name in ("sigmoid", "tanh", "relu", "gelu"):
+        direct = np.sqrt(3.0 * np.mean([derivative([v], name)[0] ** 2 for v in z.ravel()]))
+        assert np.isclose(typical_rate(z, name, gain=3.0), direct, rtol=1e-14)
+    assert typical_rate(np.zeros((1, 4)), "tanh") == 1.0
+
+
+def test_per_layer_rate_recovers_a_geometric_decay():
+    rng = np.random.default_rng(1)
+    start = rng.uniform(1, 2, size=10)
+    norms = np.array([start * 0.7 ** (5 - k) for k in range(6)])  # layer 1 first
+    assert np.isclose(per_layer_rate(norms), 0.7, rtol=1e-14)
+    with pytest.raises(ValueError, match="norms"):
+        per_layer_rate(norms[:1])
+    with pytest.raises(ValueError, match="positive"):
+        per_layer_rate(-norms)
+
+
+def test_batch_coherence_against_a_loop_and_its_limits():
+    rng = np.random.default_rng(2)
+    delta, h = rng.normal(size=(50, 3)), rng.normal(size=(50, 4))
+    mean = sum(np.outer(d, x) for d, x in zip(delta, h, strict=True)) / 50
+    each = np.mean([np.linalg.norm(np.outer(d, x)) for d, x in zip(delta, h, strict=True)])
+    assert np.isclose(batch_coherence(delta, h), np.linalg.norm(mean) / each, rtol=1e-13)
+    same = np.tile(delta[:1], (50, 1)), np.abs(h) * 0 + h[:1]
+    assert np.isclose(batch_coherence(*same), 1.0, rtol=1e-14)
+    # independent zero-mean unit rows: the squared coherence has expectation exactly 1/N
+    big_d, big_h = rng.normal(size=(1000, 30)), rng.normal(size=(1000, 40))
+    big_d /= np.linalg.norm(big_d, axis=1, keepdims=True)
+    big_h /= np.linalg.norm(big_h, axis=1, keepdims=True)
+    assert abs(batch_coherence(big_d, big_h) * np.sqrt(1000) - 1) < 0.1
+    with pytest.raises(ValueError, match="one row per example"):
+        batch_coherence(delta, h[:3])
+    with pytest.raises(ValueError, match="zero"):
+        batch_coherence(np.zeros((2, 3)), h[:2])
+
+
+def test_relu_walk_has_the_predicted_drift_and_spread():
+    depth, n = 30, 64
+    walk = relu_log_shrink(n, n_nets=400, depth=depth, seed=5)
+    drift, var = -5 * (depth - 1) / (4 * n), 5 * (depth - 1) / (4 * n)
+    assert abs(walk.mean() - drift) < 3 * np.sqrt(var / walk.size)
+    assert abs(walk.var() / var - 1) < 0.25
+    assert np.array_equal(walk, relu_log_shrink(n, n_nets=400, depth=depth, seed=5))
+
+
+def test_relu_walk_matches_an_explicit_loop():
+    walk = relu_log_shrink(6, n_nets=2, depth=4, seed=9)
+    for r in range(2):
+        Ws = [
+            np.random.default_rng([9, 6, layer]).normal(scale=np.sqrt(2 / 6), size=(2, 6, 6))[r]
+            for layer in range(4)
+        ]
+        h = np.random.default_rng([9, 6]).normal(size=(2, 6))[r]
+        zs = []
+        for W in Ws:
+            zs.append(W @ h)
+            h = np.maximum(zs[-1], 0)
+        d = np.random.default_rng([9, 6, 4]).normal(size=(2, 6))[r] * (zs[-1] > 0)
+        start = np.linalg.norm(d)
+        for layer in (2, 1, 0):
+            d = (Ws[layer + 1].T @ d) * (zs[layer] > 0)
+        assert np.isclose(walk[r], np.log(np.linalg.norm(d) / start), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: relu_log_shrink(0), "width"),
+        (lambda: relu_log_shrink(4, depth=1), "depth"),
+        (lambda: relu_log_shrink(4, seed=1.5), "seed"),
+        (lambda: gaussian_mlp([2, 1], "relu", -1.0), "gain"),
+        (lambda: typical_rate([1.0, 2.0], "relu"), "z"),
+    ],
+)
+def test_bad_arguments_are_named(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
