@@ -17,6 +17,7 @@ SYLLABUS = ROOT.parent / "shared" / "SYLLABUS.md"
 EXPECTED = {
     "or-threshold",
     "pieces-base-case",
+    "sigmoid-tanh-conversion",
     "xwt-index",
     "softmax-matrix-form",
     "dfdz-chain",
@@ -29,6 +30,8 @@ EXPECTED = {
     "tsne-gradient",
     "doublify-timing",
 }
+# Errors found in the seeds after the syllabus was written, so not marked there.
+FOUND_BEYOND_SYLLABUS = {"sigmoid-tanh-conversion"}
 
 
 @pytest.mark.parametrize("erratum_id", sorted(ERRATA))
@@ -57,7 +60,8 @@ def test_every_error_in_the_syllabus_has_an_entry():
     }
     marker = re.compile(r"[Ss]eed (?:errors?|slip) to correct|overcounts")
     with_errors = {n for n, section in sections.items() if marker.search(section)}
-    assert with_errors == {e.chapter for e in ERRATA.values()}
+    listed = {e.chapter for e in ERRATA.values() if e.id not in FOUND_BEYOND_SYLLABUS}
+    assert with_errors == listed
     for n, section in sections.items():
         if "Seed errors to correct" in section:  # several errors in one chapter
             assert sum(e.chapter == n for e in ERRATA.values()) >= 2, n

@@ -195,6 +195,31 @@ def _check_pieces_base_case() -> ErratumCheck:
     )
 
 
+# --------------------------------------------------------------------------- chapter 4
+
+
+def _check_sigmoid_tanh_conversion() -> ErratumCheck:
+    rng = _rng(4)
+    W, b = rng.normal(size=(6, 3)), rng.normal(size=6)  # one sigmoid hidden layer
+    V, c = rng.normal(size=(2, 6)), rng.normal(size=2)  # a linear output layer
+    x = rng.normal(size=(50, 3))
+    oracle = (1.0 / (1.0 + np.exp(-(x @ W.T + b)))) @ V.T + c  # the sigmoid network itself
+    u = np.tanh(x @ (W / 2).T + b / 2)  # sigma(z) = (1 + tanh(z / 2)) / 2
+    right = u @ (V / 2).T + (c + V.sum(axis=1) / 2)  # each output's own shift: V 1 / 2
+    wrong = u @ (V / 2).T + (c + 0.5)  # the same constant shift for every output
+    # The reverse direction, tanh hidden layer into sigmoid: shift -V' 1 against -1.
+    t_oracle = np.tanh(x @ W.T + b) @ V.T + c
+    s = 1.0 / (1.0 + np.exp(-(x @ (2 * W).T + 2 * b)))  # tanh(z) = 2 sigma(2z) - 1
+    t_right = s @ (2 * V).T + (c - V.sum(axis=1))
+    t_wrong = s @ (2 * V).T + (c - 1.0)
+    return ErratumCheck(
+        max(_max_abs(right, oracle), _max_abs(t_right, t_oracle)),
+        min(_max_abs(wrong, oracle), _max_abs(t_wrong, t_oracle)),
+        1e-12,
+        "max |converted network's output - original's|, both directions (wrong: the closer)",
+    )
+
+
 # --------------------------------------------------------------------------- chapter 5
 
 
@@ -484,6 +509,20 @@ ERRATA: dict[str, Erratum] = {
             "A layer of $W$ units adds at most one breakpoint per unit to a line: at most "
             "$W + 1$ pieces, and $\\prod_d (W_d + 1)$ over $D$ layers.",
             _check_pieces_base_case,
+        ),
+        Erratum(
+            "sigmoid-tanh-conversion",
+            "homework 003, question 4.2",
+            4,
+            "converting sigmoid units into tanh units",
+            "A sigmoid unit is a tanh unit with halved weights and bias; the next layer "
+            "takes its output with weight 0.5 and an additional bias of 0.5 (and, the other "
+            "way, weight 2 and a bias of $-1$).",
+            "$\\sigma(z) = \\tfrac12(1 + \\tanh\\tfrac z2)$, so a next layer "
+            "$W h + b$ becomes $\\tfrac12 W u + (b + \\tfrac12 W\\mathbf 1)$: each unit's "
+            "bias moves by half the sum of its incoming weights, not by a constant. The "
+            "other way, $2W'\\sigma + (b' - W'\\mathbf 1)$.",
+            _check_sigmoid_tanh_conversion,
         ),
         Erratum(
             "xwt-index",
