@@ -39,6 +39,7 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.jacobians.jacobian_matvec": {"X": rng.normal(size=(2, 3)), "w": rng.normal(size=3)},
     "derived.jacobians.jacobian_identity": {"w": rng.normal(size=3)},
     "derived.jacobians.jacobian_elementwise_square": {"w": rng.normal(size=3)},
+    "derived.jacobians.jacobian_elementwise": {"dphi": np.cos, "w": rng.normal(size=3)},
     "derived.jacobians.jacobian_xwt": {"X": rng.normal(size=(2, 3)), "W": rng.normal(size=(4, 3))},
     "derived.jacobians.xwt_vjp": {
         "X": rng.normal(size=(2, 3)),
@@ -241,7 +242,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.softmax.softmax_vjp", "v", "empty"): "checked with z of the same shape",
     **{
         (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"
-        for f in ("constant", "squared_norm", "identity", "elementwise_square")
+        for f in ("constant", "squared_norm", "identity", "elementwise_square", "elementwise")
     },
     ("derived.dropout.dropout", "x", "extra_dim"): "elementwise: any shape is legal",
     ("derived.dropout.dropout", "x", "empty"): "elementwise: an empty array is legal",
