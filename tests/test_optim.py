@@ -9,7 +9,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.optim import SGD, Adam, AdamW, ista, lasso_objective, soft_threshold
+from derived.optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    RMSprop,
+    ista,
+    lasso_objective,
+    soft_threshold,
+)
 
 N_STEPS = 200
 SHAPES = [(3, 4), (5,), ()]
@@ -128,6 +137,71 @@ def test_adam_and_adamw_trajectories_match_torch(
 )
 def test_defaults_over_a_thousand_steps(ours, theirs, kwargs):
     assert run_both(ours, theirs, kwargs, seed=1, n_steps=1000) < 1e-12
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    lr=lrs,
+    alpha=st.floats(0.5, 0.999),
+    eps=st.floats(0.0, 1e-2),
+    weight_decay=st.floats(0.0, 0.5),
+    grad_scale=st.sampled_from([1e-4, 1.0, 1e3]),
+    seed=st.integers(0, 2**16),
+)
+def test_rmsprop_and_adagrad_match_torch(lr, alpha, eps, weight_decay, grad_scale, seed):
+    common = {"lr": lr, "eps": eps, "weight_decay": weight_decay}
+    for ours, theirs, kwargs in (
+        (RMSprop, torch.optim.RMSprop, {**common, "alpha": alpha}),
+        (Adagrad, torch.optim.Adagrad, common),
+    ):
+        assert run_both(ours, theirs, kwargs, seed=seed, grad_scale=grad_scale, sync=True) < 1e-14
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "kwargs"),
+    [
+        (RMSprop, torch.optim.RMSprop, {}),
+        (RMSprop, torch.optim.RMSprop, {"lr": 1e-3, "alpha": 0.9, "weight_decay": 0.01}),
+        (Adagrad, torch.optim.Adagrad, {}),
+        (Adagrad, torch.optim.Adagrad, {"lr": 0.1, "weight_decay": 0.01}),
+    ],
+)
+def test_rmsprop_and_adagrad_trajectories_match_torch(ours, theirs, kwargs):
+    assert run_both(ours, theirs, kwargs, seed=2, n_steps=500) < 1e-12
+
+
+def test_adagrad_steps_shrink_like_one_over_root_t():
+    w = np.zeros(1)
+    opt = Adagrad([w], lr=0.5, eps=0.0)
+    for t in range(1, 101):
+        before = w[0]
+        opt.step([np.array([-7.0])])
+        assert w[0] - before == pytest.approx(0.5 / np.sqrt(t), rel=1e-14)
+
+
+def test_rmsprop_first_step_and_steady_state():
+    w = np.zeros(1)
+    opt = RMSprop([w], lr=0.01, alpha=0.99, eps=0.0)
+    opt.step([np.array([2.0])])
+    assert -w[0] == pytest.approx(0.01 / np.sqrt(0.01), rel=1e-14)  # no bias correction
+    for _ in range(5000):
+        before = w[0]
+        opt.step([np.array([2.0])])
+    assert before - w[0] == pytest.approx(0.01, rel=1e-12)  # s_t -> g^2: the step -> lr
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: RMSprop(p, alpha=1.0), r"alpha must lie in \[0, 1\)"),
+        (lambda p: RMSprop(p, eps=-1.0), "eps must be >= 0"),
+        (lambda p: Adagrad(p, lr=-1.0), "lr must be >= 0"),
+        (lambda p: Adagrad(p, weight_decay=-1.0), "weight_decay must be >= 0"),
+    ],
+)
+def test_rmsprop_and_adagrad_bad_hyper_parameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([np.zeros(2)])
 
 
 def test_learning_rate_schedule_matches_torch():
@@ -261,7 +335,7 @@ def test_bad_hyper_parameters(make, error, match):
         make([np.zeros(2)])
 
 
-@pytest.mark.parametrize("cls", [SGD, Adam, AdamW])
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad])
 def test_bad_params(cls):
     kw = {"lr": 0.1}
     with pytest.raises(TypeError, match="params must be a list of NumPy arrays"):
@@ -283,7 +357,7 @@ def test_bad_params(cls):
         cls([w, w], **kw)
 
 
-@pytest.mark.parametrize("cls", [SGD, Adam, AdamW])
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad])
 def test_bad_grads(cls):
     opt = cls([np.zeros((2, 3)), np.zeros(4)], lr=0.1)
     with pytest.raises(ValueError, match=r"one array per parameter \(2\), got 1"):

@@ -51,6 +51,17 @@ For :math:`h = \lambda\lVert\cdot\rVert_1` the proximal operator is soft thresho
 :math:`\operatorname{sign}(y)\max(|y| - \alpha\lambda, 0)`, and the method is ISTA for the
 lasso :math:`\min_x \tfrac12\lVert Ax - b\rVert^2 + \lambda\lVert x\rVert_1`.
 
+**AdaGrad** and **RMSProp**, Adam's ancestors, divide the gradient by the root of the sum,
+respectively of an exponential moving average (with decay :math:`\alpha`), of the squared
+gradients, without momentum and without bias correction:
+
+.. math::
+
+    s_t = s_{t-1} + g_t^2, \quad \theta_t = \theta_{t-1} - \eta\,\frac{g_t}{\sqrt{s_t} + \epsilon}
+    \qquad\text{and}\qquad
+    s_t = \alpha s_{t-1} + (1 - \alpha) g_t^2, \quad
+    \theta_t = \theta_{t-1} - \eta\,\frac{g_t}{\sqrt{s_t} + \epsilon}.
+
 Chapter 11 of the book derives all of this; ``tests/test_optim.py`` checks every optimiser
 step for step against ``torch.optim`` in float64, and ISTA against the lasso's optimality
 conditions and scikit-learn.
@@ -69,10 +80,12 @@ from derived._validate import as_float_array
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "IstaResult",
     "Optimizer",
+    "RMSprop",
     "ista",
     "lasso_objective",
     "soft_threshold",
@@ -459,6 +472,135 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+class _SquareAverage(Optimizer):
+    """AdaGrad and RMSProp: the gradient divided by the root of accumulated squares."""
+
+    def __init__(self, params: Sequence[Array], lr: float, eps: float, weight_decay: float) -> None:
+        super().__init__(params, lr)
+        self.eps: float = _at_least_zero(eps, "eps")
+        self.weight_decay: float = _at_least_zero(weight_decay, "weight_decay")
+        self.square_avg: list[Array] = [np.zeros_like(p) for p in self.params]
+
+    def _accumulate(self, s: Array, g: Array) -> None:
+        raise NotImplementedError
+
+    def step(self, grads: Sequence[ArrayLike]) -> None:
+        """Take one step, updating ``params`` in place.
+
+        Parameters
+        ----------
+        grads : list of array_like
+            One gradient per parameter, of the same shape.
+
+        Returns
+        -------
+        None
+        """
+        gs = self._grads(grads)
+        for p, g, s in zip(self.params, gs, self.square_avg, strict=True):
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p  # L2 term in the gradient
+            self._accumulate(s, g)
+            p += -self.lr * (g / (np.sqrt(s) + self.eps))
+        self.t += 1
+
+
+class Adagrad(_SquareAverage):
+    r"""AdaGrad, as ``torch.optim.Adagrad`` (without ``lr_decay``).
+
+    With :math:`s_0 = 0`: :math:`s_t = s_{t-1} + g_t^2` and
+    :math:`\theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{s_t} + \epsilon)`. On a constant
+    gradient the step is :math:`\eta/\sqrt t` in every coordinate.
+
+    Parameters
+    ----------
+    params : list of numpy.ndarray
+        Float arrays, updated in place.
+    lr : float, default 1e-2
+        Learning rate :math:`\eta \ge 0`.
+    eps : float, default 1e-10
+        :math:`\epsilon \ge 0`, added to :math:`\sqrt{s_t}`.
+    weight_decay : float, default 0.0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient.
+
+    Attributes
+    ----------
+    square_avg : list of numpy.ndarray
+        The sums :math:`s_t` of squared gradients (torch's ``state_sum``).
+
+    Examples
+    --------
+    >>> w = np.zeros(1)
+    >>> opt = Adagrad([w], lr=1.0, eps=0.0)
+    >>> for _ in range(4):
+    ...     opt.step([np.array([5.0])])
+    >>> round(float(-w[0]), 6)  # 1 + 1/sqrt(2) + 1/sqrt(3) + 1/2
+    2.784457
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Array],
+        lr: float = 1e-2,
+        eps: float = 1e-10,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, eps, weight_decay)
+
+    def _accumulate(self, s: Array, g: Array) -> None:
+        s += g * g
+
+
+class RMSprop(_SquareAverage):
+    r"""RMSProp, as ``torch.optim.RMSprop`` (without momentum, not centred).
+
+    With :math:`s_0 = 0`: :math:`s_t = \alpha s_{t-1} + (1 - \alpha) g_t^2` and
+    :math:`\theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{s_t} + \epsilon)`. There is no bias
+    correction, so the first steps are larger than :math:`\eta` by up to
+    :math:`1/\sqrt{1 - \alpha}`.
+
+    Parameters
+    ----------
+    params : list of numpy.ndarray
+        Float arrays, updated in place.
+    lr : float, default 1e-2
+        Learning rate :math:`\eta \ge 0`.
+    alpha : float, default 0.99
+        Decay rate :math:`\alpha \in [0, 1)` of the moving average of squares.
+    eps : float, default 1e-8
+        :math:`\epsilon \ge 0`, added to :math:`\sqrt{s_t}`.
+    weight_decay : float, default 0.0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient.
+
+    Attributes
+    ----------
+    square_avg : list of numpy.ndarray
+        The moving averages :math:`s_t` of squared gradients.
+
+    Examples
+    --------
+    >>> w = np.zeros(1)
+    >>> RMSprop([w], lr=0.01, alpha=0.99, eps=0.0).step([np.array([3.0])])
+    >>> round(float(-w[0]), 6)  # 0.01 / sqrt(0.01)
+    0.1
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Array],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, eps, weight_decay)
+        self.alpha: float = _unit_interval(alpha, "alpha")
+
+    def _accumulate(self, s: Array, g: Array) -> None:
+        s *= self.alpha
+        s += (1 - self.alpha) * g * g
 
 
 def _lerp(start: Array, end: Array, weight: float) -> None:
