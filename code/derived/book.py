@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 __all__ = ["glue"]
 
 
@@ -25,7 +27,9 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     name : str
         The key the prose refers to (``{glue:text}`name```).
     variable : object
-        The value: a number, a string, a figure.
+        The value: a number, a string, a figure. A NumPy scalar is glued as the Python
+        number it holds, so that the prose can format it (``{glue:text}`name:.2f```):
+        NumPy 2 writes ``np.float64(0.5)`` where Python writes ``0.5``.
     display : bool, default True
         Whether the cell also shows the value as its output.
 
@@ -52,6 +56,8 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if isinstance(variable, np.generic):
+        variable = variable.item()
     try:
         from myst_nb import glue as myst_glue
     except ModuleNotFoundError:

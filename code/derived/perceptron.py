@@ -248,7 +248,7 @@ def linearly_separable(inputs: ArrayLike, targets: ArrayLike) -> bool:
         w^\top x_i + b \ge 1 \text{ if } t_i = 1, \qquad
         w^\top x_i + b \le -1 \text{ if } t_i = 0
 
-    is feasible. It is solved by :func:`scipy.optimize.linprog` with the HiGHS solver.
+    is feasible. It is solved by SciPy's ``scipy.optimize.linprog`` with the HiGHS solver.
 
     Parameters
     ----------
