@@ -177,6 +177,12 @@ VALID: dict[str, dict[str, Any]] = {
         "x": rng.normal(size=(2, 3, 5, 5)),
         "output_size": 2,
     },
+    "derived.pooling.adaptive_max_pool2d": {"x": rng.normal(size=(2, 3, 5, 5)), "output_size": 2},
+    "derived.pooling.adaptive_max_pool2d_backward": {
+        "dout": rng.normal(size=(2, 3, 2, 2)),
+        "x": rng.normal(size=(2, 3, 5, 5)),
+        "output_size": 2,
+    },
     # chapter 19
     "derived.wann.apply_activation": {"s": rng.normal(size=(3, 2)), "name": "gauss"},
     "derived.wann.forward": {"topology": _XOR_NET, "x": _XOR_X, "weights": [-1.0, 0.5]},

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from derived.pooling import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
     avg_pool2d,
     avg_pool2d_backward,
     max_pool2d,
@@ -70,7 +72,8 @@ def test_avg_pool_matches_torch(case):
 
 
 @pytest.mark.parametrize(
-    ("shape", "out"), [((7, 5), (3, 2)), ((6, 6), (4, 4)), ((5, 9), (5, 1)), ((4, 4), 1)]
+    ("shape", "out"),
+    [((7, 5), (3, 2)), ((6, 6), (4, 4)), ((5, 9), (5, 1)), ((4, 4), 1), ((2, 3), (3, 5))],
 )
 def test_adaptive_avg_pool_matches_torch(shape, out):
     rng = np.random.default_rng(0)
@@ -82,6 +85,31 @@ def test_adaptive_avg_pool_matches_torch(shape, out):
     np.testing.assert_allclose(
         adaptive_avg_pool2d_backward(g, x, out), dx_ref, rtol=1e-12, atol=1e-14
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    oh=st.integers(1, 6),
+    ow=st.integers(1, 6),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_adaptive_max_pool_matches_torch_including_ties(h, w, oh, ow, ties, seed):
+    x = make_input((2, 2, h, w), ties, seed)
+    y = adaptive_max_pool2d(x, (oh, ow))
+    g = np.random.default_rng(seed + 1).normal(size=y.shape)
+    y_ref, dx_ref = torch_pool(F.adaptive_max_pool2d, x, g, output_size=(oh, ow))
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(
+        adaptive_max_pool2d_backward(g, x, (oh, ow)), dx_ref, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_adaptive_max_overlapping_bins_tie_to_first_maximum():
+    dx = adaptive_max_pool2d_backward(np.ones((1, 1, 3, 1)), np.ones((1, 1, 7, 1)), (3, 1))
+    assert dx.ravel().tolist() == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]
 
 
 def test_tie_goes_to_the_first_maximum_in_row_major_order():
@@ -109,7 +137,13 @@ def test_overlapping_windows_accumulate():
             ValueError,
             "dout must have shape",
         ),
-        (lambda: adaptive_avg_pool2d(np.zeros((1, 1, 3, 3)), 4), ValueError, "must not exceed"),
+        (lambda: adaptive_avg_pool2d(np.zeros((1, 1, 3, 3)), 0), ValueError, "output_size"),
+        (lambda: adaptive_max_pool2d(np.zeros((1, 1, 3, 3)), (2, 0)), ValueError, "output_size"),
+        (
+            lambda: adaptive_max_pool2d_backward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 4, 4)), 2),
+            ValueError,
+            "dout must have shape",
+        ),
         (lambda: avg_pool2d(np.full((1, 1, 2, 2), np.inf), 2), ValueError, "x must be finite"),
     ],
 )

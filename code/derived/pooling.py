@@ -1,4 +1,4 @@
-r"""Max, average and adaptive average pooling, forward and backward (NCHW).
+r"""Max, average, adaptive average and adaptive max pooling, forward and backward (NCHW).
 
 A pooling layer summarises each window of a feature map by one number.
 
@@ -15,7 +15,10 @@ A pooling layer summarises each window of a feature map by one number.
   :math:`i` covers rows :math:`\lfloor iH/H_o \rfloor` to
   :math:`\lceil (i+1)H/H_o \rceil - 1`. It is linear and separable:
   :math:`y = A_h\, x\, A_w^\top` with averaging matrices :math:`A_h, A_w`, so its
-  backward pass is :math:`A_h^\top g\, A_w`.
+  backward pass is :math:`A_h^\top g\, A_w`. The output may be larger than the input
+  (bins then repeat rows), as in PyTorch.
+* **Adaptive max pooling** takes the maximum of the same bins; each bin's gradient goes
+  to its first maximal element in row-major order, as in PyTorch.
 
 Windows overlap when the stride is smaller than the kernel; gradients from
 overlapping windows add up. Chapter 15 derives this; ``tests/test_pooling.py``
@@ -34,6 +37,8 @@ from derived.conv import Pair, _pair, im2col, output_size
 __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
     "max_pool2d",
@@ -224,23 +229,25 @@ def avg_pool2d_backward(
     return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w].copy()
 
 
-def _averaging_matrix(size: int, out: int) -> Array:
-    """Build A such that y = A x averages x (length ``size``) into ``out`` bins."""
+def _bins(size: int, out: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Start and stop (exclusive) of the ``out`` adaptive bins over ``size`` positions."""
     i = np.arange(out)
     start = (i * size) // out
     stop = -((-(i + 1) * size) // out)  # ceil((i + 1) * size / out)
+    return start, stop
+
+
+def _averaging_matrix(size: int, out: int) -> Array:
+    """Build A such that y = A x averages x (length ``size``) into ``out`` bins."""
+    start, stop = _bins(size, out)
     pos = np.arange(size)
     inside = (pos[None, :] >= start[:, None]) & (pos[None, :] < stop[:, None])
     return inside / (stop - start)[:, None]
 
 
 def _adaptive_setup(x: ArrayLike, output_size: Pair) -> tuple[Array, Array, Array]:
-    xa = as_float_array(x, "x", ndim=4)
+    xa = as_float_array(x, "x", ndim=4, allow_empty=False)
     oh, ow = _pair(output_size, "output_size", 1)
-    if oh > xa.shape[2] or ow > xa.shape[3]:
-        raise ValueError(
-            f"output_size {(oh, ow)} must not exceed the input's height and width {xa.shape[2:]}"
-        )
     return xa, _averaging_matrix(xa.shape[2], oh), _averaging_matrix(xa.shape[3], ow)
 
 
@@ -252,7 +259,7 @@ def adaptive_avg_pool2d(x: ArrayLike, output_size: Pair) -> Array:
     x : array_like, shape (N, C, H, W)
         Feature maps.
     output_size : int or (int, int)
-        :math:`(H_o, W_o)`, at most :math:`(H, W)`.
+        :math:`(H_o, W_o)`; it may exceed :math:`(H, W)`, as in PyTorch.
 
     Returns
     -------
@@ -294,4 +301,82 @@ def adaptive_avg_pool2d_backward(dout: ArrayLike, x: ArrayLike, output_size: Pai
     xa, ah, aw = _adaptive_setup(x, output_size)
     g = _check_dout(dout, (*xa.shape[:2], ah.shape[0], aw.shape[0]))
     dx: Array = np.einsum("ih,ncij,jw->nchw", ah, g, aw, optimize=True)
+    return dx
+
+
+def _adaptive_argmax(x: ArrayLike, output_size: Pair) -> tuple[Array, Array, NDArray[np.intp]]:
+    """Bin maxima, and the row and column of each bin's first maximum (row-major)."""
+    xa = as_float_array(x, "x", ndim=4, allow_empty=False)
+    n, c, h, w = xa.shape
+    oh, ow = _pair(output_size, "output_size", 1)
+    (r0, r1), (c0, c1) = _bins(h, oh), _bins(w, ow)
+    y = np.empty((n, c, oh, ow))
+    rows = np.empty((n, c, oh, ow), dtype=np.intp)
+    cols = np.empty((n, c, oh, ow), dtype=np.intp)
+    for i in range(oh):
+        for j in range(ow):
+            width = c1[j] - c0[j]
+            flat = xa[:, :, r0[i] : r1[i], c0[j] : c1[j]].reshape(n, c, -1)
+            idx = np.argmax(flat, axis=-1)  # the first maximum, as PyTorch
+            y[:, :, i, j] = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+            rows[:, :, i, j] = r0[i] + idx // width
+            cols[:, :, i, j] = c0[j] + idx % width
+    return xa, y, np.stack([rows, cols])
+
+
+def adaptive_max_pool2d(x: ArrayLike, output_size: Pair) -> Array:
+    r"""Max-pool to a fixed output size, over the bins of :func:`adaptive_avg_pool2d`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Feature maps.
+    output_size : int or (int, int)
+        :math:`(H_o, W_o)`; it may exceed :math:`(H, W)`, as in PyTorch.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H_o, W_o)
+        The maximum of each bin.
+
+    Examples
+    --------
+    >>> adaptive_max_pool2d(np.arange(7.0).reshape(1, 1, 7, 1), (3, 1)).ravel().tolist()
+    [2.0, 4.0, 6.0]
+    """
+    return _adaptive_argmax(x, output_size)[1]
+
+
+def adaptive_max_pool2d_backward(dout: ArrayLike, x: ArrayLike, output_size: Pair) -> Array:
+    r"""Compute the gradient of a loss with respect to the input of :func:`adaptive_max_pool2d`.
+
+    Each bin's upstream gradient goes to the bin's first maximal element in row-major
+    order; overlapping bins add their contributions.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, H_o, W_o)
+        Upstream gradient.
+    x : array_like, shape (N, C, H, W)
+        The forward pass's input.
+    output_size : int or (int, int)
+        As in the forward pass.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, H, W)
+        :math:`\partial L / \partial x`.
+
+    Examples
+    --------
+    >>> x = np.ones((1, 1, 7, 1))  # all tied: each bin's first row wins
+    >>> adaptive_max_pool2d_backward(np.ones((1, 1, 3, 1)), x, (3, 1)).ravel().tolist()
+    [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+    """
+    xa, y, (rows, cols) = _adaptive_argmax(x, output_size)
+    n, c = xa.shape[:2]
+    g = _check_dout(dout, y.shape)
+    dx = np.zeros_like(xa)
+    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    np.add.at(dx, (nn[..., None, None], cc[..., None, None], rows, cols), g)
     return dx
