@@ -9,9 +9,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binomtest
 from sklearn.metrics import top_k_accuracy_score
 
-from derived.metrics import label_rank, topk_accuracy, topk_error
+from derived.metrics import clopper_pearson, label_rank, topk_accuracy, topk_error
 
 
 def brute_force(scores, labels, k):
@@ -130,6 +131,28 @@ def test_seed_definition_is_the_optimistic_convention():
         assert topk_error(scores, labels, k, ties="optimistic") == np.mean(R >= k)
 
 
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), frac=st.floats(0, 1), level=st.sampled_from([0.5, 0.9, 0.95, 0.99]))
+def test_clopper_pearson_matches_scipy_binomtest(n, frac, level):
+    count = round(frac * n)
+    low, high = clopper_pearson(count, n, level)
+    ref = binomtest(count, n).proportion_ci(confidence_level=level, method="exact")
+    assert low == pytest.approx(ref.low, rel=1e-9, abs=1e-12)
+    assert high == pytest.approx(ref.high, rel=1e-9, abs=1e-12)
+    assert 0.0 <= low <= count / n <= high <= 1.0
+
+
+def test_clopper_pearson_ends_are_the_one_sided_tests():
+    # at the lower end, P(X >= count) = alpha / 2; at the upper end, P(X <= count) = alpha / 2
+    from scipy.stats import binom
+
+    low, high = clopper_pearson(6, 269)
+    assert binom.sf(5, 269, low) == pytest.approx(0.025, rel=1e-9)
+    assert binom.cdf(6, 269, high) == pytest.approx(0.025, rel=1e-9)
+    assert clopper_pearson(0, 10)[0] == 0.0
+    assert clopper_pearson(10, 10)[1] == 1.0
+
+
 def test_float_labels_that_are_whole_numbers_are_accepted():
     assert topk_accuracy([[0.0, 1.0]], np.array([1.0]), 1) == 1.0
 
@@ -150,6 +173,10 @@ def test_float_labels_that_are_whole_numbers_are_accepted():
         (lambda: topk_error(np.zeros(3), [0], 1), ValueError, "scores must have 2"),
         (lambda: topk_error(np.zeros((0, 3)), [], 1), ValueError, "N >= 1"),
         (lambda: label_rank(np.full((1, 2), np.nan), [0]), ValueError, "scores must be finite"),
+        (lambda: clopper_pearson(3, 2), ValueError, "0 <= count <= n"),
+        (lambda: clopper_pearson(0, 0), ValueError, "n >= 1"),
+        (lambda: clopper_pearson(1.0, 2), TypeError, "count must be an int"),
+        (lambda: clopper_pearson(1, 2, level=1.0), ValueError, "level must lie"),
     ],
 )
 def test_errors(call, exc, match):

@@ -39,6 +39,10 @@ rewards a constant classifier for whichever class the tie-breaking favours. Chap
 discusses the definition; ``tests/test_metrics.py`` checks it against brute-force
 enumeration of tie-breaking orders, ``torch.topk`` and scikit-learn, and checks what
 both libraries do on ties.
+
+**Sampling uncertainty.** A test error is a count of mistakes among :math:`N`
+examples. :func:`clopper_pearson` gives the exact (Clopper--Pearson) confidence
+interval for the underlying error rate, treating the mistakes as a binomial count.
 """
 
 from __future__ import annotations
@@ -47,10 +51,11 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.stats import beta
 
 from derived._validate import scores_and_labels
 
-__all__ = ["label_rank", "topk_accuracy", "topk_error"]
+__all__ = ["clopper_pearson", "label_rank", "topk_accuracy", "topk_error"]
 
 Ties = Literal["expected", "optimistic", "pessimistic"]
 TIES = ("expected", "optimistic", "pessimistic")
@@ -174,3 +179,46 @@ def topk_error(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties = "expec
     (0.6666666666666666, 0.0)
     """
     return float(np.mean(1.0 - _hits(scores, labels, k, ties)))
+
+
+def clopper_pearson(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    r"""Exact confidence interval for a binomial proportion from ``count`` of ``n``.
+
+    The Clopper--Pearson interval inverts two one-sided binomial tests: its ends are
+    the quantiles :math:`B(\alpha/2;\, x, n - x + 1)` and
+    :math:`B(1 - \alpha/2;\, x + 1, n - x)` of beta distributions, with
+    :math:`\alpha = 1 - \text{level}`, and 0 (1) when ``count`` is 0 (``n``). It
+    covers the true proportion with probability at least ``level`` for every
+    proportion, so it is conservative.
+
+    Parameters
+    ----------
+    count : int
+        Number of events (for example, test images misclassified), ``0 <= count <= n``.
+    n : int
+        Number of trials, ``n >= 1``.
+    level : float, default 0.95
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)`` with ``0 <= low <= count / n <= high <= 1``.
+
+    Examples
+    --------
+    >>> low, high = clopper_pearson(6, 269)
+    >>> round(low, 4), round(high, 4)
+    (0.0082, 0.0479)
+    """
+    for name, value in (("count", count), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if n < 1 or not 0 <= count <= n:
+        raise ValueError(f"need n >= 1 and 0 <= count <= n, got count={count}, n={n}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    alpha = 1.0 - level
+    low = 0.0 if count == 0 else float(beta.ppf(alpha / 2, count, n - count + 1))
+    high = 1.0 if count == n else float(beta.ppf(1 - alpha / 2, count + 1, n - count))
+    return low, high
