@@ -63,6 +63,16 @@ def test_forward_and_backward_match_torch(case):
     np.testing.assert_allclose(db, db_ref, rtol=1e-10, atol=1e-12)
 
 
+def test_seed_forward_with_an_image_that_fits_its_output():
+    # homework 004, question 5(b): the output it reports; the image is one of many that fit
+    x = np.array(
+        [[4, 5, 2, 2, 1], [3, 3, 2, 2, 4], [4, 3, 4, 1, 1], [5, 1, 4, 1, 2], [5, 1, 3, 1, 4]],
+        dtype=np.float64,
+    )
+    y = conv2d(x[None, None], SEED_W[None, None])[0, 0]
+    np.testing.assert_array_equal(y, [[109, 92, 72], [108, 85, 74], [110, 74, 79]])
+
+
 def test_seed_backward_with_all_ones_upstream_gradient():
     # homework 004, question 5(c): a 3x3 filter on a 5x5 image, all-ones upstream gradient
     x = np.zeros((1, 1, 5, 5))
@@ -119,6 +129,8 @@ def test_im2col_is_a_view_of_the_patches():
     cols = im2col(x, (2, 3), stride=(1, 2))
     assert cols.shape == (2, 3, 4, 2, 2, 3)
     np.testing.assert_array_equal(cols[1, 2, 3, 1], x[1, 2, 3:5, 2:5])
+    assert np.shares_memory(cols[0, 0, 0, 0], cols[0, 0, 1, 0])  # patches share pixels
+    assert not np.shares_memory(cols, x)  # a view of the padded copy, even with no padding
 
 
 @pytest.mark.parametrize(

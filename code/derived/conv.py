@@ -17,7 +17,8 @@ likewise columns).
 **im2col.** Every output pixel reads one :math:`C \times k_h \times k_w` patch of
 :math:`\tilde x`. Gathering all patches into one array turns the convolution into a
 single tensor contraction with the filters. :func:`im2col` gathers them without a loop
-and without copying, as a strided view; the contraction (``numpy.einsum`` with
+and without copying any patch: it pads the input (one copy, made even when
+:math:`p = 0`) and returns a strided view of the padded copy; the contraction (``numpy.einsum`` with
 ``optimize=True``) then reshapes that view into a matrix for ``numpy.matmul``, and
 because the windows overlap, that reshape copies every patch: the full im2col matrix
 exists during the product.
