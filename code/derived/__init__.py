@@ -20,7 +20,7 @@ module                    concept                                     chapter
 ``derived.init``          Xavier/Glorot and He initialisation         10
 ``derived.optim``         SGD, momentum, Adam, AdamW; ISTA (lasso)    11
 ``derived.dropout``       inverted and original dropout               12
-``derived.receptive``    receptive fields of convolutional stacks    12
+``derived.receptive``     receptive fields of convolutional stacks    12
 ``derived.data``          the bundled digits, split and standardised  13, 17
 ``derived.train``         mini-batch training loop, its history       13
 ``derived.conv``          convolution forward and backward (im2col)   14
