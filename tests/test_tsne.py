@@ -303,3 +303,56 @@ Y4 = np.arange(8.0).reshape(4, 2)
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- symmetric SNE
+
+
+def torch_kl_gaussian(P, Y):
+    """KL(P || Q) with the Gaussian map kernel exp(-||y_i - y_j||^2), in torch."""
+    n = Y.shape[0]
+    d2 = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
+    off = ~torch.eye(n, dtype=torch.bool)
+    log_q = -d2[off] - torch.logsumexp(-d2[off], 0)
+    p = P[off]
+    keep = p > 0
+    return (p[keep] * (torch.log(p[keep]) - log_q[keep])).sum()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(3, 30),
+    dim=st.integers(1, 3),
+    scale=st.floats(1e-2, 10.0),
+    seed=st.integers(0, 2**16),
+)
+def test_gaussian_kernel_matches_torch_autograd(n, dim, scale, seed):
+    rng = np.random.default_rng(seed)
+    P = random_p(rng, n)
+    Y = scale * rng.normal(size=(n, dim))
+    Yt = torch.tensor(Y, requires_grad=True)
+    loss = torch_kl_gaussian(torch.tensor(P), Yt)
+    loss.backward()
+    ref = Yt.grad.numpy()
+    np.testing.assert_allclose(kl_divergence(P, Y, kernel="gaussian"), loss.item(), rtol=1e-10)
+    ours = kl_gradient(P, Y, kernel="gaussian")
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-10 * np.abs(ref).max() + 1e-14)
+    Q = map_affinities(Y, kernel="gaussian")
+    W = np.exp(-squared_distances(Y)) * (1 - np.eye(n))
+    np.testing.assert_allclose(Q, W / W.sum(), rtol=1e-10, atol=1e-200)  # W may underflow
+
+
+def test_gaussian_kernel_differs_from_student_and_optimises():
+    rng = np.random.default_rng(7)
+    P = random_p(rng, 10)
+    Y = rng.normal(size=(10, 2))
+    assert not np.allclose(kl_gradient(P, Y, kernel="gaussian"), kl_gradient(P, Y))
+    # far-apart points: the shifted exponent keeps Q finite where exp(-d) underflows
+    assert np.all(np.isfinite(map_affinities(100.0 * Y, kernel="gaussian")))
+    Y0 = 1e-4 * rng.standard_normal((10, 2))
+    _, history = optimize_embedding(
+        P, Y0, 400, kernel="gaussian", early_exaggeration=1.0, learning_rate=1.0
+    )
+    assert history[-1, 1] < history[0, 1]
+    with pytest.raises(ValueError, match="kernel"):
+        kl_gradient(P, Y, kernel="cauchy")

@@ -38,7 +38,14 @@ problem).
 computed for all :math:`i` at once as :math:`4\,(\operatorname{diag}(M\mathbf 1) - M)\,Y`
 with :math:`M = (P - Q) \odot W`: two matrix operations, no loop over pairs.
 
-**Optimisation** follows scikit-learn's exact method and defaults (version 1.9):
+**Symmetric SNE**, the same objective with a Gaussian map kernel
+:math:`w_{ij} = e^{-\lVert y_i - y_j \rVert^2}`, is available with ``kernel="gaussian"``
+for comparison; its gradient is :math:`4 \sum_j (p_{ij} - q_{ij})(y_i - y_j)`.
+
+**Optimisation** follows scikit-learn's settings (version 1.9) for ``method="exact"`` and
+``init="random"``, without its early-stopping rules, for maps in one or two dimensions
+(scikit-learn gives the Student-t kernel :math:`\max(d - 1, 1)` degrees of freedom in
+:math:`d` dimensions; this module always uses one):
 gradient descent with momentum 0.5 for the first 250 iterations while :math:`P` is
 multiplied by an *early exaggeration* of 12, then momentum 0.8 on the true :math:`P`,
 with per-coordinate adaptive gains (the delta-bar-delta rule of Jacobs, 1988: raised by
@@ -268,6 +275,28 @@ def _check_p_y(P: ArrayLike, Y: ArrayLike, y_name: str = "Y") -> tuple[Array, Ar
     return Pa, Ya
 
 
+KERNELS = ("student", "gaussian")
+
+
+def _check_kernel(kernel: object) -> str:
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    return str(kernel)
+
+
+def _gaussian_q(Y: Array) -> Array:
+    """Q for the Gaussian kernel exp(-||y_i - y_j||^2), zero diagonal; (N, N).
+
+    Every exponent is shifted by the smallest off-diagonal distance, which cancels in Q,
+    so the largest entry is 1 and the sum cannot underflow.
+    """
+    d = squared_distances(Y)
+    np.fill_diagonal(d, np.inf)  # exp(-inf) = 0: w_ii = 0
+    W = np.exp(-(d - d.min()))
+    Q: Array = W / W.sum()
+    return Q
+
+
 def _kernel(Y: Array) -> Array:
     """Student-t kernel w_ij = 1 / (1 + ||y_i - y_j||^2), zero diagonal; (N, N)."""
     W = np.zeros((Y.shape[0], Y.shape[0]))
@@ -280,13 +309,16 @@ def _kernel(Y: Array) -> Array:
     return W
 
 
-def map_affinities(Y: ArrayLike) -> Array:
-    r"""Student-t affinities of the map, :math:`q_{ij} = w_{ij} / \sum_{k \ne l} w_{kl}`.
+def map_affinities(Y: ArrayLike, kernel: str = "student") -> Array:
+    r"""Affinities of the map, :math:`q_{ij} = w_{ij} / \sum_{k \ne l} w_{kl}`.
 
     Parameters
     ----------
     Y : array_like, shape (N, d)
         The map, one point per row (N >= 2).
+    kernel : {"student", "gaussian"}, default "student"
+        :math:`w_{ij} = (1 + \lVert y_i - y_j\rVert^2)^{-1}` (t-SNE) or
+        :math:`e^{-\lVert y_i - y_j\rVert^2}` (symmetric SNE).
 
     Returns
     -------
@@ -301,12 +333,14 @@ def map_affinities(Y: ArrayLike) -> Array:
     Ya = as_float_array(Y, "Y", ndim=2)
     if Ya.shape[0] < 2:
         raise ValueError(f"Y must have at least 2 rows (points), got shape {Ya.shape}")
+    if _check_kernel(kernel) == "gaussian":
+        return _gaussian_q(Ya)
     W = _kernel(Ya)
     Q: Array = W / W.sum()
     return Q
 
 
-def kl_divergence(P: ArrayLike, Y: ArrayLike) -> float:
+def kl_divergence(P: ArrayLike, Y: ArrayLike, kernel: str = "student") -> float:
     r"""Evaluate the t-SNE objective :math:`C = \sum_{i \ne j} p_{ij} \log(p_{ij}/q_{ij})`.
 
     Terms with :math:`p_{ij} = 0` count as 0. The logarithm of :math:`q_{ij}` is formed
@@ -319,6 +353,8 @@ def kl_divergence(P: ArrayLike, Y: ArrayLike) -> float:
         Joint affinities of the data: symmetric, non-negative, zero diagonal, sum 1.
     Y : array_like, shape (N, d)
         The map.
+    kernel : {"student", "gaussian"}, default "student"
+        The map kernel, as in :func:`map_affinities`.
 
     Returns
     -------
@@ -333,13 +369,19 @@ def kl_divergence(P: ArrayLike, Y: ArrayLike) -> float:
     True
     """
     Pa, Ya = _check_p_y(P, Y)
-    return _kl(Pa, Ya)
+    return _kl(Pa, Ya, _check_kernel(kernel))
 
 
-def _kl(P: Array, Y: Array) -> float:
+def _kl(P: Array, Y: Array, kernel: str = "student") -> float:
     """KL(P || Q) = sum p log p + sum p log(1 + d) + log Z (as sum p = 1), by row blocks."""
     positive = P[P > 0]
     entropy_term = float(np.dot(positive, np.log(positive)))
+    if kernel == "gaussian":  # -log w_ij = d_ij; log Z shifted by the smallest distance
+        d = squared_distances(Y)
+        off = ~np.eye(Y.shape[0], dtype=bool)
+        shift = float(d[off].min())
+        log_z = float(np.log(np.exp(-(d[off] - shift)).sum())) - shift
+        return entropy_term + float(np.sum(P * d)) + log_z
     sq1 = np.einsum("ij,ij->i", Y, Y) + 1.0
     cross, z = 0.0, 0.0
     rows = _block_rows(Y.shape[0])
@@ -369,6 +411,13 @@ def _one_plus_sq_dist(Y: Array, sq1: Array, start: int, stop: int, out: Array) -
     np.maximum(block, 1.0, out=block)  # rounding must not make a distance negative
     block[np.arange(stop - start), np.arange(start, stop)] = 1.0  # d_ii = 0 exactly
     return block
+
+
+def _gradient_gaussian(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
+    """Gradient of KL(exaggeration * P || Q) for the Gaussian map kernel (symmetric SNE)."""
+    M = exaggeration * P - _gaussian_q(Y)  # (N, N), symmetric
+    grad: Array = 4.0 * (M.sum(axis=1)[:, None] * Y - M @ Y)
+    return grad
 
 
 def _gradient(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
@@ -403,7 +452,7 @@ def _gradient(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
     return grad
 
 
-def kl_gradient(P: ArrayLike, Y: ArrayLike) -> Array:
+def kl_gradient(P: ArrayLike, Y: ArrayLike, kernel: str = "student") -> Array:
     r"""Gradient of :func:`kl_divergence` with respect to the map.
 
     .. math::
@@ -417,6 +466,9 @@ def kl_gradient(P: ArrayLike, Y: ArrayLike) -> Array:
         Joint affinities of the data (symmetric: the formula needs it).
     Y : array_like, shape (N, d)
         The map.
+    kernel : {"student", "gaussian"}, default "student"
+        The map kernel; for ``"gaussian"`` the gradient is
+        :math:`4 \sum_j (p_{ij} - q_{ij})(y_i - y_j)`, without the factor :math:`w_{ij}`.
 
     Returns
     -------
@@ -430,6 +482,8 @@ def kl_gradient(P: ArrayLike, Y: ArrayLike) -> Array:
     [[0.0], [0.0]]
     """
     Pa, Ya = _check_p_y(P, Y)
+    if _check_kernel(kernel) == "gaussian":
+        return _gradient_gaussian(Pa, Ya)
     return _gradient(Pa, Ya)
 
 
@@ -441,6 +495,7 @@ def optimize_embedding(
     early_exaggeration: float = 12.0,
     learning_rate: float | None = None,
     check_every: int = 50,
+    kernel: str = "student",
 ) -> tuple[Array, Array]:
     r"""Minimise :func:`kl_divergence` from ``Y0`` by t-SNE's gradient descent.
 
@@ -470,6 +525,8 @@ def optimize_embedding(
         ``"auto"``.
     check_every : int, default 50
         Record the objective every this many iterations.
+    kernel : {"student", "gaussian"}, default "student"
+        The map kernel: t-SNE, or symmetric SNE with ``"gaussian"``.
 
     Returns
     -------
@@ -491,26 +548,28 @@ def optimize_embedding(
     total = _int(n_iter, "n_iter", 0)
     every = _int(check_every, "check_every", 1)
     alpha = check_positive_finite(early_exaggeration, "early_exaggeration")
+    kern = _check_kernel(kernel)
+    grad_fn = _gradient_gaussian if kern == "gaussian" else _gradient
     n = Ya.shape[0]
     eta = max(n / alpha / 4.0, 50.0)
     if learning_rate is not None:
         eta = check_positive_finite(learning_rate, "learning_rate")
     Y = Ya.copy()
-    history = [(0.0, _kl(Pa, Y))]
+    history = [(0.0, _kl(Pa, Y, kern))]
     n_exaggerated = min(EXAGGERATION_ITERS, total)
     phases = ((0, n_exaggerated, alpha, 0.5), (n_exaggerated, total, 1.0, 0.8))
     for start, stop, factor, momentum in phases:
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
         for it in range(start, stop):  # iterations are sequential; each is vectorised
-            grad = _gradient(Pa, Y, factor)
+            grad = grad_fn(Pa, Y, factor)
             # the last update went against this gradient: still descending, speed up
             descending = update * grad < 0.0
             gains = np.maximum(np.where(descending, gains + 0.2, gains * 0.8), 0.01)
             update = momentum * update - eta * gains * grad
             Y += update
             if (it + 1) % every == 0 or it + 1 == total:
-                history.append((float(it + 1), _kl(Pa, Y)))
+                history.append((float(it + 1), _kl(Pa, Y, kern)))
     return Y, np.array(history)
 
 
