@@ -26,8 +26,21 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stderr_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Return the indices of the cells that wrote to stderr (the strict build fails on them)."""
+    return [
+        i
+        for i, cell in enumerate(nb.cells)
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+
+
 def run(chapter: Path) -> float:
-    """Execute ``chapter`` (a MyST .md file); return the seconds it took."""
+    """Execute ``chapter`` (a MyST .md file); return the seconds it took.
+
+    Raises RuntimeError if a cell wrote to stderr (a warning), as the build would fail.
+    """
     nb = jupytext.read(chapter)
     os.environ["PYTHONPATH"] = str(ROOT / "code")
     client = NotebookClient(
@@ -43,7 +56,11 @@ def run(chapter: Path) -> float:
         out = ROOT / "_build" / "run_chapter" / f"{chapter.stem}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    noisy = stderr_cells(nb)
+    if noisy:
+        raise RuntimeError(f"cells {noisy} wrote to stderr (a warning fails `make book`)")
+    return seconds
 
 
 def main(argv: list[str]) -> int:
@@ -55,7 +72,7 @@ def main(argv: list[str]) -> int:
         chapter = Path(name).resolve()
         try:
             seconds = run(chapter)
-        except CellExecutionError as error:
+        except (CellExecutionError, RuntimeError) as error:
             print(f"FAILED {name}\n{error}")
             return 1
         print(f"ok {name}: {seconds:.1f} s")
