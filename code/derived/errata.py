@@ -491,8 +491,11 @@ ERRATA: dict[str, Erratum] = {
             1,
             "threshold of the OR unit",
             "$w_{OR} = (1, 1)$ with $b_{OR} = 1$, while the worked cases compute with $-1$ "
-            "and, in one line, $-1.1$ (writing $0 + 1 - 1.1 = 0$); with $b = -1$ two of the four "
-            "inputs give a pre-activation of exactly 0, and no rule says which class that is.",
+            "and, in one line, $-1.1$, writing $0 + 1 - 1.1 = 0$: that is $-0.1$ and, under "
+            "the solution's own marks ($< 0$ gives 0), class 0. The marks put a "
+            "pre-activation of exactly 0 in class 1, so $b = -1$ is right under the implied "
+            "rule (output 1 iff $z \\ge 0$), but the rule is never stated; under $z > 0$, "
+            "$b = -1$ misclassifies $(0, 1)$ and $(1, 0)$.",
             "Fix one convention (output 1 iff $w^\\top x + b \\ge 0$); then $w = (1, 1)$ "
             "computes OR exactly when $-1 \\le b < 0$. Choose $b$ strictly inside, for example "
             "$b = -0.5$, and no input lands on 0: the unit is right under either reading of "
@@ -550,7 +553,12 @@ ERRATA: dict[str, Erratum] = {
             "chain rule for $f = \\ln x + e^y z$",
             "$\\partial f/\\partial z = (\\partial f/\\partial h_2)(\\partial h_3/\\partial z)$",
             "$\\partial f/\\partial z = (\\partial f/\\partial h_3)"
-            "(\\partial h_3/\\partial z) = e^y$",
+            "(\\partial h_3/\\partial z) = e^y$. The solution's number, "
+            "$1 \\cdot h_2 \\approx 20.09$ at $y = 3$, is right because the factor it wrote as "
+            "$\\partial f/\\partial h_2$ is 1, the value of $\\partial f/\\partial h_3$ "
+            "(the solution itself finds $\\partial f/\\partial h_2 = 2$); only the label and the written formula are "
+            "wrong. The check's wrong value evaluates the written formula with the true "
+            "$\\partial f/\\partial h_2 = z$.",
             _check_dfdz_chain,
         ),
         Erratum(
@@ -629,7 +637,9 @@ ERRATA: dict[str, Erratum] = {
             17,
             "gradient of the t-SNE objective",
             "$\\partial C/\\partial y_i = \\sum W_{ij}\\, \\partial E / \\partial X^{(i-1)}$ "
-            "(a formula from the convolution exercise).",
+            "(a formula from the convolution exercise). The check's wrong value reads it "
+            "literally: the affinities $p_{ij}$ as the weights $W_{ij}$ and an all-ones "
+            "upstream gradient, so it evaluates $\\sum_j p_{ij}$ for both coordinates.",
             "$\\partial C/\\partial y_i = 4\\sum_j (p_{ij} - q_{ij})(y_i - y_j)"
             "(1 + \\lVert y_i - y_j \\rVert^2)^{-1}$",
             _check_tsne_gradient,
