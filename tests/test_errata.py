@@ -129,3 +129,9 @@ def test_dropout_check_keeps_the_global_random_state():
     before = torch.random.get_rng_state()
     ERRATA["inverted-dropout"].check()
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_doublify_each_stated_time_is_over_ten_times_every_measurement():
+    result = ERRATA["doublify-timing"].check()
+    assert result.wrong_error > 1  # smallest gap over both entries, in powers of ten
+    assert result.right_error == 0.0
