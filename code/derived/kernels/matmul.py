@@ -43,7 +43,8 @@ consecutive programs share tiles of both.
 
 **Precision.** ``tl.dot`` on float32 inputs uses TF32 tensor cores unless told
 otherwise (its ``input_precision`` defaults to ``"tf32"`` on NVIDIA GPUs): each
-input is rounded to a 10-bit mantissa (relative error up to :math:`2^{-11}`),
+input keeps a 10-bit mantissa (rounded or truncated, depending on the code path;
+relative error below :math:`2^{-10}`),
 several times faster than exact float32. ``"tf32x3"`` recovers nearly float32
 accuracy from three TF32 products; ``"ieee"`` computes exact float32 products
 without tensor cores. This module states the precision explicitly:
