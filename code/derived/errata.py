@@ -564,8 +564,8 @@ ERRATA: dict[str, Erratum] = {
             "$1 \\cdot h_2 \\approx 20.09$ at $y = 3$, is right because the factor it wrote as "
             "$\\partial f/\\partial h_2$ is 1, the value of $\\partial f/\\partial h_3$ "
             "(the solution itself finds $\\partial f/\\partial h_2 = 2$); only the label "
-            "and the written formula are wrong. The check's wrong value evaluates the written formula with the true "
-            "$\\partial f/\\partial h_2 = z$.",
+            "and the written formula are wrong. The check's wrong value evaluates the "
+            "written formula with the true $\\partial f/\\partial h_2 = z$.",
             _check_dfdz_chain,
         ),
         Erratum(
