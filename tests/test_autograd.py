@@ -11,7 +11,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.autograd import Value, draw_graph, forward_tangent, topological_order
+from derived.autograd import (
+    Dual,
+    Value,
+    checkpointed_chain_grad,
+    count_saved_tensors,
+    draw_graph,
+    forward_tangent,
+    tanh_chain,
+    topological_order,
+)
 
 matplotlib.use("Agg")
 
@@ -215,6 +224,65 @@ def test_forward_tangent_is_a_directional_derivative():
     tangent = forward_tangent(f, {id(x): 0.3, id(y): -2.0})
     assert tangent == pytest.approx(0.3 * x.grad - 2.0 * y.grad, rel=1e-14)
     assert forward_tangent(f, {}) == 0.0
+
+
+def test_forward_tangent_counts_one_multiply_add_per_edge():
+    x, y = Value(0.4), Value(-0.9)
+    f = (x * y).tanh() * x + 3 * y  # edges: 2 (x*y) + 1 (tanh) + 2 (*x) + 2 (3*y) + 2 (+)
+    madds = [0]
+    forward_tangent(f, {id(x): 1.0}, madds=madds)
+    n_edges = sum(len(v.parents) for v in topological_order(f))
+    assert madds == [n_edges] == [9]
+    forward_tangent(f, {id(y): 1.0}, madds=madds)
+    assert madds == [18]
+
+
+@pytest.mark.parametrize(("depth", "k"), [(1, 1), (7, 1), (10, 3), (100, 10), (1000, 18), (5, 9)])
+def test_checkpointed_chain_grad_matches_the_full_graph(depth, k):
+    x = Value(0.3)
+    full = tanh_chain(x, 1.1, depth)
+    full.backward()
+    grad, n_kept, largest = checkpointed_chain_grad(0.3, 1.1, depth, k)
+    assert grad == pytest.approx(x.grad, rel=1e-12)
+    assert n_kept == math.ceil(depth / k)
+    assert largest == 3 * min(k, depth) + 1  # w, a product and a tanh per step, and the start
+
+
+def test_checkpointed_chain_grad_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        checkpointed_chain_grad(0.3, 1.1, 10, 0)
+    with pytest.raises(ValueError, match="depth must be a positive integer"):
+        checkpointed_chain_grad(0.3, 1.1, 0, 3)
+    with pytest.raises(ValueError, match="depth must be a non-negative integer"):
+        tanh_chain(Value(0.3), 1.1, -1)
+
+
+def test_dual_numbers_give_the_gradient_of_the_engine():
+    point = (0.7, -0.4, 1.3)
+    x, y, z = (Value(p) for p in point)
+    f = (x.log() + y.exp() * z) * (x * y).tanh() + 2 * z
+    f.backward()
+    for i, v in enumerate((x, y, z)):
+        a, b, c = (Dual(p, float(i == j)) for j, p in enumerate(point))
+        d = (a.log() + b.exp() * c) * (a * b).tanh() + 2 * c
+        assert d.a == pytest.approx(f.data, rel=1e-15)
+        assert d.da == pytest.approx(v.grad, rel=1e-13)
+    with pytest.raises(ValueError, match="log needs a positive number"):
+        Dual(0.0, 1.0).log()
+
+
+@pytest.mark.parametrize("depth", [1, 10, 100])
+def test_count_saved_tensors_on_the_tanh_chain(depth):
+    xt, wt = tt(0.3), tt(1.1)
+    out, n_saved = count_saved_tensors(lambda: tanh_chain(xt, wt, depth))
+    assert n_saved == 3 * depth  # both factors of each product, the output of each tanh
+    out.backward()
+    x = Value(0.3)
+    w = Value(1.1)
+    tanh_chain(x, w, depth).backward()
+    assert w.grad == pytest.approx(wt.grad.item(), rel=1e-12)
+    with torch.no_grad():
+        assert count_saved_tensors(lambda: tanh_chain(xt, wt, depth))[1] == 0
 
 
 def test_topological_order_puts_parents_first():

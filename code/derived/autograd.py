@@ -30,12 +30,23 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.axes import Axes
 
-__all__ = ["Value", "draw_graph", "forward_tangent", "topological_order"]
+__all__ = [
+    "Dual",
+    "Value",
+    "checkpointed_chain_grad",
+    "count_saved_tensors",
+    "draw_graph",
+    "forward_tangent",
+    "tanh_chain",
+    "topological_order",
+]
 
 Number = int | float
 
@@ -267,7 +278,9 @@ def topological_order(output: Value) -> list[Value]:
     return order
 
 
-def forward_tangent(output: Value, tangents: dict[int, float]) -> float:
+def forward_tangent(
+    output: Value, tangents: dict[int, float], *, madds: list[int] | None = None
+) -> float:
     r"""Forward mode on a recorded graph: the directional derivative of ``output``.
 
     With a tangent :math:`\dot x_i` for each input (``tangents[id(x_i)]``; inputs not
@@ -284,6 +297,9 @@ def forward_tangent(output: Value, tangents: dict[int, float]) -> float:
         The root of the graph.
     tangents : dict of int to float
         ``id(x) -> dx`` for the inputs that move.
+    madds : list of int, optional
+        A counter: if given, ``madds[0]`` is increased by the number of multiply-adds the
+        sweep performs (one per edge of the graph).
 
     Returns
     -------
@@ -303,9 +319,175 @@ def forward_tangent(output: Value, tangents: dict[int, float]) -> float:
             dot[id(node)] = sum(
                 local * dot[id(p)] for p, local in zip(node.parents, node.local_grads, strict=True)
             )
+            if madds is not None:
+                madds[0] += len(node.parents)
         else:
             dot[id(node)] = float(tangents.get(id(node), 0.0))
     return dot[id(output)]
+
+
+T = TypeVar("T")
+
+
+def tanh_chain(x: T, w: Any, depth: int) -> T:
+    r"""Apply :math:`x \leftarrow \tanh(w x)` ``depth`` times.
+
+    Works on anything with ``*`` and a ``.tanh()`` method: :class:`Value`, :class:`Dual`
+    or a ``torch.Tensor``.
+
+    Examples
+    --------
+    >>> round(tanh_chain(Value(0.3), 1.1, 2).data, 6)
+    0.336706
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+    for _ in range(depth):
+        x = (w * x).tanh()
+    return x
+
+
+def checkpointed_chain_grad(x0: float, w: float, depth: int, k: int) -> tuple[float, int, int]:
+    r"""Return :math:`\partial x_D / \partial x_0` of the tanh chain, by checkpointing.
+
+    The forward pass :math:`x_{t+1} = \tanh(w x_t)` runs on plain floats and keeps only
+    :math:`x_0, x_k, x_{2k}, \dots`. The backward pass takes the segments from the last to
+    the first, rebuilds the graph of one segment from its checkpoint, differentiates it
+    with :meth:`Value.backward` and multiplies the segment derivatives (the chain rule).
+
+    Parameters
+    ----------
+    x0, w : float
+        The start and the weight of the chain.
+    depth : int
+        The number :math:`D \ge 1` of tanh steps.
+    k : int
+        The segment length, :math:`1 \le k`.
+
+    Returns
+    -------
+    tuple of (float, int, int)
+        The derivative, the number of checkpoints kept, and the number of nodes of the
+        largest segment graph held at once.
+
+    Examples
+    --------
+    >>> x = Value(0.3)
+    >>> full = tanh_chain(x, 1.1, 10)
+    >>> full.backward()
+    >>> grad, n_kept, largest = checkpointed_chain_grad(0.3, 1.1, 10, 3)
+    >>> math.isclose(grad, x.grad, rel_tol=1e-12), n_kept, largest
+    (True, 4, 10)
+    """
+    for name, n in (("depth", depth), ("k", k)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    x0, w = _as_number(x0, "x0"), _as_number(w, "w")
+    checkpoints, v = [x0], x0
+    for t in range(1, depth):  # forward pass, keeping x_t for t = k, 2k, ... < depth
+        v = math.tanh(w * v)
+        if t % k == 0:
+            checkpoints.append(v)
+    grad, largest = 1.0, 0
+    for c in reversed(range(len(checkpoints))):  # the segments, last first
+        start = Value(checkpoints[c])
+        segment = tanh_chain(start, w, min(k, depth - c * k))
+        segment.backward()
+        grad *= start.grad
+        largest = max(largest, len(topological_order(segment)))
+    return grad, len(checkpoints), largest
+
+
+class Dual:
+    r"""A dual number :math:`a + \dot a\,\epsilon` with :math:`\epsilon^2 = 0`: forward mode.
+
+    Each operation maps (value, tangent) of its operands to (value, tangent) of its
+    result, :math:`g(a + \dot a \epsilon) = g(a) + g'(a)\,\dot a\,\epsilon`, so evaluating a
+    function on ``Dual(x, dx)`` carries its directional derivative along ``dx``. Nothing
+    is recorded: memory is that of the evaluation itself.
+
+    Examples
+    --------
+    >>> x = Dual(2.0, 1.0)
+    >>> f = x * x + 3 * x
+    >>> f.a, f.da
+    (10.0, 7.0)
+    """
+
+    __slots__ = ("a", "da")
+
+    def __init__(self, a: float, da: float = 0.0) -> None:
+        self.a: float = _as_number(a, "a")
+        self.da: float = _as_number(da, "da")
+
+    def __repr__(self) -> str:
+        return f"Dual({self.a!r}, {self.da!r})"
+
+    @staticmethod
+    def _lift(other: Dual | Number) -> Dual:
+        return other if isinstance(other, Dual) else Dual(_as_number(other, "operand"))
+
+    def __add__(self, other: Dual | Number) -> Dual:
+        o = self._lift(other)
+        return Dual(self.a + o.a, self.da + o.da)
+
+    def __radd__(self, other: Number) -> Dual:
+        return self + other
+
+    def __mul__(self, other: Dual | Number) -> Dual:
+        o = self._lift(other)
+        return Dual(self.a * o.a, self.a * o.da + self.da * o.a)  # the product rule
+
+    def __rmul__(self, other: Number) -> Dual:
+        return self * other
+
+    def exp(self) -> Dual:
+        r"""Return :math:`e^{a} + e^{a}\,\dot a\,\epsilon`."""
+        e = math.exp(self.a)
+        return Dual(e, e * self.da)
+
+    def log(self) -> Dual:
+        r"""Return :math:`\ln a + (\dot a / a)\,\epsilon` for :math:`a > 0`."""
+        if self.a <= 0.0:
+            raise ValueError(f"log needs a positive number, got {self.a!r}")
+        return Dual(math.log(self.a), self.da / self.a)
+
+    def tanh(self) -> Dual:
+        r"""Return :math:`\tanh a + (1 - \tanh^2 a)\,\dot a\,\epsilon`."""
+        t = math.tanh(self.a)
+        return Dual(t, (1.0 - t * t) * self.da)
+
+
+def count_saved_tensors(fn: Callable[[], T]) -> tuple[T, int]:
+    """Run ``fn()`` and count the tensors ``torch.autograd`` saves for a backward pass.
+
+    Every tensor that an operation stores for its backward rule passes through the pack
+    hook of :func:`torch.autograd.graph.saved_tensors_hooks`; under ``torch.no_grad()``
+    nothing is saved.
+
+    Returns
+    -------
+    tuple
+        ``fn()``'s result and the number of saved tensors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = torch.tensor(2.0, requires_grad=True)
+    >>> count_saved_tensors(lambda: (a * a).exp())[1]  # both factors, and exp's output
+    3
+    """
+    import torch  # imported here: importing derived must stay cheap
+
+    saved: list[object] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, len(saved)
 
 
 Point = tuple[float, float]
