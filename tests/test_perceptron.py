@@ -20,6 +20,7 @@ from derived.perceptron import (
     perceptron_learn,
     separates,
     step,
+    threshold_functions,
     threshold_labellings,
     threshold_unit,
     truth_table,
@@ -187,6 +188,32 @@ def test_linearly_separable_counts_104_threshold_functions_of_three_inputs():
     }
     assert len(lp) == 104
     assert found == lp
+    assert threshold_functions(3) == lp
+
+
+def test_threshold_functions_of_up_to_four_inputs():
+    # the known counts 2, 4, 14, 104, 1882; for n = 4 an integer grid of units finds
+    # 1882 distinct tables, all of them in the set, and no parity function is there
+    assert [len(threshold_functions(n)) for n in range(4)] == [2, 4, 14, 104]
+    assert threshold_functions(2) == {
+        b for b in itertools.product([0, 1], repeat=4) if b not in ((0, 1, 1, 0), (1, 0, 0, 1))
+    }
+    four = threshold_functions(4)
+    x = np.array(list(itertools.product([0.0, 1.0], repeat=4)))
+    grid = np.array(list(itertools.product(range(-3, 4), repeat=4)), dtype=float)
+    b = np.arange(-8.5, 9.0, 1.0)
+    out = step(np.repeat(grid, len(b), axis=0) @ x.T + np.tile(b, len(grid))[:, None])
+    assert {tuple(int(v) for v in row) for row in out} == four
+    assert len(four) == 1882
+    parity = tuple(int(v) for v in x.sum(axis=1) % 2)
+    assert parity not in four
+    assert tuple(1 - v for v in parity) not in four
+    for t in sorted(four)[::40]:
+        assert linearly_separable(x, np.array(t, dtype=float))
+    with pytest.raises(ValueError, match="between 0 and 4"):
+        threshold_functions(5)
+    with pytest.raises(TypeError, match="n must be an int"):
+        threshold_functions(2.0)
 
 
 def test_threshold_labellings_agree_with_a_loop_over_thresholds():
@@ -236,6 +263,18 @@ def test_perceptron_on_xor_returns_to_the_same_weights():
     run = perceptron_learn(*truth_table("XOR"), max_epochs=5)
     np.testing.assert_array_equal(run.history[2], run.history[3])
     assert run.history.shape == (6, 3)
+
+
+def test_perceptron_updates_record_every_step():
+    x, t = truth_table("AND")
+    run = perceptron_learn(x, t)
+    assert run.updates.shape == (run.mistakes.sum() + 1, 3)
+    np.testing.assert_array_equal(run.updates[0], 0.0)
+    np.testing.assert_array_equal(run.updates[-1], run.history[-1])
+    steps = np.diff(run.updates, axis=0)  # each update adds +-(x_i, 1) for some input
+    aug = np.hstack([x, np.ones((4, 1))])
+    for d in steps:
+        assert any(np.array_equal(d, s * a) for a in aug for s in (1, -1))
 
 
 def test_bad_input_messages_of_the_lp_and_the_learning_rule():

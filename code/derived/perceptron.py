@@ -26,6 +26,7 @@ linear program (:func:`linearly_separable`); Rosenblatt's learning rule
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "perceptron_learn",
     "separates",
     "step",
+    "threshold_functions",
     "threshold_labellings",
     "threshold_unit",
     "truth_table",
@@ -329,6 +331,66 @@ def threshold_labellings(outputs: ArrayLike) -> set[tuple[int, ...]]:
     return {tuple(int(c >> i & 1) for i in range(n_inputs)) for c in codes}
 
 
+def threshold_functions(n: int) -> set[tuple[int, ...]]:
+    r"""Return every Boolean function of ``n`` inputs that one threshold unit computes.
+
+    A table lists the outputs on the inputs in the order of
+    ``itertools.product([0, 1], repeat=n)`` (the last input varies fastest). Fixing one
+    input :math:`x_j = v` of a unit :math:`\operatorname{step}(w^\top x + b)` leaves a
+    unit on the other inputs (bias :math:`b + w_j v`), so every restriction of a
+    threshold function is one. The candidates for ``n`` inputs are therefore the pairs
+    of threshold functions of ``n - 1`` inputs (the tables for :math:`x_n = 0` and
+    :math:`x_n = 1`), kept only if fixing any other input also leaves threshold
+    functions. A least-squares fit of the :math:`\pm 1` targets certifies most of those
+    that are threshold functions at once; :func:`linearly_separable` decides the rest.
+
+    Parameters
+    ----------
+    n : int
+        Number of inputs, 0 to 4 (for 5 inputs the linear programs take minutes).
+
+    Returns
+    -------
+    set of tuple of int
+        The tables, each a tuple of :math:`2^n` zeros and ones.
+
+    Examples
+    --------
+    >>> [len(threshold_functions(n)) for n in range(4)]
+    [2, 4, 14, 104]
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if not 0 <= n <= 4:
+        raise ValueError(f"n must be between 0 and 4, got {n}")
+    if n == 0:
+        return {(0,), (1,)}
+    smaller = np.array(sorted(threshold_functions(n - 1)), dtype=np.int64)  # (K, 2**(n-1))
+    k = len(smaller)
+    tables = np.empty((k, k, 2**n), dtype=np.int64)
+    tables[:, :, 0::2] = smaller[:, None, :]  # x_n = 0
+    tables[:, :, 1::2] = smaller[None, :, :]  # x_n = 1
+    tables = tables.reshape(k * k, 2**n)
+    bits = 2 ** np.arange(2 ** (n - 1))
+    known = smaller @ bits
+    cube = tables.reshape((k * k,) + (2,) * n)
+    keep = np.ones(k * k, dtype=bool)
+    for j in range(n - 1):  # fixing x_n gives the pair itself
+        for v in (0, 1):
+            restriction = np.take(cube, v, axis=1 + j).reshape(k * k, -1)
+            keep &= np.isin(restriction @ bits, known)
+    tables = tables[keep]
+    inputs = np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+    augmented = np.hstack([inputs, np.ones((2**n, 1))])
+    fit = augmented @ (np.linalg.pinv(augmented) @ (2.0 * tables.T - 1.0))  # (2**n, m)
+    certified = np.all((fit > 0) == (tables.T == 1), axis=0) & np.all(fit != 0, axis=0)
+    return {
+        tuple(int(t) for t in table)
+        for table, sure in zip(tables, certified, strict=True)
+        if sure or linearly_separable(inputs, table)
+    }
+
+
 class PerceptronRun(NamedTuple):
     """The result of :func:`perceptron_learn`."""
 
@@ -340,6 +402,8 @@ class PerceptronRun(NamedTuple):
     mistakes: NDArray[np.int64]
     #: ``(w, b)`` before each epoch and after the last, shape (epochs + 1, n + 1).
     history: Array
+    #: ``(w, b)`` at the start and after each update, shape (updates + 1, n + 1).
+    updates: Array
 
 
 def perceptron_learn(inputs: ArrayLike, targets: ArrayLike, max_epochs: int = 100) -> PerceptronRun:
@@ -382,19 +446,22 @@ def perceptron_learn(inputs: ArrayLike, targets: ArrayLike, max_epochs: int = 10
         raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
     augmented = np.hstack([X, np.ones((len(X), 1))])  # (P, n + 1)
     v = np.zeros(X.shape[1] + 1)  # (w, b)
-    history, mistakes = [v.copy()], []
+    history, steps, mistakes = [v.copy()], [v.copy()], []
     for _ in range(int(max_epochs)):
         count = 0
         for x, t in zip(augmented, T, strict=True):
             error = t - float(x @ v >= 0)  # +1, -1, or 0 when the unit is right
             if error != 0:
                 v += error * x
+                steps.append(v.copy())
                 count += 1
         history.append(v.copy())
         mistakes.append(count)
         if count == 0:
             break
-    return PerceptronRun(v[:-1].copy(), float(v[-1]), np.array(mistakes), np.array(history))
+    return PerceptronRun(
+        v[:-1].copy(), float(v[-1]), np.array(mistakes), np.array(history), np.array(steps)
+    )
 
 
 def xor_network() -> tuple[Array, Array, Array, Array]:
