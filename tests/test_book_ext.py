@@ -320,6 +320,25 @@ def test_chapters_refer_to_each_other_by_reference_not_by_typed_number():
     assert offenders == [], "use {numref}`chapter {number} <ch-...>`:\n" + "\n".join(offenders)
 
 
+def test_no_numbered_figure_inside_a_solution():
+    """A solution is a framed box in the PDF, and a float (a numbered figure) cannot sit
+    inside one: LaTeX stops with "Not in outer par mode". A picture in a solution is an
+    image with alt text and its caption in the prose."""
+    import re
+
+    offenders = []
+    for source in sorted((ROOT / "book").rglob("*.md")):
+        inside = False
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```{solution-start}"):
+                inside = True
+            elif line.startswith("```{solution-end}"):
+                inside = False
+            elif inside and re.match(r"\s+figure:\s*$", line):
+                offenders.append(f"{source.relative_to(ROOT)}:{number}")
+    assert offenders == [], "figure metadata inside a solution:\n" + "\n".join(offenders)
+
+
 def test_the_readme_prints_the_install_line_of_this_version_and_repository():
     """The repository address lives in _config.yml; the README's install line agrees."""
     import re
