@@ -234,3 +234,56 @@ def test_empty_class_axis_other_than_last():
         softmax(np.zeros((0, 3)), axis=0)
     with pytest.raises(ValueError, match="at least one class"):
         log_softmax(np.zeros((0, 3)), axis=0)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def test_jacobian_when_the_top_probability_rounds_to_one():
+    # s_0 = 1 / (1 + e^-100) is 1.0 in float64; J_00 = s_0 s_1 must not come out as 0
+    z = np.array([0.0, -100.0])
+    assert softmax(z)[0] == 1.0
+    a = np.exp(-100.0) / (1 + np.exp(-100.0)) ** 2
+    np.testing.assert_allclose(softmax_jacobian(z), a * np.array([[1, -1], [-1, 1]]), rtol=1e-14)
+    a2 = np.exp(-200.0) / (1 + np.exp(-200.0)) ** 2  # beta = 2 doubles the gap
+    np.testing.assert_allclose(
+        softmax_jacobian(z, beta=2.0), 2 * a2 * np.array([[1, -1], [-1, 1]]), rtol=1e-14
+    )
+    # its largest eigenvalue is 2a, not (golden ratio) a
+    np.testing.assert_allclose(np.linalg.eigvalsh(softmax_jacobian(z))[-1], 2 * a, rtol=1e-14)
+    # the same product through softmax_vjp: J^T e_0 = a (1, -1), whose row sum is 0
+    np.testing.assert_allclose(softmax_vjp(z, [1.0, 0.0]), [a, -a], rtol=1e-14)
+    np.testing.assert_allclose(softmax_vjp(z, [0.0, 1.0]), [-a, a], rtol=1e-14)
+    # the top class need not come first, and batches work row by row
+    zb = np.array([[-100.0, 0.0, -250.0], [3.0, 3.0, -60.0]])
+    J = softmax_jacobian(zb)
+    np.testing.assert_allclose(J[0, 1, 1], -J[0, 0, 1] - J[0, 2, 1], rtol=1e-14)
+    np.testing.assert_allclose(J[0, 1, 1], np.exp(-100.0) + np.exp(-250.0), rtol=1e-14)
+    np.testing.assert_allclose(J[1, :2, :2], [[0.25, -0.25], [-0.25, 0.25]], rtol=1e-14)
+
+
+def test_jacobian_and_vjp_entrywise_against_high_precision():
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 60
+    rng = np.random.default_rng(5)
+    ulp = np.finfo(np.float64).eps
+    for _ in range(150):
+        K = int(rng.integers(2, 7))
+        z = rng.normal(scale=float(rng.choice([1.0, 10.0, 50.0])), size=K)
+        beta = float(rng.choice([0.5, 1.0, 3.0]))
+        v = rng.normal(size=K)
+        e = [mp.exp(beta * mp.mpf(float(x))) for x in z]
+        s = [x / sum(e) for x in e]
+        cond = 1 + beta * (z.max() - z.min())  # the conditioning of exp(beta z_k - max)
+        J = softmax_jacobian(z, beta=beta)
+        g = softmax_vjp(z, v, beta=beta)
+        for i in range(K):
+            rest = sum(s[k] for k in range(K) if k != i)  # 1 - s_i, without cancellation
+            for j in range(K):
+                exact = beta * s[i] * (rest if i == j else -s[j])
+                if abs(exact) > 1e-290:  # away from underflow
+                    assert abs(J[i, j] - exact) <= 8 * ulp * cond * abs(exact)
+            exact_g = beta * s[i] * sum(s[k] * (mp.mpf(float(v[i])) - v[k]) for k in range(K))
+            scale = beta * s[i] * sum(s[k] * abs(v[k] - v[i]) for k in range(K))
+            if scale > 1e-290:
+                assert abs(g[i] - exact_g) <= 8 * ulp * cond * scale
