@@ -9,11 +9,11 @@ A threshold unit (perceptron) with weights :math:`w \in \mathbb{R}^n` and bias
     \operatorname{step}(z) = \begin{cases} 1 & z \ge 0, \\ 0 & z < 0. \end{cases}
 
 The convention is fixed once: a pre-activation of exactly 0 gives class 1. For
-:math:`w \ne 0` the unit splits the space by the hyperplane :math:`w^\top x + b = 0`, so it computes a Boolean function
-of :math:`x \in \{0, 1\}^n` exactly when the inputs of class 1 and those of class 0 lie on
-opposite sides (class 1 possibly on the line). With :math:`w = (1, 1)`: AND for
-:math:`-2 \le b < -1`, OR for :math:`-1 \le b < 0`. No :math:`(w, b)` computes XOR, but
-the two-layer ReLU network
+:math:`w \ne 0` the unit splits the space by the hyperplane :math:`w^\top x + b = 0`,
+so it computes a Boolean function of :math:`x \in \{0, 1\}^n` exactly when the inputs of
+class 1 and those of class 0 lie on opposite sides (class 1 possibly on the hyperplane).
+With :math:`w = (1, 1)`: AND for :math:`-2 \le b < -1`, OR for :math:`-1 \le b < 0`.
+No :math:`(w, b)` computes XOR, but the two-layer ReLU network
 
 .. math::
 
