@@ -339,6 +339,27 @@ def test_no_numbered_figure_inside_a_solution():
     assert offenders == [], "figure metadata inside a solution:\n" + "\n".join(offenders)
 
 
+def test_no_citation_inside_a_figure_caption():
+    """A citation in a caption becomes a hyperlink inside LaTeX's \\caption, a moving
+    argument, and stops the PDF build ("Argument of \\Hy@tempa has an extra }"). Cite in
+    the prose that refers to the figure."""
+    import re
+
+    offenders = []
+    for source in sorted((ROOT / "book").rglob("*.md")):
+        indent = None  # the caption's indentation while inside one
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            match = re.match(r"^(\s*)caption: \|", line)
+            if match:
+                indent = len(match.group(1))
+            elif indent is not None and line.strip() and len(line) - len(line.lstrip()) > indent:
+                if "{cite" in line:
+                    offenders.append(f"{source.relative_to(ROOT)}:{number}")
+            else:
+                indent = None
+    assert offenders == [], "citation inside a figure caption:\n" + "\n".join(offenders)
+
+
 def test_the_readme_prints_the_install_line_of_this_version_and_repository():
     """The repository address lives in _config.yml; the README's install line agrees."""
     import re
