@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.affine import compose_affine, fit_factorised
+from derived.affine import compose_affine, fit_factorised, fit_linear
 from derived.mlp import MLP
 
 
@@ -129,3 +129,43 @@ def test_fit_factorised_rejects_bad_arguments():
         fit_factorised(np.eye(2), 1, lr=0.0, steps=1, init_scale=0.1, rng=rng)
     with pytest.raises(TypeError, match="rng must be"):
         fit_factorised(np.eye(2), 1, lr=0.1, steps=1, init_scale=0.1, rng=0)  # type: ignore[arg-type]
+
+
+def test_fit_linear_residual_is_the_closed_form():
+    # I - W_t = (I - W_0)(I - 2 lr C)^t, so each eigen-direction's error shrinks geometrically
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(12, 4))
+    C = X.T @ X / len(X)
+    W, losses = fit_linear(C, lr=0.03, steps=40, init_scale=0.5, rng=rng)
+    W0 = 0.5 * np.random.default_rng(4).normal(size=(16, 4))[12:]  # replay: X, then W
+    R = (np.eye(4) - W0) @ np.linalg.matrix_power(np.eye(4) - 0.06 * C, 40)
+    np.testing.assert_allclose(np.eye(4) - W, R, rtol=1e-11, atol=1e-13)
+    assert losses[-1] == pytest.approx(np.trace(R @ C @ R.T), rel=1e-10)
+    assert np.all(np.diff(losses) < 0)
+    assert losses.shape == (41,)
+
+
+def test_fit_linear_matches_torch_sgd():
+    rng = np.random.default_rng(5)
+    C = np.diag([3.0, 1.0, 0.2])
+    W, losses = fit_linear(C, lr=0.02, steps=15, init_scale=0.3, rng=rng)
+    W0 = torch.tensor(0.3 * np.random.default_rng(5).normal(size=(3, 3)), requires_grad=True)
+    opt = torch.optim.SGD([W0], lr=0.02)
+    Ct, eye = torch.as_tensor(C), torch.eye(3, dtype=torch.float64)
+    for t in range(15):
+        loss = torch.trace((eye - W0) @ Ct @ (eye - W0).T)
+        assert loss.item() == pytest.approx(losses[t], rel=1e-12)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    np.testing.assert_allclose(W, W0.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_fit_linear_rejects_bad_arguments():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="symmetric"):
+        fit_linear([[1.0, 2.0], [0.0, 1.0]], lr=0.1, steps=1, init_scale=0.1, rng=rng)
+    with pytest.raises(ValueError, match="steps must be"):
+        fit_linear(np.eye(2), lr=0.1, steps=-1, init_scale=0.1, rng=rng)
+    with pytest.raises(TypeError, match="rng must be"):
+        fit_linear(np.eye(2), lr=0.1, steps=1, init_scale=0.1, rng=None)  # type: ignore[arg-type]

@@ -14,7 +14,8 @@ without non-linearity adds no expressive power, and it can remove some: the rank
 :math:`W_D \cdots W_1` is at most the smallest width along the way.
 
 Training still differs from training one layer: :func:`fit_factorised` runs gradient
-descent on the two factors of a rank-:math:`k` product, whose loss is not convex.
+descent on the two factors of a rank-:math:`k` product, whose loss is not convex, and
+:func:`fit_linear` on one square layer, whose loss is a convex quadratic.
 """
 
 from __future__ import annotations
@@ -26,9 +27,31 @@ from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, check_positive_finite, layer_params
 
-__all__ = ["compose_affine", "fit_factorised"]
+__all__ = ["compose_affine", "fit_factorised", "fit_linear"]
 
 Array = NDArray[np.float64]
+
+
+def _check_moment_matrix(C: ArrayLike) -> Array:
+    C = as_float_array(C, "C", ndim=2)
+    n = C.shape[0]
+    if C.shape != (n, n) or n == 0:
+        raise ValueError(f"C must be a non-empty square matrix, got shape {C.shape}")
+    if not np.allclose(C, C.T, rtol=1e-12, atol=1e-12 * np.max(np.abs(C))):
+        raise ValueError("C must be symmetric")
+    return C
+
+
+def _check_run(
+    lr: float, steps: int, init_scale: float, rng: np.random.Generator
+) -> tuple[float, float]:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    eta = check_positive_finite(lr, "lr")
+    scale = check_positive_finite(init_scale, "init_scale")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return eta, scale
 
 
 def compose_affine(params: Sequence[ArrayLike]) -> tuple[Array, Array]:
@@ -130,20 +153,11 @@ def fit_factorised(
     >>> round(float(losses[-1]), 6)  # the smaller eigenvalue is left over
     1.0
     """
-    C = as_float_array(C, "C", ndim=2)
+    C = _check_moment_matrix(C)
     n = C.shape[0]
-    if C.shape != (n, n) or n == 0:
-        raise ValueError(f"C must be a non-empty square matrix, got shape {C.shape}")
-    if not np.allclose(C, C.T, rtol=1e-12, atol=1e-12 * np.max(np.abs(C))):
-        raise ValueError("C must be symmetric")
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    eta = check_positive_finite(lr, "lr")
-    scale = check_positive_finite(init_scale, "init_scale")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    eta, scale = _check_run(lr, steps, init_scale, rng)
     W1 = scale * rng.normal(size=(int(k), n))
     W2 = scale * rng.normal(size=(n, int(k)))
     eye = np.eye(n)
@@ -156,3 +170,70 @@ def fit_factorised(
         G = -2.0 * R @ C  # dL/d(W2 W1)
         W1, W2 = W1 - eta * W2.T @ G, W2 - eta * G @ W1.T
     return W1, W2, losses
+
+
+def fit_linear(
+    C: ArrayLike,
+    *,
+    lr: float,
+    steps: int,
+    init_scale: float,
+    rng: np.random.Generator,
+) -> tuple[Array, Array]:
+    r"""Gradient descent on one square linear layer :math:`x \mapsto W x` for the same loss.
+
+    Minimises :math:`L(W) = \operatorname{tr}\big((I - W)\, C\, (I - W)^\top\big)`, the
+    loss of :func:`fit_factorised` with the product :math:`W_2 W_1` replaced by one matrix.
+    The step is :math:`W \leftarrow W + 2 \eta (I - W) C`, so the residual evolves as
+    :math:`I - W_t = (I - W_0)(I - 2\eta C)^t`: along each eigenvector of :math:`C` with
+    eigenvalue :math:`\lambda` the error shrinks by the factor :math:`1 - 2\eta\lambda`
+    per step, from the first step on.
+
+    Parameters
+    ----------
+    C : array_like, shape (n, n)
+        Symmetric positive semi-definite second-moment matrix of the data.
+    lr : float
+        Step size :math:`\eta > 0`.
+    steps : int
+        Number of gradient steps, at least 0.
+    init_scale : float
+        Standard deviation of the normal entries of the initial :math:`W`, > 0.
+    rng : numpy.random.Generator
+        Source of the initial ``W``, of shape ``(n, n)``.
+
+    Returns
+    -------
+    W : numpy.ndarray of float64, shape (n, n)
+        The layer after ``steps`` steps.
+    losses : numpy.ndarray of float64, shape (steps + 1,)
+        :math:`L` before the first step and after each step.
+
+    Raises
+    ------
+    ValueError
+        If ``C`` is not a finite symmetric square matrix, or ``steps``, ``lr`` or
+        ``init_scale`` is out of range.
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
+
+    Examples
+    --------
+    >>> W, losses = fit_linear(np.diag([4.0, 1.0]), lr=0.05, steps=300, init_scale=0.1,
+    ...                        rng=np.random.default_rng(0))
+    >>> bool(losses[-1] < 1e-10)  # full rank: every direction is learned
+    True
+    """
+    C = _check_moment_matrix(C)
+    n = C.shape[0]
+    eta, scale = _check_run(lr, steps, init_scale, rng)
+    W = scale * rng.normal(size=(n, n))
+    eye = np.eye(n)
+    losses = np.empty(int(steps) + 1)
+    for t in range(int(steps) + 1):
+        R = eye - W  # (n, n) residual map
+        losses[t] = np.trace(R @ C @ R.T)
+        if t == steps:
+            break
+        W = W + 2.0 * eta * R @ C
+    return W, losses
