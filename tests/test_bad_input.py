@@ -107,6 +107,10 @@ VALID: dict[str, dict[str, Any]] = {
     # chapter 3 (width-1 layers, so that the list of layers is also a 3-d array)
     "derived.regions.count_pieces": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
     "derived.regions.breakpoints": {"weights": [[[2.0]], [[-1.0]]], "biases": [[0.5], [0.0]]},
+    "derived.regions.count_pieces_sampled": {
+        "x": np.linspace(-1.0, 1.0, 9),
+        "y": np.abs(np.linspace(-1.0, 1.0, 9)),
+    },
     "derived.regions.network_output": {
         "weights": [[[2.0]], [[-1.0]]],
         "biases": [[0.5], [0.0]],

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from derived.regions import (
     breakpoints,
     count_pieces,
+    count_pieces_sampled,
     folded_network,
     network_output,
     pieces_bound,
@@ -319,3 +320,54 @@ def test_bad_arguments_are_rejected():
         random_network([2], np.random.default_rng(0), bias_std=-1.0)
     with pytest.raises(ValueError, match="x must have 1 dimension"):
         network_output(*net, [[0.0]])
+
+
+# --------------------------------------------------------------------------- bias scale
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_count_does_not_depend_on_the_bias_scale(seed):
+    # N(x; A, s b) = s N(x / s; A, b): scaling every bias by s scales the breakpoints by s
+    weights, biases = random_network([8, 8, 8], np.random.default_rng(seed), bias_std=1.0)
+    base = breakpoints(weights, biases)
+    for s in (1e-12, 1e-8, 1e-6, 1.0, 1e6, 1e12):
+        scaled = [s * b for b in biases]
+        assert count_pieces(weights, scaled) == base.size + 1
+        np.testing.assert_allclose(breakpoints(weights, scaled), s * base, rtol=1e-9)
+        inside = base[(base > -1.0) & (base < 2.0)]
+        np.testing.assert_allclose(
+            breakpoints(weights, scaled, interval=(-s, 2.0 * s)), s * inside, rtol=1e-9
+        )
+
+
+def test_zero_hidden_biases_leave_at_most_a_kink_at_zero():
+    weights, biases = random_network([4, 4], np.random.default_rng(2), bias_std=1.0)
+    zero = [0.0 * b for b in biases[:-1]] + [np.array([5.0])]
+    bp = breakpoints(weights, zero)
+    assert bp.size <= 1
+    assert np.all(bp == 0.0)
+
+
+# --------------------------------------------------------------------------- sampled count
+
+
+def test_sampled_count_agrees_with_the_exact_count_on_separated_kinks():
+    weights, biases = sawtooth_network(4)
+    x = np.linspace(-1.0, 2.0, 30_001)  # kinks on the grid (k / 16) and off it (none here)
+    y = torch_output(weights, biases, x)
+    assert count_pieces_sampled(x, y) == count_pieces(weights, biases, interval=(-1.0, 2.0))
+    x = np.linspace(-1.0, 2.0, 29_999)  # kinks strictly inside cells: two changes per kink
+    y = torch_output(weights, biases, x)
+    assert count_pieces_sampled(x, y) == count_pieces(weights, biases, interval=(-1.0, 2.0))
+    assert count_pieces_sampled(x, 3.0 * x + 1.0) == 1
+
+
+def test_sampled_count_rejects_bad_grids():
+    with pytest.raises(ValueError, match="x must hold at least 3 points"):
+        count_pieces_sampled([0.0, 1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="y must have the shape of x"):
+        count_pieces_sampled([0.0, 1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="x must be strictly increasing"):
+        count_pieces_sampled([0.0, 2.0, 1.0], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="rtol must be finite and > 0"):
+        count_pieces_sampled([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], rtol=0.0)

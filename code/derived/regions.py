@@ -5,11 +5,12 @@ A network with one real input :math:`x`, hidden layers :math:`d = 1, \dots, D` o
 
 .. math::
 
-    h_0 = x, \qquad h_d = \operatorname{ReLU}(W_d h_{d-1} + b_d), \qquad
-    y = W_{D+1} h_D + b_{D+1},
+    h_0 = x, \qquad h_d = \operatorname{ReLU}(A_d h_{d-1} + b_d), \qquad
+    y = a^\top h_D + c,
 
-with ``weights[d]`` of shape :math:`(W_{d+1}, W_d)` (:math:`W_0 = 1`, last layer of
-shape :math:`(1, W_D)`). Each :math:`h_d` is a continuous, piecewise-affine function of
+with ``weights[d]`` the matrix :math:`A_{d+1}` of shape :math:`(W_{d+1}, W_d)`
+(:math:`W_0 = 1`) and ``weights[D]`` the row :math:`a^\top` of shape :math:`(1, W_D)`.
+Each :math:`h_d` is a continuous, piecewise-affine function of
 :math:`x`. The counter keeps it exactly in that form: a sorted array of breakpoints and,
 on each interval between them, the slope and intercept of every unit. A layer maps each
 interval's affine pre-activation :math:`p x + q` through the ReLU, which adds at most one
@@ -23,10 +24,16 @@ of them, so :math:`h_d` has at most :math:`P + W_d P = (W_d + 1) P` pieces.
 
 Floating point: the roots are computed in float64, so two breakpoints closer than
 ``XTOL * max(1, |x|)`` are taken to be the same point, and two slopes that differ by less
-than ``RTOL`` times the size of the terms that form them are taken to be equal. On the
-constructions of this module (whose breakpoints are at least :math:`W^{-D}/2` apart) and
-on random networks this changes nothing; a network whose kinks are genuinely closer
-than ``XTOL`` is beyond float64 anyway.
+than ``RTOL`` times the size of the terms that form them are taken to be equal. The
+distance ``XTOL * max(1, |x|)`` is absolute near the origin, so it would merge kinks of a
+network whose biases are tiny, and whose breakpoints therefore all crowd near 0, although
+float64 resolves them well. The counter avoids this by first rescaling the hidden
+biases: with :math:`s = \max |b|` over all hidden biases, multiplying every bias by
+:math:`s` gives :math:`N(x; A, s b) = s N(x / s; A, b)`, so it counts the network with
+biases :math:`b / s` (largest bias 1) on the interval divided by :math:`s`, and multiplies
+the breakpoints found by :math:`s`. The count is then the same at every bias scale. (The
+output bias moves no breakpoint; with all hidden biases zero the network is positively
+homogeneous and its only possible breakpoint is 0.)
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ __all__ = [
     "XTOL",
     "breakpoints",
     "count_pieces",
+    "count_pieces_sampled",
     "folded_network",
     "network_output",
     "pieces_bound",
@@ -266,7 +274,20 @@ def breakpoints(
     """
     Ws, bs = _check_network(weights, biases)
     lo, hi = _check_interval(interval)
-    return _trace(Ws, bs, lo, hi)[0]
+    s = max(float(np.max(np.abs(b))) for b in bs[:-1]) if len(bs) > 1 else 0.0
+    with np.errstate(over="ignore"):
+        lo_s, hi_s = lo / s if s > 0 else lo, hi / s if s > 0 else hi
+    if (
+        s == 0.0
+        or not np.isfinite(s)
+        or np.isinf(lo_s) > np.isinf(lo)
+        or np.isinf(hi_s) > np.isinf(hi)
+    ):
+        return _trace(Ws, bs, lo, hi)[0]  # nothing to rescale, or the interval overflows
+    # N(x; A, s b) = s N(x / s; A, b): count with the largest hidden bias 1, then map back
+    scaled = [b / s for b in bs[:-1]] + [bs[-1]]
+    out: Array = _trace(Ws, scaled, lo_s, hi_s)[0] * s
+    return out
 
 
 def count_pieces(
@@ -303,6 +324,54 @@ def count_pieces(
     3
     """
     return int(breakpoints(weights, biases, interval).size) + 1
+
+
+def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
+    r"""Count the affine pieces of a function from its values on a grid: a numerical check.
+
+    The slope between neighbouring samples, :math:`(y_{i+1} - y_i) / (x_{i+1} - x_i)`,
+    is constant along a piece. It changes where a cell contains a breakpoint: once if the
+    breakpoint is a grid point, twice in a row if it lies strictly inside a cell (that cell's
+    slope is a mixture). So every run of consecutive changes is one breakpoint. The count is
+    right only when neighbouring breakpoints are several grid cells apart; it is an
+    independent check of :func:`count_pieces`, not a replacement.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        Strictly increasing, finite sample points, N >= 3.
+    y : array_like, shape (N,)
+        The function's values at ``x``, finite.
+    rtol : float, default 1e-7
+        A slope change counts if it exceeds ``rtol * (max |slope| + 1)``.
+
+    Returns
+    -------
+    int
+        The number of pieces seen on ``[x[0], x[-1]]``, at least 1.
+
+    Examples
+    --------
+    >>> x = np.linspace(-1.0, 1.0, 2001)
+    >>> count_pieces_sampled(x, np.abs(x - 0.3) + np.maximum(x, 0.5))
+    3
+    """
+    xs = as_float_array(x, "x", ndim=1, allow_empty=False)
+    ys = as_float_array(y, "y", ndim=1, allow_empty=False)
+    if xs.size < 3:
+        raise ValueError(f"x must hold at least 3 points, got {xs.size}")
+    if ys.shape != xs.shape:
+        raise ValueError(f"y must have the shape of x {xs.shape}, got {ys.shape}")
+    if not np.all(np.diff(xs) > 0):
+        raise ValueError("x must be strictly increasing")
+    if isinstance(rtol, bool) or not isinstance(rtol, int | float | np.floating):
+        raise TypeError(f"rtol must be a real number, got {type(rtol).__name__}")
+    if not np.isfinite(rtol) or rtol <= 0:
+        raise ValueError(f"rtol must be finite and > 0, got {rtol}")
+    slopes = np.diff(ys) / np.diff(xs)
+    change = np.abs(np.diff(slopes)) > rtol * (np.max(np.abs(slopes)) + 1.0)
+    starts = change & ~np.concatenate([[False], change[:-1]])  # the first of each run
+    return int(np.sum(starts)) + 1
 
 
 def network_output(
