@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from derived.activations import derivative
+from derived.activations import activation, derivative
 from derived.signal import (
     batch_coherence,
+    coherence,
     gaussian_mlp,
+    hidden_errors,
     per_layer_rate,
+    rate_against_gain,
     relu_log_shrink,
     typical_rate,
 )
@@ -120,3 +123,47 @@ def test_relu_walk_matches_an_explicit_loop():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_coherence_is_batch_coherence_with_unit_inputs():
+    a = np.random.default_rng(3).normal(size=(40, 5))
+    direct = np.linalg.norm(a.sum(axis=0)) / np.linalg.norm(a, axis=1).sum()
+    assert np.isclose(coherence(a), direct, rtol=1e-14)
+    assert np.isclose(coherence(np.tile(a[:1], (7, 1))), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_hidden_errors_match_the_mlp(name):
+    net = gaussian_mlp([6, 9, 9, 9, 1], name, 1.7, seed=4)
+    X = np.random.default_rng(5).normal(size=(11, 6))
+    net(X)
+    net.backward(np.ones((11, 1)) / 11)
+    deltas, inputs = hidden_errors(net.params, X, name)
+    assert len(deltas) == len(inputs) == 3
+    for mine, theirs in zip(deltas, net.deltas[:3], strict=True):
+        assert np.allclose(mine, theirs, rtol=1e-13, atol=1e-16)
+    assert np.array_equal(inputs[0], X)
+    assert np.allclose(inputs[1], activation(net.pre_activations[0], name), rtol=1e-14)
+
+
+def test_hidden_errors_of_leaky_relu_against_torch():
+    net = gaussian_mlp([5, 8, 8, 1], "relu", 2.0, seed=6)
+    X = np.random.default_rng(7).normal(size=(9, 5))
+    deltas, _ = hidden_errors(net.params, X, "leaky_relu", negative_slope=0.2)
+    ps = [torch.tensor(p) for p in net.params]
+    z1 = (torch.tensor(X) @ ps[0].T + ps[1]).requires_grad_(True)
+    z2 = torch.nn.functional.leaky_relu(z1, 0.2) @ ps[2].T + ps[3]
+    z2.retain_grad()
+    (torch.nn.functional.leaky_relu(z2, 0.2) @ ps[4].T + ps[5]).mean().backward()
+    assert np.allclose(deltas[0], z1.grad.numpy(), rtol=1e-12, atol=1e-16)
+    assert np.allclose(deltas[1], z2.grad.numpy(), rtol=1e-12, atol=1e-16)
+    with pytest.raises(ValueError, match="one output"):
+        hidden_errors(net.params[:2], X, "relu")
+
+
+def test_rate_against_gain_follows_the_relu_formula():
+    X = np.random.default_rng(8).normal(size=(128, 48))
+    gains = np.array([1.0, 2.0, 4.0])
+    rho = rate_against_gain("relu", gains, X, depth=6)
+    assert np.allclose(rho, np.sqrt(gains / 2), rtol=0.08)  # about half the units active
+    assert np.all(np.diff(rate_against_gain("sigmoid", gains, X, depth=6)) > 0)

@@ -11,7 +11,10 @@ gradients :math:`\delta_m h_m^\top`; :func:`batch_coherence` says how much of th
 length survives the averaging. At finite width :math:`n`, a ReLU network with He weights
 (:math:`v = 2`) still moves the log-norm of the error by a random walk with drift
 :math:`-5/(4n)` per layer, which :func:`relu_log_shrink` simulates.
-:func:`gaussian_mlp` draws the deep networks of chapter 4.
+:func:`gaussian_mlp` draws the deep networks of chapter 4; :func:`hidden_errors` runs
+them with any activation of :mod:`derived.activations`, :func:`coherence` measures one
+factor of the gradient alone, and :func:`rate_against_gain` gives :math:`\rho` as a
+function of :math:`v`.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, check_positive_finite
-from derived.activations import derivative
+from derived.activations import activation, derivative
 from derived.mlp import MLP
 
 __all__ = [
     "batch_coherence",
+    "coherence",
     "gaussian_mlp",
+    "hidden_errors",
     "per_layer_rate",
+    "rate_against_gain",
     "relu_log_shrink",
     "typical_rate",
 ]
@@ -174,6 +180,135 @@ def batch_coherence(delta: ArrayLike, h: ArrayLike) -> float:
     if not np.any(each > 0):
         raise ValueError("every example's gradient delta_m h_m^T is zero")
     return float(np.linalg.norm(delta.T @ h) / np.sum(each))
+
+
+def coherence(a: ArrayLike) -> float:
+    r"""Return the coherence of one factor alone.
+
+    It is :math:`\lVert\sum_m a_m\rVert / \sum_m \lVert a_m\rVert`.
+
+    Parameters
+    ----------
+    a : array_like, shape (N, n)
+        One row per example: the errors :math:`\delta_m` or the inputs :math:`h_m`.
+
+    Returns
+    -------
+    float
+        1 when all rows point the same way, about :math:`1/\sqrt N` for independent rows
+        of mean zero; it is :func:`batch_coherence` with every :math:`h_m` equal to 1.
+
+    Examples
+    --------
+    >>> coherence([[1.0, 0.0], [2.0, 0.0]])
+    1.0
+    >>> coherence([[1.0, 0.0], [-1.0, 0.0]])
+    0.0
+    """
+    a = as_float_array(a, "a", ndim=2, allow_empty=False)
+    return batch_coherence(a, np.ones((a.shape[0], 1)))
+
+
+def hidden_errors(
+    params: Sequence[ArrayLike], X: ArrayLike, name: str, negative_slope: float = 0.01
+) -> tuple[list[Array], list[Array]]:
+    r"""Run a network forwards and backwards; return each hidden layer's errors and inputs.
+
+    The network has hidden layers :math:`h_l = f(W_l h_{l-1} + b_l)` and a linear output
+    with one unit; ``params`` is :math:`[W_1, b_1, \dots, W_L, b_L]` as in
+    :class:`derived.mlp.MLP`, but :math:`f` may be any activation of
+    :func:`derived.activations.activation`, leaky ReLU and GELU included. The errors are
+    those of the mean output over the batch, :math:`\delta_l = \partial \bar y /
+    \partial z_l`, by :math:`\delta_{l-1} = f'(z_{l-1}) \odot W_l^\top \delta_l`.
+
+    Parameters
+    ----------
+    params : sequence of array_like
+        Weights and biases, input side first; the last weight matrix has one row.
+    X : array_like, shape (N, n_0)
+        The inputs, one row per example.
+    name : str
+        The hidden activation.
+    negative_slope : float, default 0.01
+        :math:`\alpha` of leaky ReLU.
+
+    Returns
+    -------
+    deltas : list of numpy.ndarray
+        :math:`\delta_1, \dots, \delta_{L-1}`, each of shape (N, n_l).
+    inputs : list of numpy.ndarray
+        :math:`h_0 = X, \dots, h_{L-2}`: the input of each hidden layer.
+
+    Examples
+    --------
+    >>> params = [np.eye(2), np.zeros(2), np.ones((1, 2)), np.zeros(1)]
+    >>> deltas, inputs = hidden_errors(params, [[1.0, -1.0]], "relu")
+    >>> deltas[0].tolist()
+    [[1.0, 0.0]]
+    """
+    arrays = [as_float_array(p, "params") for p in params]
+    if len(arrays) < 4 or len(arrays) % 2 or arrays[-2].shape[0] != 1:
+        raise ValueError("params must be [W_1, b_1, ..., W_L, b_L] with L >= 2 and one output")
+    h = as_float_array(X, "X", ndim=2, allow_empty=False)
+    inputs, zs = [], []
+    for W, b in zip(arrays[0:-2:2], arrays[1:-2:2], strict=True):
+        inputs.append(h)
+        zs.append(h @ W.T + b)
+        h = activation(zs[-1], name, negative_slope=negative_slope)
+    d = np.full((h.shape[0], 1), 1.0 / h.shape[0]) @ arrays[-2]
+    deltas: list[Array] = []
+    for layer in range(len(zs) - 1, -1, -1):
+        d = d * derivative(zs[layer], name, negative_slope=negative_slope)
+        deltas.append(d)
+        if layer:
+            d = d @ arrays[2 * layer]
+    return deltas[::-1], inputs
+
+
+def rate_against_gain(
+    name: str, gains: ArrayLike, X: ArrayLike, depth: int = 30, seed: int = 0
+) -> Array:
+    r"""Return the typical rate :math:`\rho` of a deep network for each weight variance.
+
+    For each gain :math:`v`, a network of ``depth`` hidden layers of the width of ``X``
+    is drawn by :func:`gaussian_mlp` and run on ``X``; the result is the geometric mean of
+    :func:`typical_rate` over its hidden layers, each with the same :math:`v`.
+
+    Parameters
+    ----------
+    name : str
+        ``"sigmoid"``, ``"tanh"`` or ``"relu"``.
+    gains : array_like, shape (K,)
+        The weight variances times the fan-in.
+    X : array_like, shape (N, n)
+        The inputs.
+    depth : int, default 30
+        The number of hidden layers.
+    seed : int, default 0
+        Passed to :func:`gaussian_mlp`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,)
+        :math:`\rho` for each gain.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(64, 32))
+    >>> rho = rate_against_gain("relu", [2.0], X, depth=5)
+    >>> bool(abs(rho[0] - 1) < 0.1)
+    True
+    """
+    X = as_float_array(X, "X", ndim=2, allow_empty=False)
+    layers = _positive_int(depth, "depth")
+    out = []
+    for v in as_float_array(gains, "gains", ndim=1, allow_empty=False):
+        net = gaussian_mlp([X.shape[1]] * (layers + 1) + [1], name, float(v), seed=seed)
+        net(X)
+        assert net.pre_activations is not None
+        logs = [np.log(typical_rate(z, name, float(v))) for z in net.pre_activations[:layers]]
+        out.append(np.exp(np.mean(logs)))
+    return np.asarray(out, dtype=np.float64)
 
 
 def relu_log_shrink(width: int, n_nets: int = 200, depth: int = 30, seed: int = 0) -> Array:
