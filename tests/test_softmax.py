@@ -157,6 +157,18 @@ def test_jacobian_properties(z, beta):
     eig = np.linalg.eigvalsh(J)
     assert np.all(eig >= -scale)  # positive semidefinite
     assert np.all(eig <= beta / 2 + scale)  # spectral norm <= beta / 2
+    s = softmax(z, beta=beta)
+    eye = np.eye(K)
+    columns = beta * s[:, :, None] * (eye[None] - s[:, None, :])  # [n, j] = beta s_j (e_j - s)
+    np.testing.assert_allclose(np.swapaxes(J, 1, 2), columns, rtol=1e-12, atol=scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(za=logit_batches(), data=st.data(), beta=betas)
+def test_softmax_is_beta_over_two_lipschitz(za, data, beta):
+    zb = data.draw(arrays(np.float64, za.shape, elements=finite))
+    moved = np.linalg.norm(softmax(za, beta=beta) - softmax(zb, beta=beta), axis=1)
+    assert np.all(moved <= beta / 2 * np.linalg.norm(za - zb, axis=1) * (1 + 1e-12) + 1e-15)
 
 
 @settings(max_examples=60, deadline=None)
