@@ -371,3 +371,16 @@ def test_sampled_count_rejects_bad_grids():
         count_pieces_sampled([0.0, 2.0, 1.0], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="rtol must be finite and > 0"):
         count_pieces_sampled([0.0, 1.0, 2.0], [0.0, 1.0, 2.0], rtol=0.0)
+
+
+def test_breakpoints_are_merged_relative_to_their_own_scale():
+    # a huge bias elsewhere in the layer must not merge two close kinks near the origin
+    for far in (1e3, 1e6, 1e12):
+        weights = [np.ones((3, 1)), np.array([[1.0, -2.0, 1.0]])]
+        biases = [np.array([1e-4, -1e-4, far]), np.zeros(1)]
+        np.testing.assert_allclose(breakpoints(weights, biases), [-far, -1e-4, 1e-4], rtol=1e-12)
+        assert count_pieces(weights, biases, interval=(-1.0, 1.0)) == 3
+    # a kink that cancels exactly still leaves no breakpoint, at any scale
+    for s in (1e-9, 1.0, 1e9):
+        weights = [np.array([[1.0], [-1.0]]), np.array([[1.0, -1.0]])]
+        assert count_pieces(weights, [np.array([s, -s]), np.zeros(1)]) == 1

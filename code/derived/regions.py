@@ -22,18 +22,21 @@ This is also the proof of the bound :math:`\prod_d (W_d + 1)`: if :math:`h_{d-1}
 :math:`P` pieces, each of the :math:`W_d` units adds at most one breakpoint inside each
 of them, so :math:`h_d` has at most :math:`P + W_d P = (W_d + 1) P` pieces.
 
-Floating point: the roots are computed in float64, so two breakpoints closer than
-``XTOL * max(1, |x|)`` are taken to be the same point, and two slopes that differ by less
-than ``RTOL`` times the size of the terms that form them are taken to be equal. The
-distance ``XTOL * max(1, |x|)`` is absolute near the origin, so it would merge kinks of a
-network whose biases are tiny, and whose breakpoints therefore all crowd near 0, although
-float64 resolves them well. The counter avoids this by first rescaling the hidden
-biases: with :math:`s = \max |b|` over all hidden biases, multiplying every bias by
-:math:`s` gives :math:`N(x; A, s b) = s N(x / s; A, b)`, so it counts the network with
-biases :math:`b / s` (largest bias 1) on the interval divided by :math:`s`, and multiplies
-the breakpoints found by :math:`s`. The count is then the same at every bias scale. (The
-output bias moves no breakpoint; with all hidden biases zero the network is positively
-homogeneous and its only possible breakpoint is 0.)
+Floating point: the roots are computed in float64, and each carries a merging distance
+set by its own scale. A root :math:`x = -q/p` of a pre-activation :math:`p x + q` whose
+intercept is the sum of terms of total size :math:`S_q` (the terms of :math:`C w + b`, in
+absolute value) is known to about machine precision times :math:`S_q / |p| \ge |x|`; its
+merging distance is ``XTOL * S_q / |p|``. Two breakpoints closer than the larger of their
+merging distances are taken to be the same point, and so are a breakpoint and an end of
+the domain closer than ``XTOL * |end|`` or the breakpoint's distance. So the tolerance is
+relative, about :math:`10^{-9}` of the size of the numbers that form each root, never an
+absolute distance: multiplying every hidden bias by :math:`s > 0` multiplies :math:`q`,
+:math:`S_q` and every root by :math:`s`, since :math:`N(x; A, s b) = s N(x / s; A, b)`,
+and leaves the count unchanged; and a root at :math:`10^{-4}` is not merged with its
+neighbours because some other unit has a bias of :math:`10^{6}`. Two slopes that differ
+by less than ``RTOL`` times the size of the terms that form them are taken to be equal.
+(The output bias moves no breakpoint; with all hidden biases zero the network is
+positively homogeneous and its only possible breakpoint is 0.)
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ Array = NDArray[np.float64]
 
 #: Slopes closer than this, relative to the terms that form them, are equal.
 RTOL = 1e-9
-#: Breakpoints closer than ``XTOL * max(1, |x|)`` are the same point.
+#: Breakpoints closer than ``XTOL`` times the scale of the terms forming them are one point.
 XTOL = 1e-9
 
 
@@ -143,15 +146,9 @@ def _check_count(value: int, arg: str, least: int) -> int:
 # --------------------------------------------------------------------------- the counter
 
 
-def _xtol(x: Array) -> Array:
-    """Return the merging distance at finite points x."""
-    out: Array = XTOL * np.maximum(1.0, np.abs(x))
-    return out
-
-
-def _shift(end: float, sign: float) -> float:
-    """Move a (possibly infinite) end of the domain inwards by the merging distance."""
-    return end if not np.isfinite(end) else end + sign * XTOL * max(1.0, abs(end))
+def _end_tol(end: float) -> float:
+    """Return the merging distance of a (possibly infinite) end of the domain."""
+    return XTOL * abs(end) if np.isfinite(end) else 0.0
 
 
 def _times(A: Array, W: Array) -> Array:
@@ -182,15 +179,14 @@ def _representatives(edges: Array, lo: float, hi: float) -> Array:
     return out
 
 
-def _merge_points(points: Array) -> Array:
-    """Sort and drop points within XTOL of the previous kept one."""
+def _merge_points(points: Array, tols: Array) -> tuple[Array, Array]:
+    """Sort, and drop each point within the larger merging distance of its predecessor."""
     if points.size == 0:
-        return points
-    points = np.sort(points)
-    gaps = np.diff(points)
-    keep = np.concatenate([[True], gaps > _xtol(points[1:])])
-    out: Array = points[keep]
-    return out
+        return points, tols
+    order = np.argsort(points, kind="stable")
+    points, tols = points[order], tols[order]
+    keep = np.concatenate([[True], np.diff(points) > np.maximum(tols[1:], tols[:-1])])
+    return points[keep], tols[keep]
 
 
 def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Array, Array]:
@@ -199,7 +195,7 @@ def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Arra
     The state is ``edges`` (m,) and, per interval, the slopes ``A`` and intercepts ``C``
     (m + 1, width) of the current layer's units as affine functions of x.
     """
-    edges = np.empty(0)
+    edges, etol = np.empty(0), np.empty(0)  # breakpoints and their merging distances
     A = np.ones((1, 1))  # (intervals, width): h_0 = x
     C = np.zeros((1, 1))
     for W, b in zip(Ws[:-1], bs[:-1], strict=True):
@@ -207,13 +203,20 @@ def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Arra
         Q = _times(C, W) + b  # intercepts
         S = _times(np.abs(A), np.abs(W))  # size of the terms forming P
         P = np.where(np.abs(P) <= RTOL * S, 0.0, P)  # a slope lost in rounding is zero
-        tol = _xtol(edges)
-        left = np.concatenate([[_shift(lo, 1.0)], edges + tol])[:, None]  # open ends, less
-        right = np.concatenate([edges - tol, [_shift(hi, -1.0)]])[:, None]  # the tolerance
+        Sq = _times(np.abs(C), np.abs(W)) + np.abs(b)  # size of the terms forming Q
         with np.errstate(divide="ignore", invalid="ignore"):
             roots = -Q / P + 0.0  # + 0.0 turns -0.0 into 0.0
-            inside = (roots > left) & (roots < right)  # False where P = 0 (NaN or inf)
-        new_edges = _merge_points(np.concatenate([edges, roots[inside]]))
+            rtol = XTOL * Sq / np.abs(P)  # each root known to about this, relative
+            left = np.concatenate([[lo], edges])[:, None]
+            right = np.concatenate([edges, [hi]])[:, None]
+            ltol = np.concatenate([[_end_tol(lo)], etol])[:, None]
+            rtol_right = np.concatenate([etol, [_end_tol(hi)]])[:, None]
+            inside = (roots - np.maximum(rtol, ltol) > left) & (
+                roots + np.maximum(rtol, rtol_right) < right
+            )  # False where P = 0 (NaN or inf)
+        new_edges, new_etol = _merge_points(
+            np.concatenate([edges, roots[inside]]), np.concatenate([etol, rtol[inside]])
+        )
         # every new interval inherits the affine map of the old interval containing it
         reps = _representatives(new_edges, lo, hi)
         parent = np.searchsorted(edges, reps)
@@ -233,8 +236,9 @@ def _trace(Ws: list[Array], bs: list[Array], lo: float, hi: float) -> tuple[Arra
             drop = k[same]  # the edge between intervals drop and drop + 1
             keep = np.ones(len(A), dtype=bool)
             keep[drop + 1] = False
-            new_edges, A, C = np.delete(new_edges, drop), A[keep], C[keep]
-        edges = new_edges
+            new_edges, new_etol = np.delete(new_edges, drop), np.delete(new_etol, drop)
+            A, C = A[keep], C[keep]
+        edges, etol = new_edges, new_etol
     w_out = Ws[-1][0]
     slopes = A @ w_out
     scale = np.abs(A) @ np.abs(w_out)
@@ -274,20 +278,7 @@ def breakpoints(
     """
     Ws, bs = _check_network(weights, biases)
     lo, hi = _check_interval(interval)
-    s = max(float(np.max(np.abs(b))) for b in bs[:-1]) if len(bs) > 1 else 0.0
-    with np.errstate(over="ignore"):
-        lo_s, hi_s = lo / s if s > 0 else lo, hi / s if s > 0 else hi
-    if (
-        s == 0.0
-        or not np.isfinite(s)
-        or np.isinf(lo_s) > np.isinf(lo)
-        or np.isinf(hi_s) > np.isinf(hi)
-    ):
-        return _trace(Ws, bs, lo, hi)[0]  # nothing to rescale, or the interval overflows
-    # N(x; A, s b) = s N(x / s; A, b): count with the largest hidden bias 1, then map back
-    scaled = [b / s for b in bs[:-1]] + [bs[-1]]
-    out: Array = _trace(Ws, scaled, lo_s, hi_s)[0] * s
-    return out
+    return _trace(Ws, bs, lo, hi)[0]
 
 
 def count_pieces(
