@@ -26,12 +26,14 @@ linear layer applies to a batch; its Jacobian has :math:`n m^2 d` entries of whi
 most :math:`n m d` are non-zero, which is why backpropagation uses the vector-Jacobian product
 :math:`\partial \ell / \partial W = G^\top X` (:func:`xwt_vjp`) instead. Chapter 5 of the
 book derives every row of the table; ``tests/test_jacobians.py`` checks each against
-``torch.func.jacrev`` in float64.
+``torch.func.jacrev`` in float64. :func:`matmul_flops` counts the matrix-product FLOPs of
+a computation, with which the chapter compares the costs of reverse and forward mode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -47,10 +49,12 @@ __all__ = [
     "jacobian_matvec",
     "jacobian_squared_norm",
     "jacobian_xwt",
+    "matmul_flops",
     "xwt_vjp",
 ]
 
 Array = NDArray[np.float64]
+T = TypeVar("T")
 
 
 def _vector(w: ArrayLike, name: str = "w") -> Array:
@@ -305,3 +309,44 @@ def xwt_vjp(X: ArrayLike, W: ArrayLike, G: ArrayLike) -> Array:
         raise ValueError(f"G must have the output's shape (n, m) = {want}, got {Ga.shape}")
     out: Array = Ga.T @ Xa
     return out
+
+
+def matmul_flops(fn: Callable[[], T]) -> tuple[int, T]:
+    r"""Run ``fn()`` and count its FLOPs the way PyTorch's ``FlopCounterMode`` does.
+
+    ``torch.utils.flop_counter.FlopCounterMode`` (torch 2.13) counts two FLOPs per
+    multiply-add of the matrix-matrix products ``aten.mm``, ``aten.addmm``, ``aten.bmm``
+    and ``aten.baddbmm`` (and of convolutions and attention kernels). It does not count a
+    matrix-vector product ``aten.mv``, a dot product ``aten.dot``, or any elementwise
+    operation or reduction. So ``A @ v`` for a matrix ``A`` and a vector ``v`` costs
+    nothing in this count, while ``r @ A.T`` for a ``1 x n`` row ``r`` (an ``mm``) is
+    counted in full; a computation meant to be counted should keep its vectors as rows.
+    Forward passes, backward passes and ``torch.func`` transforms run inside ``fn`` are
+    all counted.
+
+    Parameters
+    ----------
+    fn : callable
+        A function of no arguments that runs the computation (torch must be installed).
+
+    Returns
+    -------
+    tuple
+        The number of counted FLOPs (an ``int``) and ``fn()``'s result.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A, r = torch.ones(3, 4), torch.ones(1, 4)
+    >>> matmul_flops(lambda: r @ A.T)[0]  # a (1 x 4)(4 x 3) product: 12 multiply-adds
+    24
+    >>> matmul_flops(lambda: A @ r[0])[0]  # a matrix-vector product is not counted
+    0
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a callable of no arguments, got {type(fn).__name__}")
+    from torch.utils.flop_counter import FlopCounterMode  # importing derived stays cheap
+
+    with FlopCounterMode(display=False) as counter:
+        out = fn()
+    return int(counter.get_total_flops()), out
