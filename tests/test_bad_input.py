@@ -96,6 +96,13 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.activations.tanh_to_sigmoid": {"params": [[[1.0]], [0.5], [[2.0]], [0.0]]},
     # chapter 2
     "derived.affine.compose_affine": {"params": [[[1.0]], [0.5], [[2.0]], [0.0]]},
+    "derived.affine.fit_linear": {
+        "C": np.diag([3.0, 2.0, 1.0]),
+        "lr": 0.05,
+        "steps": 3,
+        "init_scale": 0.1,
+        "rng": np.random.default_rng(0),
+    },
     "derived.affine.fit_factorised": {
         "C": np.diag([3.0, 2.0, 1.0]),
         "k": 1,
