@@ -335,6 +335,20 @@ def tanh_chain(x: T, w: Any, depth: int) -> T:
     Works on anything with ``*`` and a ``.tanh()`` method: :class:`Value`, :class:`Dual`
     or a ``torch.Tensor``.
 
+    Parameters
+    ----------
+    x : Value, Dual or torch.Tensor
+        The start :math:`x_0` of the chain.
+    w : float or the type of ``x``
+        The weight :math:`w`.
+    depth : int
+        The number of steps (0 returns ``x``).
+
+    Returns
+    -------
+    the type of ``x``
+        :math:`x_{\text{depth}}`.
+
     Examples
     --------
     >>> round(tanh_chain(Value(0.3), 1.1, 2).data, 6)
@@ -464,6 +478,11 @@ def count_saved_tensors(fn: Callable[[], T]) -> tuple[T, int]:
     Every tensor that an operation stores for its backward rule passes through the pack
     hook of :func:`torch.autograd.graph.saved_tensors_hooks`; under ``torch.no_grad()``
     nothing is saved.
+
+    Parameters
+    ----------
+    fn : callable
+        A function of no arguments that runs torch operations (usually a closure).
 
     Returns
     -------
