@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from derived.autograd import (
     Dual,
     Value,
+    central_difference,
+    central_difference_errors,
     checkpointed_chain_grad,
     count_saved_tensors,
     draw_graph,
@@ -376,3 +378,35 @@ def test_draw_graph_edge_labels_sum_to_the_parent_gradient():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_central_difference_is_second_order_with_the_exact_constant():
+    # f = sin: f'''(x) = -cos(x), so D_h - f'(x) = -h^2 cos(x) / 6 + O(h^4)
+    x = 0.7
+    used, errors = central_difference_errors(math.sin, x, math.cos(x), [1e-2, 1e-3])
+    for h, e in zip(used, errors, strict=True):
+        assert math.isclose(e, h**2 * math.cos(x) / 6, rel_tol=1e-4)
+    assert math.isclose(central_difference(math.sin, x, 1e-5), math.cos(x), rel_tol=1e-9)
+
+
+def test_central_difference_exact_step_removes_the_rounding_of_x_plus_h():
+    h = 1e-9  # 3 + h is not a float: the naive quotient divides by the wrong step
+    used, _ = central_difference_errors(math.exp, 3.0, math.exp(3.0), [h])
+    assert used[0] == (3.0 + h) - 3.0 != h
+    exact = central_difference(lambda t: 5 * t, 3.0, h)
+    naive = central_difference(lambda t: 5 * t, 3.0, h, exact_step=False)
+    assert exact == 5.0 != naive  # a linear function: exact up to rounding of f only
+
+
+@pytest.mark.parametrize(
+    ("x", "h", "match"),
+    [(1.0, 0.0, "h must be positive"), (1.0, 1e-20, "spacing"), (math.nan, 0.1, "x must be")],
+)
+def test_central_difference_rejects_bad_steps(x, h, match):
+    with pytest.raises(ValueError, match=match):
+        central_difference(math.exp, x, h)
+
+
+def test_central_difference_errors_rejects_an_empty_sweep():
+    with pytest.raises(ValueError, match="must not be empty"):
+        central_difference_errors(math.exp, 1.0, math.e, [])

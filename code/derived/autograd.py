@@ -33,13 +33,15 @@ import numbers
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from matplotlib.axes import Axes
 
 __all__ = [
     "Dual",
     "Value",
+    "central_difference",
+    "central_difference_errors",
     "checkpointed_chain_grad",
     "count_saved_tensors",
     "draw_graph",
@@ -324,6 +326,93 @@ def forward_tangent(
         else:
             dot[id(node)] = float(tangents.get(id(node), 0.0))
     return dot[id(output)]
+
+
+def central_difference(
+    f: Callable[[float], float], x: float, h: float, *, exact_step: bool = True
+) -> float:
+    r"""Return the central difference :math:`(f(x + h) - f(x - h)) / (2h)`.
+
+    With ``exact_step`` the step is first replaced by :math:`(x + h) - x`, the distance from
+    ``x`` to the float nearest ``x + h`` (computed without rounding), so that the rounding
+    of ``x + h`` does not enter the quotient.
+
+    Parameters
+    ----------
+    f : callable
+        A real function of one real variable.
+    x : float
+        Where to differentiate.
+    h : float
+        The step, :math:`h > 0`.
+    exact_step : bool, default True
+        Whether to use the representable step :math:`(x + h) - x`.
+
+    Returns
+    -------
+    float
+        The estimate of :math:`f'(x)`, with error :math:`O(h^2)` plus rounding.
+
+    Examples
+    --------
+    >>> round(central_difference(math.exp, 0.0, 1e-4), 8)
+    1.0
+    """
+    x, h = _as_number(x, "x"), _as_number(h, "h")
+    if h <= 0.0:
+        raise ValueError(f"h must be positive, got {h!r}")
+    if exact_step:
+        h = (x + h) - x
+        if h == 0.0:
+            raise ValueError(f"h is below the spacing of floats at x = {x!r}")
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def central_difference_errors(
+    f: Callable[[float], float],
+    x: float,
+    derivative: float,
+    steps: Iterable[float],
+    *,
+    exact_step: bool = True,
+) -> tuple[list[float], list[float]]:
+    r"""Measure the error of :func:`central_difference` over a sweep of steps.
+
+    Parameters
+    ----------
+    f : callable
+        A real function of one real variable.
+    x : float
+        Where to differentiate.
+    derivative : float
+        The true :math:`f'(x)`.
+    steps : iterable of float
+        The steps :math:`h > 0` to try.
+    exact_step : bool, default True
+        Passed to :func:`central_difference`.
+
+    Returns
+    -------
+    tuple of (list of float, list of float)
+        The steps actually used (each :math:`(x + h) - x` if ``exact_step``) and the
+        absolute errors :math:`\lvert D_h - f'(x) \rvert`.
+
+    Examples
+    --------
+    >>> used, errors = central_difference_errors(math.exp, 0.0, 1.0, [0.1, 0.01])
+    >>> [round(e / h**2, 3) for h, e in zip(used, errors)]  # h^2 f'''(0) / 6
+    [0.167, 0.167]
+    """
+    x, derivative = _as_number(x, "x"), _as_number(derivative, "derivative")
+    used: list[float] = []
+    errors: list[float] = []
+    for h in steps:
+        d = central_difference(f, x, h, exact_step=exact_step)
+        used.append((x + h) - x if exact_step else float(h))
+        errors.append(abs(d - derivative))
+    if not used:
+        raise ValueError("steps must not be empty")
+    return used, errors
 
 
 T = TypeVar("T")
