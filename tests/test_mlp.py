@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derived.losses import cross_entropy, cross_entropy_grad, mse, mse_grad
-from derived.mlp import ACTIVATIONS, MLP, activate, activation_derivative
+from derived.mlp import ACTIVATIONS, MLP, activate, activation_derivative, gradient_profile
 
 TORCH_ACT = {
     "relu": torch.relu,
@@ -258,3 +258,40 @@ def test_deltas_are_per_example_errors_and_pre_activations_are_cached():
             np.testing.assert_allclose(net.pre_activations[layer], pre[layer][m], rtol=1e-13)
     net.forward(X)
     assert net.deltas is None  # a new forward pass invalidates the old errors
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
+def test_gradient_profile_matches_its_definitions(act):
+    from derived.signal import batch_coherence, per_layer_rate
+
+    rng = np.random.default_rng(4)
+    net = MLP([6, 8, 8, 8, 2], act, rng=rng)
+    X = rng.normal(size=(10, 6))
+    before = [p.copy() for p in net.params]
+    prof = gradient_profile(net, X)
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, before, strict=True))
+    # the gradient of the mean output, by autograd
+    params = [torch.tensor(p, requires_grad=True) for p in net.params]
+    (torch_forward(params, torch.tensor(X), act, "identity").sum() / len(X)).backward()
+    norms = [np.linalg.norm(p.grad.numpy()) for p in params[0::2]]
+    np.testing.assert_allclose(prof["norms"], norms, rtol=1e-12)
+    inputs = [X] + [activate(s, act) for s in net.pre_activations[:-1]]
+    coh = [batch_coherence(d, a) for d, a in zip(net.deltas, inputs, strict=True)]
+    np.testing.assert_allclose(prof["coherence"], coh, rtol=1e-12)
+    np.testing.assert_allclose(prof["norms"], prof["coherence"] * prof["example_sums"], rtol=1e-12)
+    rate = per_layer_rate([np.linalg.norm(d, axis=1) for d in net.deltas])
+    assert prof["rate"] == pytest.approx(rate, rel=1e-12)
+    rms = np.sqrt(np.mean([activation_derivative(s, act) ** 2 for s in net.pre_activations[:-1]]))
+    assert prof["rms_derivative"] == pytest.approx(rms, rel=1e-12)
+
+
+def test_gradient_profile_errors():
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="MLP"):
+        gradient_profile("net", np.ones((2, 2)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="hidden layer"):
+        gradient_profile(MLP([2, 1], rng=rng), np.ones((2, 2)))
+    dead = MLP([2, 3, 1], "relu", rng=rng)
+    dead.params[1][...] = -100.0  # every hidden unit off: the first layer's errors vanish
+    with pytest.raises(ValueError, match="zero"):
+        gradient_profile(dead, np.ones((2, 2)))

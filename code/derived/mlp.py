@@ -24,6 +24,8 @@ So the forward pass must keep (cache) every layer input :math:`A^{(l-1)}` and wh
 :math:`f_l'` needs: the pre-activation for ReLU, the output for tanh
 (:math:`1 - a^2`) and sigmoid (:math:`a(1 - a)`). Chapter 8 of the book derives all of this;
 ``tests/test_mlp.py`` checks it against ``torch.autograd`` in float64.
+:func:`gradient_profile` measures, layer by layer, how the gradient of a deep network's
+mean output is made up.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from derived._validate import as_float_array
 from derived.activations import sigmoid
 
-__all__ = ["ACTIVATIONS", "MLP", "activation_derivative", "activate"]
+__all__ = ["ACTIVATIONS", "MLP", "activation_derivative", "activate", "gradient_profile"]
 
 Array = NDArray[np.float64]
 
@@ -305,3 +307,82 @@ class MLP:
         self.grads = grads
         self.deltas = deltas
         return grads
+
+
+def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
+    r"""Measure the gradient of the batch mean of the outputs, layer by layer.
+
+    Runs ``net.forward(X)`` and ``net.backward`` with the gradient of
+    :math:`\ell = \frac{1}{N}\sum_{m,k} A^{(L)}_{mk}`, then describes each layer's weight
+    gradient :math:`\partial \ell / \partial W^{(l)} = \Delta^{(l)\top} A^{(l-1)}
+    = \sum_m \delta_m a_m^\top`, where :math:`\delta_m` and :math:`a_m` are row
+    :math:`m` of :math:`\Delta^{(l)}` and :math:`A^{(l-1)}`.
+
+    Parameters
+    ----------
+    net : MLP
+        The network; its ``params`` are not changed, its caches are overwritten.
+    X : array_like, shape (N, n_0)
+        The batch, one example per row, N >= 1.
+
+    Returns
+    -------
+    dict
+        ``"norms"``: array (L,), the Frobenius norms :math:`\lVert \partial \ell / \partial
+        W^{(l)} \rVert`, first layer first. ``"example_sums"``: array (L,),
+        :math:`\sum_m \lVert\delta_m\rVert\,\lVert a_m\rVert`. ``"coherence"``: array
+        (L,), ``norms / example_sums`` (as :func:`derived.signal.batch_coherence`): 1 when
+        all the examples' gradients :math:`\delta_m a_m^\top` point the same way, 0 when
+        they cancel. ``"rate"``: float, the geometric-mean factor per layer by which each
+        example's error :math:`\lVert\delta_m\rVert` shrinks from layer L to layer 1 (as
+        :func:`derived.signal.per_layer_rate`). ``"rms_derivative"``: float, the root mean
+        square of :math:`f'(S^{(l)})` over all hidden layers, examples and units; with
+        weights of variance :math:`v / \text{fan-in}` the typical rate per layer is
+        :math:`\sqrt{v}` times it.
+
+    Raises
+    ------
+    ValueError
+        If ``net`` has no hidden layer, or if some example's error vanishes at some layer
+        (the rate is then undefined).
+
+    Examples
+    --------
+    >>> net = MLP([2, 3, 1], "identity", rng=np.random.default_rng(0))
+    >>> prof = gradient_profile(net, [[1.0, 0.0], [2.0, 0.0]])
+    >>> round(float(prof["coherence"][0]), 12)  # parallel inputs, equal errors
+    1.0
+    >>> prof["rms_derivative"]  # the identity's derivative is 1
+    1.0
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP, got {type(net).__name__}")
+    if net.n_layers < 2:
+        raise ValueError("net must have at least one hidden layer")
+    x = as_float_array(X, "X", ndim=2, allow_empty=False)
+    out = net.forward(x)
+    grads = net.backward(np.full_like(out, 1.0 / len(x)))
+    deltas, cache = net.deltas or [], net._cache or []
+    inputs = [c[0] for c in cache]  # A^(l-1), the layer inputs
+    each = np.array(
+        [
+            np.sum(np.linalg.norm(d, axis=1) * np.linalg.norm(a, axis=1))
+            for d, a in zip(deltas, inputs, strict=True)
+        ]
+    )
+    norms = np.array([np.linalg.norm(g) for g in grads[0::2]])
+    err = np.array([np.linalg.norm(d, axis=1) for d in deltas])  # (L, N)
+    if np.any(err <= 0):
+        raise ValueError("some example's error is exactly zero at some layer")
+    rate = float(np.exp(np.mean(np.log(err[0] / err[-1])) / (len(err) - 1)))
+    hidden = [_derivative_from(s, a, net.activation) for _, s, a in cache[:-1]]
+    rms = float(np.sqrt(np.mean([np.mean(d**2) for d in hidden])))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coh = np.where(each > 0, norms / np.where(each > 0, each, 1.0), 0.0)
+    return {
+        "norms": norms,
+        "example_sums": each,
+        "coherence": coh,
+        "rate": rate,
+        "rms_derivative": rms,
+    }
