@@ -67,6 +67,10 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "derived.mlp.activate": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
     "derived.mlp.activation_derivative": {"s": rng.normal(size=(3, 2)), "name": "tanh"},
+    "derived.mlp.gradient_profile": {
+        "net": MLP([2, 3, 3, 1], "tanh", rng=rng),
+        "X": rng.normal(size=(4, 2)),
+    },
     # chapter 1
     "derived.perceptron.step": {"z": rng.normal(size=(3, 2))},
     "derived.perceptron.threshold_unit": {"x": rng.normal(size=(4, 2)), "w": [1.0, 1.0], "b": -0.5},
