@@ -257,6 +257,18 @@ VALID: dict[str, dict[str, Any]] = {
         "delta": rng.normal(size=(3, 2)),
         "h": rng.normal(size=(3, 4)),
     },
+    "derived.signal.coherence": {"a": rng.normal(size=(3, 2))},
+    "derived.signal.hidden_errors": {
+        "params": [rng.normal(size=(3, 2)), np.zeros(3), rng.normal(size=(1, 3)), np.zeros(1)],
+        "X": rng.normal(size=(4, 2)),
+        "name": "tanh",
+    },
+    "derived.signal.rate_against_gain": {
+        "name": "tanh",
+        "gains": np.array([0.5, 1.0]),
+        "X": rng.normal(size=(4, 3)),
+        "depth": 2,
+    },
 }
 
 # (function, argument, kind) -> why that input is legal for it.
