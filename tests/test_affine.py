@@ -8,7 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derived.affine import compose_affine, fit_factorised, fit_linear
+from derived.affine import (
+    compose_affine,
+    drop_times,
+    fit_factorised,
+    fit_linear,
+    numerical_rank,
+)
 from derived.mlp import MLP
 
 
@@ -169,3 +175,49 @@ def test_fit_linear_rejects_bad_arguments():
         fit_linear(np.eye(2), lr=0.1, steps=-1, init_scale=0.1, rng=rng)
     with pytest.raises(TypeError, match="rng must be"):
         fit_linear(np.eye(2), lr=0.1, steps=1, init_scale=0.1, rng=None)  # type: ignore[arg-type]
+
+
+def test_numerical_rank_counts_a_bottleneck_and_insists_on_a_gap():
+    rng = np.random.default_rng(6)
+    product = rng.normal(size=(10, 2)) @ rng.normal(size=(2, 10))
+    assert numerical_rank(product) == 2 == np.linalg.matrix_rank(product)
+    assert numerical_rank(rng.normal(size=(7, 4))) == 4
+    assert numerical_rank(np.zeros((3, 2))) == 0
+    assert numerical_rank(np.zeros((0, 3))) == 0
+    assert numerical_rank(np.diag([1.0, 1e-3, 1e-20])) == 2
+    assert numerical_rank(np.diag([1.0, 1e-3]), rtol=1e-2, margin=5.0) == 1
+    with pytest.raises(ValueError, match="within a factor 1000 of the tolerance"):
+        numerical_rank(np.diag([1.0, 1e-7]))  # 1e-7 is 10 times the tolerance 1e-8
+    with pytest.raises(ValueError, match="within a factor 1000 of the tolerance"):
+        numerical_rank(np.diag([1.0, 1e-10]))  # and 1e-10 a hundredth of it
+    with pytest.raises(ValueError, match="margin must be >= 1"):
+        numerical_rank(np.eye(2), margin=0.5)
+    with pytest.raises(ValueError, match="rtol must be"):
+        numerical_rank(np.eye(2), rtol=0.0)
+    with pytest.raises(ValueError, match="M must have"):
+        numerical_rank(np.ones(3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=30), st.floats(-1e6, 1e6))
+def test_drop_times_is_the_first_index_below_the_level(curve, level):
+    losses = np.array(curve)
+    if not np.any(losses < level):
+        with pytest.raises(ValueError, match="never fall below"):
+            drop_times(losses, level)
+        return
+    t = int(drop_times(losses, level))
+    assert losses[t] < level
+    assert np.all(losses[:t] >= level)
+    assert drop_times(losses, [level, level]).tolist() == [t, t]
+
+
+def test_drop_times_reads_the_plateaus_of_a_factorised_run():
+    C = np.diag([4.0, 1.0, 0.1])
+    *_, losses = fit_factorised(
+        C, 2, lr=0.01, steps=2000, init_scale=1e-4, rng=np.random.default_rng(8)
+    )
+    first, second = drop_times(losses, [C.trace() - 2.0, C.trace() - 4.0 - 0.5])
+    assert 0 < first < second < 2000
+    with pytest.raises(ValueError, match="never fall below the level 0.05"):
+        drop_times(losses, 0.05)  # the smallest eigenvalue, 0.1, is left over

@@ -13,9 +13,13 @@ computed here by the recursion :math:`(W, b) \leftarrow (W_d W, W_d b + b_d)`. D
 without non-linearity adds no expressive power, and it can remove some: the rank of
 :math:`W_D \cdots W_1` is at most the smallest width along the way.
 
+In floating point the rank is numerical: :func:`numerical_rank` counts the singular values
+above an explicit tolerance and refuses to answer when one lies close to it.
+
 Training still differs from training one layer: :func:`fit_factorised` runs gradient
 descent on the two factors of a rank-:math:`k` product, whose loss is not convex, and
-:func:`fit_linear` on one square layer, whose loss is a convex quadratic.
+:func:`fit_linear` on one square layer, whose loss is a convex quadratic;
+:func:`drop_times` reads off when a loss curve first falls below given levels.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, check_positive_finite, layer_params
 
-__all__ = ["compose_affine", "fit_factorised", "fit_linear"]
+__all__ = ["compose_affine", "drop_times", "fit_factorised", "fit_linear", "numerical_rank"]
 
 Array = NDArray[np.float64]
 
@@ -81,6 +85,105 @@ def compose_affine(params: Sequence[ArrayLike]) -> tuple[Array, Array]:
     for Wd, bd in zip(layers[2::2], layers[3::2], strict=True):
         W, b = Wd @ W, Wd @ b + bd  # (n_d, n_0), (n_d,)
     return W, b
+
+
+def numerical_rank(M: ArrayLike, *, rtol: float = 1e-8, margin: float = 1e3) -> int:
+    r"""Count the singular values of ``M`` above ``rtol`` times the largest, with a safety gap.
+
+    In floating point a rank-deficient product such as :math:`W_2 W_1` has "zero" singular
+    values of the order of the machine epsilon times the largest, not exact zeros, so its
+    rank depends on a tolerance. This function uses :math:`\tau = \text{rtol} \cdot
+    s_{\max}` and insists that no singular value lies within a factor ``margin`` of
+    :math:`\tau` (in :math:`[\tau / \text{margin}, \tau \cdot \text{margin}]`), so that
+    the count does not depend on where exactly the tolerance sits.
+
+    Parameters
+    ----------
+    M : array_like, shape (m, n)
+        A finite matrix.
+    rtol : float, default 1e-8
+        Tolerance relative to the largest singular value, > 0.
+    margin : float, default 1e3
+        Required gap factor on either side of the tolerance, >= 1.
+
+    Returns
+    -------
+    int
+        The number of singular values above :math:`\tau`; 0 for a zero or empty matrix.
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not a finite matrix, ``rtol`` or ``margin`` is out of range, or a
+        singular value lies within a factor ``margin`` of the tolerance.
+
+    Examples
+    --------
+    >>> numerical_rank(np.outer([1.0, 2.0, 3.0], [1.0, -1.0]))
+    1
+    >>> numerical_rank(np.diag([1.0, 1e-8]))
+    Traceback (most recent call last):
+    ValueError: singular value 1e-08 lies within a factor 1000 of the tolerance 1e-08
+    """
+    A = as_float_array(M, "M", ndim=2)
+    tol_rel = check_positive_finite(rtol, "rtol")
+    gap = check_positive_finite(margin, "margin")
+    if gap < 1.0:
+        raise ValueError(f"margin must be >= 1, got {margin!r}")
+    if A.size == 0:
+        return 0
+    s = np.linalg.svd(A, compute_uv=False)  # descending
+    if s[0] == 0.0:
+        return 0
+    tol = tol_rel * s[0]
+    near = (s >= tol / gap) & (s <= tol * gap)
+    if np.any(near):
+        bad = s[near][0]
+        raise ValueError(
+            f"singular value {bad:.3g} lies within a factor {gap:g} of the tolerance {tol:.3g}"
+        )
+    return int(np.sum(s > tol))
+
+
+def drop_times(losses: ArrayLike, levels: ArrayLike) -> NDArray[np.int64]:
+    r"""Find the first index at which ``losses`` falls below each of ``levels``.
+
+    For a loss curve with plateaus and drops, the step at which the loss first falls below
+    a level between two plateaus times the drop. Unlike ``np.argmax(losses < level)``,
+    which returns 0 when the loss never falls below the level, this raises.
+
+    Parameters
+    ----------
+    losses : array_like, shape (T,)
+        A finite loss curve, one value per step.
+    levels : array_like, shape (K,) or scalar
+        The levels.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (K,) (or shape () for a scalar level)
+        For each level, the least :math:`t` with ``losses[t] < level``.
+
+    Raises
+    ------
+    ValueError
+        If an array is not finite or of the wrong shape, or the curve never falls below a
+        level.
+
+    Examples
+    --------
+    >>> drop_times([5.0, 5.0, 3.0, 3.0, 1.0], [4.0, 2.0]).tolist()
+    [2, 4]
+    """
+    L = as_float_array(losses, "losses", ndim=1)
+    lv = as_float_array(levels, "levels", ndim=(0, 1))
+    below = L[:, None] < lv.reshape(1, -1)  # (T, K)
+    never = ~np.any(below, axis=0)
+    if np.any(never):
+        level = lv.reshape(-1)[never][0]
+        raise ValueError(f"the losses never fall below the level {level:g}")
+    times: NDArray[np.int64] = np.argmax(below, axis=0).astype(np.int64).reshape(lv.shape)
+    return times
 
 
 def fit_factorised(
