@@ -362,6 +362,23 @@ def test_sampled_count_agrees_with_the_exact_count_on_separated_kinks():
     assert count_pieces_sampled(x, 3.0 * x + 1.0) == 1
 
 
+def test_sampled_count_is_exact_for_kinks_more_than_three_spacings_apart():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 1.0, 1001)  # spacing 1e-3
+    h = x[1] - x[0]
+    for _ in range(200):
+        first = rng.uniform(0.2, 0.5)
+        kinks = first + np.cumsum(rng.uniform(3.0001, 4.0, size=3)) * h  # gaps in (3h, 4h]
+        kinks = np.r_[first, kinks]
+        jumps = rng.choice([-1.0, 1.0], size=4) * rng.uniform(0.5, 2.0, size=4)
+        y = np.maximum(x[:, None] - kinks, 0.0) @ jumps
+        assert count_pieces_sampled(x, y) == 5
+    # closer kinks can merge: one inside cell i, the next inside cell i + 2
+    kinks = np.array([0.5005, 0.5025])  # 2 spacings apart
+    y = np.maximum(x[:, None] - kinks, 0.0) @ np.array([1.0, 1.0])
+    assert count_pieces_sampled(x, y) == 2  # three pieces, counted as two
+
+
 def test_sampled_count_rejects_bad_grids():
     with pytest.raises(ValueError, match="x must hold at least 3 points"):
         count_pieces_sampled([0.0, 1.0], [0.0, 1.0])

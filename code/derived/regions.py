@@ -324,8 +324,10 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     is constant along a piece. It changes where a cell contains a breakpoint: once if the
     breakpoint is a grid point, twice in a row if it lies strictly inside a cell (that cell's
     slope is a mixture). So every run of consecutive changes is one breakpoint. The count is
-    right only when neighbouring breakpoints are several grid cells apart; it is an
-    independent check of :func:`count_pieces`, not a replacement.
+    exact when neighbouring breakpoints are more than three grid spacings apart and every
+    slope change exceeds the tolerance: two such kinks leave at least two kink-free cells
+    between them, whose equal slopes separate their runs. Closer kinks can merge into one
+    run. It is an independent check of :func:`count_pieces`, not a replacement.
 
     Parameters
     ----------
