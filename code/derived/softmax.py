@@ -29,11 +29,12 @@ is (that is, :math:`|z_i - z_j|` at most the largest float64, about ``1.8e308``)
 Beyond that, as for ``[1e308, -1e308]``, the log-probability itself is below the
 most negative float64 and :func:`log_softmax` returns ``-inf`` for it, without a
 warning. The log-sum-exp is :math:`m + \operatorname{log1p}(r)`, with :math:`r` the
-sum of the shifted terms other than the largest (which is exactly 1). This shifted
-form, and the shifted softmax with its division, are the ones whose rounding errors
-Blanchard, Higham & Higham analyse ("Accurately computing the log-sum-exp and softmax
-functions", IMA J. Numer. Anal. 41(4), 2021, 2311-2330): they are as accurate as the
-unshifted formulas.
+sum of the shifted terms other than the largest (which is exactly 1). Blanchard, Higham
+& Higham ("Accurately computing the log-sum-exp and softmax functions", IMA J. Numer.
+Anal. 41(4), 2021, 2311-2330) analyse the rounding errors of the shifted log-sum-exp and
+the shifted softmax with its division; from their bounds and experiments they conclude
+that both are of similar accuracy to the unshifted formulas, and that the division-free
+softmax :math:`e^{z_i - \operatorname{lse}(z)}` can lose accuracy.
 
 The derivatives keep that accuracy entry by entry. Every entry of :math:`J` is
 :math:`\beta s_i` times :math:`-s_j` or times :math:`1 - s_i`, and for the largest
