@@ -262,7 +262,7 @@ def test_deltas_are_per_example_errors_and_pre_activations_are_cached():
 
 @pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid"])
 def test_gradient_profile_matches_its_definitions(act):
-    from derived.signal import batch_coherence, per_layer_rate
+    from derived.signal import batch_coherence, coherence, per_layer_rate
 
     rng = np.random.default_rng(4)
     net = MLP([6, 8, 8, 8, 2], act, rng=rng)
@@ -283,6 +283,35 @@ def test_gradient_profile_matches_its_definitions(act):
     assert prof["rate"] == pytest.approx(rate, rel=1e-12)
     rms = np.sqrt(np.mean([activation_derivative(s, act) ** 2 for s in net.pre_activations[:-1]]))
     assert prof["rms_derivative"] == pytest.approx(rms, rel=1e-12)
+    np.testing.assert_allclose(
+        prof["error_coherence"], [coherence(d) for d in net.deltas], rtol=1e-12
+    )
+    np.testing.assert_allclose(prof["input_coherence"], [coherence(a) for a in inputs], rtol=1e-12)
+    f_prime = np.hstack([activation_derivative(s, act) for s in net.pre_activations[:-1]])
+    spread = np.mean([np.std(column) for column in f_prime.T]) / np.mean(f_prime)
+    assert prof["derivative_spread"] == pytest.approx(spread, rel=1e-12)
+
+
+def test_gradient_profile_coherence_and_spread_limits():
+    # identity activation: every example's error is the same linear image of the output's,
+    # so the errors are perfectly aligned and f' does not vary at all
+    net = MLP([3, 4, 4, 1], "identity", rng=np.random.default_rng(2))
+    X = np.random.default_rng(3).normal(size=(20, 3))
+    prof = gradient_profile(net, X)
+    np.testing.assert_allclose(prof["error_coherence"], 1.0, rtol=1e-12)
+    assert prof["derivative_spread"] == 0.0
+    # inputs of the first layer: +x and -x cancel exactly
+    pm = np.vstack([X[:1], -X[:1]])
+    assert gradient_profile(net, pm)["input_coherence"][0] == pytest.approx(0.0, abs=1e-15)
+    # ReLU units active for exactly half of two examples: f' in {0, 1}, std 1/2, mean 1/2
+    relu = MLP([1, 2, 1], "relu", rng=np.random.default_rng(0))
+    relu.params[0][...] = [[1.0], [-1.0]]
+    relu.params[1][...] = 0.0
+    relu.params[2][...] = 1.0
+    prof = gradient_profile(relu, [[1.0], [-1.0]])
+    assert prof["derivative_spread"] == pytest.approx(1.0, rel=1e-14)
+    # the two errors, (1/2, 0) and (0, 1/2), are orthogonal: ||(1/2, 1/2)|| / 1
+    assert prof["error_coherence"][0] == pytest.approx(1 / np.sqrt(2), rel=1e-14)
 
 
 def test_gradient_profile_errors():

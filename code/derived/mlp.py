@@ -338,7 +338,13 @@ def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
         :func:`derived.signal.per_layer_rate`). ``"rms_derivative"``: float, the root mean
         square of :math:`f'(S^{(l)})` over all hidden layers, examples and units; with
         weights of variance :math:`v / \text{fan-in}` the typical rate per layer is
-        :math:`\sqrt{v}` times it.
+        :math:`\sqrt{v}` times it. ``"error_coherence"`` and ``"input_coherence"``: arrays
+        (L,), the coherence of each factor alone, :math:`\lVert\sum_m \delta_m\rVert /
+        \sum_m \lVert\delta_m\rVert` and the same for the :math:`a_m` (as
+        :func:`derived.signal.coherence`; 0 where every row is zero).
+        ``"derivative_spread"``: float, the standard deviation of :math:`f'(S^{(l)})` over
+        the examples, averaged over the units of all hidden layers, divided by the mean of
+        :math:`f'` over all of them: 0 when every example has the same derivatives.
 
     Raises
     ------
@@ -377,6 +383,8 @@ def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
     rate = float(np.exp(np.mean(np.log(err[0] / err[-1])) / (len(err) - 1)))
     hidden = [_derivative_from(s, a, net.activation) for _, s, a in cache[:-1]]
     rms = float(np.sqrt(np.mean([np.mean(d**2) for d in hidden])))
+    f_prime = np.concatenate(hidden, axis=1)  # (N, all hidden units); mean > 0 as no error is 0
+    spread = float(np.mean(np.std(f_prime, axis=0)) / np.mean(f_prime))
     with np.errstate(invalid="ignore", divide="ignore"):
         coh = np.where(each > 0, norms / np.where(each > 0, each, 1.0), 0.0)
     return {
@@ -385,4 +393,13 @@ def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
         "coherence": coh,
         "rate": rate,
         "rms_derivative": rms,
+        "error_coherence": np.array([_row_coherence(d) for d in deltas]),
+        "input_coherence": np.array([_row_coherence(a) for a in inputs]),
+        "derivative_spread": spread,
     }
+
+
+def _row_coherence(a: Array) -> float:
+    """||sum of the rows|| / sum of the rows' norms, 0 if every row is zero."""
+    total = float(np.sum(np.linalg.norm(a, axis=1)))
+    return float(np.linalg.norm(a.sum(axis=0)) / total) if total > 0 else 0.0
