@@ -258,6 +258,11 @@ VALID: dict[str, dict[str, Any]] = {
         "h": rng.normal(size=(3, 4)),
     },
     "derived.signal.coherence": {"a": rng.normal(size=(3, 2))},
+    "derived.affine.numerical_rank": {"M": np.diag([3.0, 1.0, 0.0])},
+    "derived.affine.drop_times": {
+        "losses": np.array([1.0, 0.9, 0.5, 0.1]),
+        "levels": np.array([0.6, 0.2]),
+    },
     "derived.signal.hidden_errors": {
         "params": [rng.normal(size=(3, 2)), np.zeros(3), rng.normal(size=(1, 3)), np.zeros(1)],
         "X": rng.normal(size=(4, 2)),
@@ -281,6 +286,8 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.softmax.softmax_jacobian", "z", "empty"): "an empty batch of rows is legal",
     ("derived.softmax.softmax_vjp", "z", "empty"): "checked with v of the same shape",
     ("derived.softmax.softmax_vjp", "v", "empty"): "checked with z of the same shape",
+    ("derived.affine.numerical_rank", "M", "empty"): "an empty matrix has rank 0",
+    ("derived.affine.drop_times", "levels", "empty"): "no levels asked for, no times returned",
     **{
         (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"
         for f in ("constant", "squared_norm", "identity", "elementwise_square", "elementwise")
