@@ -527,7 +527,10 @@ ERRATA: dict[str, Erratum] = {
             "converting sigmoid units into tanh units",
             "A sigmoid unit is a tanh unit with halved weights and bias; the next layer "
             "takes its output with weight 0.5 and an additional bias of 0.5 (and, the other "
-            "way, weight 2 and a bias of $-1$).",
+            "way, weight 2 and a bias of $-1$). The statement is ambiguous: as the map "
+            "$h = \\tfrac12 u + \\tfrac12$ of the tanh unit's value $u$ it is right, but "
+            "that map is never folded into the next layer's weights and biases; as a "
+            "weight of 0.5 and a constant extra bias of 0.5 in the next layer it is wrong.",
             "$\\sigma(z) = \\tfrac12(1 + \\tanh\\tfrac z2)$, so a next layer "
             "$W h + b$ becomes $\\tfrac12 W u + (b + \\tfrac12 W\\mathbf 1)$: each unit's "
             "bias moves by half the sum of its incoming weights, not by a constant. The "
