@@ -379,6 +379,14 @@ def test_sampled_count_is_exact_for_kinks_more_than_three_spacings_apart():
     assert count_pieces_sampled(x, y) == 2  # three pieces, counted as two
 
 
+def test_sampled_count_needs_slope_changes_above_twice_the_tolerance():
+    # the tolerance is about 2e-7 here; a kink mid-cell splits 3e-7 into two 1.5e-7 steps
+    x = np.linspace(0.0, 1.0, 11)
+    assert count_pieces_sampled(x, x + 3e-7 * np.maximum(x - 0.55, 0.0)) == 1  # unseen
+    assert count_pieces_sampled(x, x + 5e-7 * np.maximum(x - 0.55, 0.0)) == 2  # > 2 tol
+    assert count_pieces_sampled(x, x + 3e-7 * np.maximum(x - 0.5, 0.0)) == 2  # on the grid
+
+
 def test_sampled_count_rejects_bad_grids():
     with pytest.raises(ValueError, match="x must hold at least 3 points"):
         count_pieces_sampled([0.0, 1.0], [0.0, 1.0])

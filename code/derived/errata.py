@@ -516,8 +516,9 @@ ERRATA: dict[str, Erratum] = {
             "counting linear pieces",
             "Each ReLU unit gives 2 pieces, so a layer of $W$ units gives $2W$ pieces "
             "(leading to the bound $2^D \\prod_d W_d$).",
-            "A layer of $W$ units adds at most one breakpoint per unit to a line: at most "
-            "$W + 1$ pieces, and $\\prod_d (W_d + 1)$ over $D$ layers.",
+            "A layer of $W$ units adds at most one breakpoint per unit and per existing "
+            "piece: at most $W + 1$ pieces from one layer, and $\\prod_d (W_d + 1)$ over "
+            "$D$ layers.",
             _check_pieces_base_case,
         ),
         Erratum(

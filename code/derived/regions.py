@@ -325,9 +325,11 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     breakpoint is a grid point, twice in a row if it lies strictly inside a cell (that cell's
     slope is a mixture). So every run of consecutive changes is one breakpoint. The count is
     exact when neighbouring breakpoints are more than three grid spacings apart and every
-    slope change exceeds the tolerance: two such kinks leave at least two kink-free cells
-    between them, whose equal slopes separate their runs. Closer kinks can merge into one
-    run. It is an independent check of :func:`count_pieces`, not a replacement.
+    slope change exceeds twice the tolerance (a kink inside a cell splits its change between
+    two differences, the larger at least half of it): two such kinks leave at least two
+    kink-free cells between them, whose equal slopes separate their runs. Closer kinks can
+    merge into one run, and a smaller change can go unseen. It is an independent check of
+    :func:`count_pieces`, not a replacement.
 
     Parameters
     ----------
