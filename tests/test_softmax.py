@@ -282,11 +282,15 @@ def test_jacobian_and_vjp_entrywise_against_high_precision():
     for _ in range(150):
         K = int(rng.integers(2, 7))
         z = rng.normal(scale=float(rng.choice([1.0, 10.0, 50.0])), size=K)
-        beta = float(rng.choice([0.5, 1.0, 3.0]))
+        z += float(rng.choice([0.0, 1e6]))  # logits far from 0: beta * z_k is rounded
+        beta = float(rng.choice([0.5, 1.0, 1.1, 3.0]))
         v = rng.normal(size=K)
         e = [mp.exp(beta * mp.mpf(float(x))) for x in z]
         s = [x / sum(e) for x in e]
-        cond = 1 + beta * (z.max() - z.min())  # the conditioning of exp(beta z_k - max)
+        # the rounding of beta * z_k costs eps * beta * |z_k|; with beta a power of two it
+        # is exact, and only the conditioning 1 + beta (max z - min z) of exp remains
+        exact_product = beta in (0.5, 1.0)
+        cond = 1 + beta * (z.max() - z.min() if exact_product else np.abs(z).max())
         J = softmax_jacobian(z, beta=beta)
         g = softmax_vjp(z, v, beta=beta)
         for i in range(K):
@@ -299,3 +303,10 @@ def test_jacobian_and_vjp_entrywise_against_high_precision():
             scale = beta * s[i] * sum(s[k] * abs(v[k] - v[i]) for k in range(K))
             if scale > 1e-290:
                 assert abs(g[i] - exact_g) <= 8 * ulp * cond * scale
+    # the factor 1 + beta max |z_k| is needed: for beta = 1.1 and logits near 1e6 the error
+    # is far above eps (1 + beta (max z - min z)), but within eps (1 + beta max |z_k|)
+    z, beta = np.array([1e6, 1e6 + 1]), 1.1
+    e = [mp.exp(beta * mp.mpf(float(x))) for x in z]
+    exact = beta * e[0] * e[1] / sum(e) ** 2
+    error = abs(softmax_jacobian(z, beta=beta)[0, 0] - exact) / exact
+    assert 1e3 * ulp * (1 + beta * (z.max() - z.min())) < error <= 8 * ulp * (1 + beta * 1e6 + beta)

@@ -46,11 +46,14 @@ same way :func:`softmax_vjp` subtracts :math:`v_m` from :math:`v` before taking 
 product, which leaves :math:`J^\top v` unchanged and avoids cancelling :math:`v_m` against
 :math:`\langle s, v \rangle \approx v_m`. Each entry of :math:`J`, and entry :math:`i` of
 :math:`J^\top v` measured against :math:`\beta s_i \sum_k s_k |v_k - v_i|`, then has a
-relative error of a few units of roundoff times :math:`1 + \beta(\max_k z_k - \min_k z_k)`,
-the conditioning of the exponential, unless it underflows. The softmax chapter of the book
-derives all of this;
-``tests/test_softmax.py`` checks it against ``torch`` in float64 and, entry by entry,
-against 60-digit arithmetic.
+relative error of a few units of roundoff times :math:`1 + \beta \max_k |z_k|`, unless it
+underflows: rounding :math:`\beta z_k` costs an absolute error of about
+:math:`\epsilon\beta|z_k|`, which the exponential turns into a relative one. With
+:math:`\beta = 1` (or any power of two) that product is exact, and the tighter factor
+:math:`1 + \beta(\max_k z_k - \min_k z_k)`, the conditioning of the exponential of the
+shifted logits, holds. The softmax chapter of the book derives the formulas and the
+shift; ``tests/test_softmax.py`` checks them against ``torch`` in float64 and these error
+bounds, entry by entry, against 60-digit arithmetic.
 """
 
 from __future__ import annotations
