@@ -14,6 +14,7 @@ from derived.affine import (
     fit_factorised,
     fit_linear,
     numerical_rank,
+    scalar_descent,
 )
 from derived.mlp import MLP
 
@@ -221,3 +222,63 @@ def test_drop_times_reads_the_plateaus_of_a_factorised_run():
     assert 0 < first < second < 2000
     with pytest.raises(ValueError, match="never fall below the level 0.05"):
         drop_times(losses, 0.05)  # the smallest eigenvalue, 0.1, is left over
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.floats(-1.5, 1.5),
+    st.floats(-1.5, 1.5),
+    st.floats(0.1, 10.0),
+    st.floats(1e-4, 0.02),
+    st.integers(0, 40),
+)
+def test_scalar_descent_matches_torch_autograd(a, b, lam, lr, steps):
+    path, losses = scalar_descent(a, b, lam=lam, lr=lr, steps=steps)
+    ta = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    expected, expected_losses = [(a, b)], []
+    for _ in range(steps):
+        loss = lam * (1 - ta * tb) ** 2
+        expected_losses.append(loss.item())
+        ga, gb = torch.autograd.grad(loss, (ta, tb))
+        with torch.no_grad():  # both factors step from the same iterate
+            ta, tb = (ta - lr * ga).requires_grad_(), (tb - lr * gb).requires_grad_()
+        expected.append((ta.item(), tb.item()))
+    expected_losses.append(lam * (1 - ta.item() * tb.item()) ** 2)
+    assert path.shape == (steps + 1, 2)
+    assert losses.shape == (steps + 1,)
+    np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-12, atol=1e-14)
+
+
+def test_scalar_descent_is_fit_factorised_along_one_eigenvector():
+    C, lr, steps = np.diag([8.0, 1.0]), 0.005, 50
+    path, losses = scalar_descent(0.3, 0.1, lam=8.0, lr=lr, steps=steps)
+    a, b = 0.3, 0.1  # fit_factorised's update written out from W1 = a e1^T, W2 = b e1
+    W1, W2 = np.array([[a, 0.0]]), np.array([[b], [0.0]])
+    for _ in range(steps):
+        G = -2.0 * (np.eye(2) - W2 @ W1) @ C
+        W1, W2 = W1 - lr * W2.T @ G, W2 - lr * G @ W1.T
+    np.testing.assert_allclose(path[-1], [W1[0, 0], W2[0, 0]], rtol=1e-12)
+    R = np.eye(2) - W2 @ W1
+    assert np.isclose(np.trace(R @ C @ R.T), 1.0 + losses[-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"a": np.nan}, ValueError, "a"),
+        ({"b": np.inf}, ValueError, "b"),
+        ({"a": "x"}, TypeError, "a"),
+        ({"b": [1.0]}, TypeError, "b"),
+        ({"lam": 0.0}, ValueError, "lam"),
+        ({"lr": -0.1}, ValueError, "lr"),
+        ({"steps": -1}, ValueError, "steps"),
+        ({"steps": 2.5}, ValueError, "steps"),
+        ({"steps": True}, ValueError, "steps"),
+    ],
+)
+def test_scalar_descent_rejects_bad_input(kwargs, error, name):
+    args = {"a": 0.1, "b": 0.1, "lam": 1.0, "lr": 0.01, "steps": 3} | kwargs
+    with pytest.raises(error, match=name):
+        scalar_descent(**args)

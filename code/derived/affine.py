@@ -19,7 +19,9 @@ above an explicit tolerance and refuses to answer when one lies close to it.
 Training still differs from training one layer: :func:`fit_factorised` runs gradient
 descent on the two factors of a rank-:math:`k` product, whose loss is not convex, and
 :func:`fit_linear` on one square layer, whose loss is a convex quadratic;
-:func:`drop_times` reads off when a loss curve first falls below given levels.
+:func:`drop_times` reads off when a loss curve first falls below given levels, and
+:func:`scalar_descent` runs the scalar model of one eigen-direction,
+:math:`\lambda (1 - ab)^2`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, check_positive_finite, layer_params
 
-__all__ = ["compose_affine", "drop_times", "fit_factorised", "fit_linear", "numerical_rank"]
+__all__ = [
+    "compose_affine",
+    "drop_times",
+    "fit_factorised",
+    "fit_linear",
+    "numerical_rank",
+    "scalar_descent",
+]
 
 Array = NDArray[np.float64]
 
@@ -340,3 +349,72 @@ def fit_linear(
             break
         W = W + 2.0 * eta * R @ C
     return W, losses
+
+
+def _check_real(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def scalar_descent(a: float, b: float, *, lam: float, lr: float, steps: int) -> tuple[Array, Array]:
+    r"""Gradient descent on the scalar model :math:`\lambda (1 - ab)^2` of two factors.
+
+    Each factor takes a step along its own partial derivative, both from the same iterate:
+    :math:`a \leftarrow a + 2 \eta \lambda (1 - ab)\, b` and
+    :math:`b \leftarrow b + 2 \eta \lambda (1 - ab)\, a`. This is
+    :func:`fit_factorised` restricted to factors :math:`W_1 = a\, q^\top` and
+    :math:`W_2 = b\, q` along one eigenvector :math:`q` of :math:`C` with eigenvalue
+    :math:`\lambda`, less the constant :math:`\operatorname{tr} C - \lambda`.
+
+    Parameters
+    ----------
+    a, b : float
+        The initial factors, finite.
+    lam : float
+        The eigenvalue :math:`\lambda > 0`.
+    lr : float
+        Step size :math:`\eta > 0`.
+    steps : int
+        Number of gradient steps, at least 0.
+
+    Returns
+    -------
+    path : numpy.ndarray of float64, shape (steps + 1, 2)
+        :math:`(a, b)` before the first step and after each step.
+    losses : numpy.ndarray of float64, shape (steps + 1,)
+        :math:`\lambda (1 - ab)^2` at each point of ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` or ``b`` is not finite, ``lam`` or ``lr`` is not a finite number > 0, or
+        ``steps`` is not an integer >= 0.
+    TypeError
+        If ``a``, ``b``, ``lam`` or ``lr`` is not a real number.
+
+    Examples
+    --------
+    >>> path, losses = scalar_descent(0.5, 0.5, lam=1.0, lr=0.1, steps=1)
+    >>> path[1].tolist()  # each factor: 0.5 + 2 * 0.1 * 1 * 0.75 * 0.5
+    [0.575, 0.575]
+    >>> [round(float(x), 6) for x in losses]  # (1 - 0.25)^2, then (1 - 0.575^2)^2
+    [0.5625, 0.448063]
+    """
+    a = _check_real(a, "a")
+    b = _check_real(b, "b")
+    lam = check_positive_finite(lam, "lam")
+    eta = check_positive_finite(lr, "lr")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    path = np.empty((int(steps) + 1, 2))
+    path[0] = a, b
+    for t in range(int(steps)):
+        r = 2.0 * eta * lam * (1.0 - a * b)
+        a, b = a + r * b, b + r * a
+        path[t + 1] = a, b
+    losses: Array = lam * (1.0 - path[:, 0] * path[:, 1]) ** 2
+    return path, losses
