@@ -122,6 +122,15 @@ VALID: dict[str, dict[str, Any]] = {
         "x": np.linspace(-1.0, 1.0, 9),
         "y": np.abs(np.linspace(-1.0, 1.0, 9)),
     },
+    "derived.regions.best_fit": {
+        "x": np.linspace(0.0, 1.0, 5),
+        "y": np.linspace(0.0, 1.0, 5) ** 2,
+        "knots": [0.0, 0.5, 1.0],
+    },
+    "derived.regions.regions_by_crossings": {
+        "A": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+        "b": [0.0, 0.0, -1.0],
+    },
     "derived.regions.network_output": {
         "weights": [[[2.0]], [[-1.0]]],
         "biases": [[0.5], [0.0]],

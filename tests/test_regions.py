@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derived.regions import (
+    best_fit,
     breakpoints,
     count_pieces,
     count_pieces_sampled,
@@ -23,6 +24,7 @@ from derived.regions import (
     pieces_bound,
     pieces_bound_loose,
     random_network,
+    regions_by_crossings,
     sawtooth_network,
     zigzag_network,
 )
@@ -387,6 +389,15 @@ def test_sampled_count_needs_slope_changes_above_twice_the_tolerance():
     assert count_pieces_sampled(x, x + 3e-7 * np.maximum(x - 0.5, 0.0)) == 2  # on the grid
 
 
+def test_sampled_count_is_not_fooled_by_rounding_in_large_values():
+    # slopes from values near 1e6 on a grid of spacing 1e-5 carry rounding of about
+    # 2^-52 * 1e6 / 1e-5 ~ 2e-5, far above rtol * (max |slope| + 1) = 2e-7
+    x = np.linspace(-1.0, 1.0, 200_001)
+    for offset in (0.0, 1e6, 1e9):
+        assert count_pieces_sampled(x, np.abs(x - 0.3) + offset) == 2
+        assert count_pieces_sampled(x, 2.0 * x + offset) == 1
+
+
 def test_sampled_count_rejects_bad_grids():
     with pytest.raises(ValueError, match="x must hold at least 3 points"):
         count_pieces_sampled([0.0, 1.0], [0.0, 1.0])
@@ -409,3 +420,98 @@ def test_breakpoints_are_merged_relative_to_their_own_scale():
     for s in (1e-9, 1.0, 1e9):
         weights = [np.array([[1.0], [-1.0]]), np.array([[1.0, -1.0]])]
         assert count_pieces(weights, [np.array([s, -s]), np.zeros(1)]) == 1
+
+
+# --------------------------------------------------------------------------- best fit
+
+
+def test_best_line_for_a_parabola_is_half_a_unit_below_the_chord():
+    x = np.linspace(-1.0, 1.0, 2001)
+    error, values = best_fit(x, x**2, [-1.0, 1.0])
+    assert error == pytest.approx(0.5, abs=1e-9)  # m h^2 / 16 with m = 2, h = 2
+    np.testing.assert_allclose(values, [0.5, 0.5], atol=1e-9)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+def test_best_fit_of_a_parabola_on_equal_pieces_is_h_squared_over_8(k):
+    # the chord on each piece shifted down by h^2 / 8 errs by h^2 / 8 at the knots and the
+    # midpoints with alternating signs; no line does better on a single piece
+    knots = np.linspace(-1.0, 1.0, k + 1)
+    x = np.linspace(-1.0, 1.0, 200 * k + 1)  # holds every knot and midpoint
+    h = 2.0 / k
+    error, values = best_fit(x, x**2, knots)
+    assert error == pytest.approx(h**2 / 8, rel=1e-8)
+    np.testing.assert_allclose(values, knots**2 - h**2 / 8, atol=1e-8)
+
+
+def test_best_fit_of_a_convex_function_by_one_line_is_half_the_chord_gap():
+    # for convex f the best line is the chord lowered by half its largest gap to f
+    x = np.linspace(0.0, 2.0, 4001)
+    chord = 1.0 + (np.e**2 - 1.0) / 2.0 * x
+    error, _ = best_fit(x, np.exp(x), [0.0, 2.0])
+    assert error == pytest.approx((chord - np.exp(x)).max() / 2, rel=1e-9)
+
+
+def test_best_fit_lies_between_the_bounds_and_attains_its_error():
+    rng = np.random.default_rng(1)
+    x = np.linspace(0.0, 2.0, 2001)
+    for k in (1, 2, 4, 8):
+        for _ in range(3):
+            knots = np.r_[0.0, np.sort(rng.uniform(0.0, 2.0, k - 1)), 2.0]
+            error, values = best_fit(x, np.exp(x), knots)
+            fit = np.interp(x, knots, values)
+            assert np.abs(fit - np.exp(x)).max() == pytest.approx(error, rel=1e-12)
+            interp = np.abs(np.interp(x, knots, np.exp(knots)) - np.exp(x)).max()
+            assert 4.0 / (16 * k**2) <= error <= interp  # m L^2/(16 k^2), m = 1, L = 2
+
+
+def test_best_fit_rejects_bad_input():
+    with pytest.raises(ValueError, match="knots must be strictly increasing"):
+        best_fit([0.0, 0.5], [0.0, 1.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="knots must be strictly increasing"):
+        best_fit([0.0, 0.5], [0.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="x must lie in"):
+        best_fit([0.0, 1.5], [0.0, 1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="y must have the shape of x"):
+        best_fit([0.0, 0.5], [0.0], [0.0, 1.0])
+
+
+# --------------------------------------------------------------------------- two inputs
+
+
+@pytest.mark.parametrize("width", [2, 3, 5, 8, 12])
+def test_regions_by_crossings_match_the_arrangement_formula(width):
+    rng = np.random.default_rng(width)
+    for _ in range(5):
+        A, b = rng.normal(size=(width, 2)), rng.normal(size=width)
+        assert regions_by_crossings(A, b) == 1 + width + width * (width - 1) // 2
+
+
+def test_regions_by_crossings_match_a_dense_sample_of_patterns():
+    # well-spread normals keep every region wide enough for a grid to hit it
+    rng = np.random.default_rng(3)
+    for width in (3, 4, 5):
+        angle = np.pi * (np.arange(width) + rng.uniform(0.2, 0.8, size=width)) / width
+        A = np.column_stack([np.cos(angle), np.sin(angle)])
+        b = rng.uniform(-1.0, 1.0, size=width)
+        crossings = [
+            np.linalg.solve(A[[i, j]], -b[[i, j]])
+            for i in range(width)
+            for j in range(i + 1, width)
+        ]
+        half = 1.2 * np.abs(crossings).max()  # a window holding every crossing
+        g = np.linspace(-half, half, 1601)
+        X = np.stack(np.meshgrid(g, g)).reshape(2, -1)
+        sampled = len(np.unique(A @ X + b[:, None] > 0, axis=1).T)
+        assert sampled == regions_by_crossings(A, b)
+
+
+def test_regions_by_crossings_reject_parallel_and_concurrent_lines():
+    with pytest.raises(ValueError, match="parallel"):
+        regions_by_crossings([[1.0, 0.0], [2.0, 0.0]], [0.0, 1.0])
+    with pytest.raises(ValueError, match="three lines through one point"):
+        regions_by_crossings([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="A must have shape"):
+        regions_by_crossings([[1.0, 0.0]], [0.0])
+    with pytest.raises(ValueError, match="eps must be finite and > 0"):
+        regions_by_crossings([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], eps=0.0)

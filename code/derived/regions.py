@@ -46,12 +46,14 @@ from math import prod
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linprog
 
 from derived._validate import as_float_array
 
 __all__ = [
     "RTOL",
     "XTOL",
+    "best_fit",
     "breakpoints",
     "count_pieces",
     "count_pieces_sampled",
@@ -60,6 +62,7 @@ __all__ = [
     "pieces_bound",
     "pieces_bound_loose",
     "random_network",
+    "regions_by_crossings",
     "sawtooth_network",
     "zigzag_network",
 ]
@@ -320,16 +323,29 @@ def count_pieces(
 def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     r"""Count the affine pieces of a function from its values on a grid: a numerical check.
 
-    The slope between neighbouring samples, :math:`(y_{i+1} - y_i) / (x_{i+1} - x_i)`,
+    The slope between neighbouring samples, :math:`s_i = (y_{i+1} - y_i) / (x_{i+1} - x_i)`,
     is constant along a piece. It changes where a cell contains a breakpoint: once if the
     breakpoint is a grid point, twice in a row if it lies strictly inside a cell (that cell's
-    slope is a mixture). So every run of consecutive changes is one breakpoint. The count is
-    exact when neighbouring breakpoints are more than three grid spacings apart and every
-    slope change exceeds twice the tolerance (a kink inside a cell splits its change between
-    two differences, the larger at least half of it): two such kinks leave at least two
-    kink-free cells between them, whose equal slopes separate their runs. Closer kinks can
-    merge into one run, and a smaller change can go unseen. It is an independent check of
-    :func:`count_pieces`, not a replacement.
+    slope is a mixture). So every run of consecutive changes is one breakpoint. A change
+    counts if :math:`|s_{i+1} - s_i| > \tau`, with
+
+    .. math::
+
+        \tau = \mathrm{rtol}\,(\max_i |s_i| + 1)
+        + 16\,\varepsilon \max_i |y_i| \,/\, \min_i (x_{i+1} - x_i),
+
+    :math:`\varepsilon = 2^{-52}`. The second term is the rounding level: if every
+    :math:`y_i` is correct to :math:`4\varepsilon \max|y|` (a few roundings), a change of
+    slope computed from three values is correct to
+    :math:`16\varepsilon \max|y| / \min \Delta x`, so rounding alone never makes a change
+    (without it, :math:`|x - 0.3| + 10^6` on a grid of spacing :math:`10^{-5}` would show
+    thousands of pieces). The count is exact when three conditions hold: the values are
+    correct to that level, neighbouring breakpoints are more than three grid spacings
+    apart, and every slope change exceeds :math:`2\tau` (a kink inside a cell splits its
+    change between two differences, the larger at least half of it). Two such kinks leave
+    at least two kink-free cells between them, whose equal slopes separate their runs.
+    Closer kinks can merge into one run, and a smaller change can go unseen. It is an
+    independent check of :func:`count_pieces`, not a replacement.
 
     Parameters
     ----------
@@ -338,7 +354,7 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     y : array_like, shape (N,)
         The function's values at ``x``, finite.
     rtol : float, default 1e-7
-        A slope change counts if it exceeds ``rtol * (max |slope| + 1)``.
+        The relative part of the tolerance :math:`\tau`.
 
     Returns
     -------
@@ -350,6 +366,8 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     >>> x = np.linspace(-1.0, 1.0, 2001)
     >>> count_pieces_sampled(x, np.abs(x - 0.3) + np.maximum(x, 0.5))
     3
+    >>> count_pieces_sampled(x, np.abs(x - 0.3) + 1e6)  # a large offset: still 2
+    2
     """
     xs = as_float_array(x, "x", ndim=1, allow_empty=False)
     ys = as_float_array(y, "y", ndim=1, allow_empty=False)
@@ -363,8 +381,10 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
         raise TypeError(f"rtol must be a real number, got {type(rtol).__name__}")
     if not np.isfinite(rtol) or rtol <= 0:
         raise ValueError(f"rtol must be finite and > 0, got {rtol}")
-    slopes = np.diff(ys) / np.diff(xs)
-    change = np.abs(np.diff(slopes)) > rtol * (np.max(np.abs(slopes)) + 1.0)
+    dx = np.diff(xs)
+    slopes = np.diff(ys) / dx
+    rounding = 16.0 * np.finfo(np.float64).eps * np.max(np.abs(ys)) / np.min(dx)
+    change = np.abs(np.diff(slopes)) > rtol * (np.max(np.abs(slopes)) + 1.0) + rounding
     starts = change & ~np.concatenate([[False], change[:-1]])  # the first of each run
     return int(np.sum(starts)) + 1
 
@@ -397,6 +417,157 @@ def network_output(
         h = np.maximum(h @ W.T + b, 0.0)  # (N, width)
     out: Array = (h @ Ws[-1].T + bs[-1])[:, 0]
     return out
+
+
+# --------------------------------------------------------------------------- approximation
+
+
+def best_fit(x: ArrayLike, y: ArrayLike, knots: ArrayLike) -> tuple[float, Array]:
+    r"""Fit values on a grid by a continuous piecewise-affine function, in the largest error.
+
+    Among the continuous functions :math:`p` that are affine between consecutive knots
+    :math:`t_0 < \dots < t_K`, find one that minimises :math:`\max_i |p(x_i) - y_i|`.
+    Such a :math:`p` is fixed by its values :math:`v_k = p(t_k)`, and
+    :math:`p(x_i) = \sum_k \phi_k(x_i) v_k` with the hat functions :math:`\phi_k` (1 at
+    :math:`t_k`, 0 at the other knots, affine between). So the fit is the linear program
+
+    .. math::
+
+        \min_{v,\, e}\ e \quad\text{subject to}\quad
+        -e \le \sum_k \phi_k(x_i) v_k - y_i \le e \quad (i = 1, \dots, N),
+
+    solved by SciPy's ``scipy.optimize.linprog`` with the HiGHS solver. The error is the
+    largest on the grid; between grid points the fit may err a little more.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The grid, finite, inside ``[knots[0], knots[-1]]``, N >= 1.
+    y : array_like, shape (N,)
+        The values to fit, finite.
+    knots : array_like, shape (K + 1,)
+        Strictly increasing, finite, K + 1 >= 2: a fit with K pieces.
+
+    Returns
+    -------
+    error : float
+        :math:`\min_p \max_i |p(x_i) - y_i|`.
+    values : numpy.ndarray of float64, shape (K + 1,)
+        The values at the knots of a fit that attains it.
+
+    Examples
+    --------
+    >>> x = np.linspace(-1.0, 1.0, 201)
+    >>> error, values = best_fit(x, x**2, [-1.0, 1.0])  # the best line for x^2: y = 1/2
+    >>> round(error, 9), np.round(values, 9).tolist()
+    (0.5, [0.5, 0.5])
+    """
+    xs = as_float_array(x, "x", ndim=1, allow_empty=False)
+    ys = as_float_array(y, "y", ndim=1, allow_empty=False)
+    ts = as_float_array(knots, "knots", ndim=1, allow_empty=False)
+    if ys.shape != xs.shape:
+        raise ValueError(f"y must have the shape of x {xs.shape}, got {ys.shape}")
+    if ts.size < 2 or not np.all(np.diff(ts) > 0):
+        raise ValueError(f"knots must be strictly increasing with at least 2 entries, got {ts}")
+    if xs.min() < ts[0] or xs.max() > ts[-1]:
+        raise ValueError(f"x must lie in [knots[0], knots[-1]] = [{ts[0]}, {ts[-1]}]")
+    hat = np.column_stack([np.interp(xs, ts, row) for row in np.eye(ts.size)])  # (N, K + 1)
+    ones = np.ones((xs.size, 1))  # unknowns: the values at the knots, then the error e
+    res = linprog(
+        np.r_[np.zeros(ts.size), 1.0],
+        A_ub=np.block([[hat, -ones], [-hat, -ones]]),  # hat @ v - y <= e, y - hat @ v <= e
+        b_ub=np.r_[ys, -ys],
+        bounds=[(None, None)] * (ts.size + 1),
+        method="highs",
+    )
+    if res.status != 0:
+        raise RuntimeError(f"linprog ended with status {res.status}: {res.message}")
+    values: Array = res.x[:-1]
+    return float(np.abs(hat @ values - ys).max()), values
+
+
+# --------------------------------------------------------------------------- two inputs
+
+
+def regions_by_crossings(A: ArrayLike, b: ArrayLike, eps: float = 1e-9) -> int:
+    r"""Count the regions cut out of the plane by the lines :math:`\alpha_j^\top x + \beta_j = 0`.
+
+    The lines must be in general position (no two parallel, no three through one point),
+    and there must be at least two. Then every region has a crossing of two lines on its
+    boundary, and the four regions around the crossing :math:`v` of lines :math:`i, j`
+    contain the four points
+
+    .. math::
+
+        p = v + \begin{pmatrix} \alpha_i^\top \\ \alpha_j^\top \end{pmatrix}^{-1}
+        \varepsilon \begin{pmatrix} s_i \\ s_j \end{pmatrix}, \qquad s_i, s_j \in \{-1, 1\},
+
+    where :math:`\alpha_i^\top p + \beta_i = \varepsilon s_i` and likewise for :math:`j`.
+    The count is the number of distinct activation patterns
+    :math:`(\alpha_k^\top p + \beta_k > 0)_k` at these points; no formula is used. It is
+    checked, not assumed, that no other line passes between a crossing and its four points
+    (:math:`|\alpha_k^\top v + \beta_k|` larger than the change of
+    :math:`\alpha_k^\top x + \beta_k` from :math:`v` to each point). For lines in general
+    position the count is :math:`1 + W + \binom{W}{2}`.
+
+    Parameters
+    ----------
+    A : array_like, shape (W, 2)
+        The normals :math:`\alpha_j`, one per row, finite, W >= 2.
+    b : array_like, shape (W,)
+        The offsets :math:`\beta_j`, finite.
+    eps : float, default 1e-9
+        The offset :math:`\varepsilon > 0` of the four points from each crossing.
+
+    Returns
+    -------
+    int
+        The number of regions.
+
+    Raises
+    ------
+    ValueError
+        If two lines are parallel, or a line passes within the four points of a crossing
+        of two others (three lines through one point, or ``eps`` too large).
+
+    Examples
+    --------
+    >>> regions_by_crossings([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -1.0])
+    7
+    """
+    As = as_float_array(A, "A", ndim=2)
+    bs = as_float_array(b, "b", ndim=1)
+    if As.shape[0] < 2 or As.shape[1] != 2:
+        raise ValueError(f"A must have shape (W, 2) with W >= 2, got shape {As.shape}")
+    if bs.shape != (As.shape[0],):
+        raise ValueError(f"b must have shape ({As.shape[0]},) to match A, got shape {bs.shape}")
+    if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be finite and > 0, got {eps}")
+    signs = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]).T  # (2, 4)
+    patterns: set[tuple[bool, ...]] = set()
+    for i in range(len(As)):
+        for j in range(i + 1, len(As)):
+            pair = As[[i, j]]
+            det = pair[0, 0] * pair[1, 1] - pair[0, 1] * pair[1, 0]
+            if abs(det) <= 1e-12 * np.linalg.norm(pair[0]) * np.linalg.norm(pair[1]):
+                raise ValueError(f"lines {i} and {j} are parallel: not in general position")
+            v = np.linalg.solve(pair, -bs[[i, j]])
+            points = v[:, None] + np.linalg.solve(pair, eps * signs)  # (2, 4)
+            z_v = As @ v + bs  # (W,)
+            z_p = As @ points + bs[:, None]  # (W, 4)
+            others = np.ones(len(As), dtype=bool)
+            others[[i, j]] = False
+            if np.any(np.abs(z_v[others]) <= np.abs(z_p - z_v[:, None])[others].max(axis=1)):
+                raise ValueError(
+                    f"a line passes within eps of the crossing of lines {i} and {j}: "
+                    "three lines through one point, or eps too large"
+                )
+            active = z_p > 0
+            active[[i, j]] = signs > 0  # on lines i, j the signs are known exactly
+            patterns.update(tuple(column) for column in active.T.tolist())
+    return len(patterns)
 
 
 # --------------------------------------------------------------------------- bounds
