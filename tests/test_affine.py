@@ -13,8 +13,10 @@ from derived.affine import (
     drop_times,
     fit_factorised,
     fit_linear,
+    growing_lengths,
     numerical_rank,
     scalar_descent,
+    start_times,
 )
 from derived.mlp import MLP
 
@@ -282,3 +284,50 @@ def test_scalar_descent_rejects_bad_input(kwargs, error, name):
     args = {"a": 0.1, "b": 0.1, "lam": 1.0, "lr": 0.01, "steps": 3} | kwargs
     with pytest.raises(error, match=name):
         scalar_descent(**args)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_start_times_predict_the_drops_of_a_factorised_run(seed):
+    C, lr, scale = np.diag([9.0, 4.0, 1.0, 0.5]), 0.005, 1e-6
+    init = np.random.default_rng(seed)
+    W1, W2 = scale * init.normal(size=(2, 4)), scale * init.normal(size=(4, 2))
+    *_, losses = fit_factorised(
+        C, 2, lr=lr, steps=800, init_scale=scale, rng=np.random.default_rng(seed)
+    )
+    halfway = drop_times(losses, [C.trace() - 9.0 / 2, C.trace() - 9.0 - 4.0 / 2])
+    lengths = growing_lengths(W1, W2, np.eye(4)[:, :2])
+    predicted = start_times(lengths, [9.0, 4.0], lr=lr)
+    assert np.all(np.abs(predicted - halfway) < 3)  # within a few steps
+
+
+def test_start_times_is_the_half_loss_step_of_the_scalar_model():
+    lam, lr, s0 = 8.0, 0.005, 1e-6  # balanced factors: g = s0
+    _, losses = scalar_descent(s0, s0, lam=lam, lr=lr, steps=400)
+    half = drop_times(losses, lam / 2)
+    assert abs(start_times([s0], [lam], lr=lr)[0] - half) <= 1
+
+
+def test_growing_lengths_by_hand():
+    W1 = np.array([[0.2, 0.2, 0.0], [0.0, 0.0, 0.0]])  # k = 2, n = 3
+    W2 = np.zeros((3, 2))
+    # g_1 = W1 e_1 / 2 = (0.1, 0), g_2 = W1 e_2 / 2 = (0.1, 0): nothing orthogonal is left
+    assert np.allclose(growing_lengths(W1, W2, np.eye(3)[:, :2]), [0.1, 0.0])
+    W2[2, 1] = 0.4  # adds W2^T e_3 / 2 = (0, 0.2) to g_3 only
+    assert np.allclose(growing_lengths(W1, W2, np.eye(3)[:, [0, 2]]), [0.1, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: growing_lengths(np.ones((2, 3)), np.ones((2, 3)), np.eye(3)), "W2 must"),
+        (lambda: growing_lengths(np.ones((2, 3)), np.ones((3, 2)), np.eye(3)), "m <= k"),
+        (lambda: growing_lengths(np.ones((2, 3)), np.ones((3, 2)), np.eye(2)), "Q must"),
+        (lambda: start_times([0.0], [1.0], lr=0.1), "> 0"),
+        (lambda: start_times([0.1], [-1.0], lr=0.1), "> 0"),
+        (lambda: start_times([0.1, 0.2], [1.0], lr=0.1), "lams must"),
+        (lambda: start_times([0.1], [1.0], lr=0.0), "lr"),
+    ],
+)
+def test_growing_lengths_and_start_times_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -272,6 +272,16 @@ VALID: dict[str, dict[str, Any]] = {
         "losses": np.array([1.0, 0.9, 0.5, 0.1]),
         "levels": np.array([0.6, 0.2]),
     },
+    "derived.affine.growing_lengths": {
+        "W1": rng.normal(size=(2, 3)),
+        "W2": rng.normal(size=(3, 2)),
+        "Q": np.eye(3)[:, :2],
+    },
+    "derived.affine.start_times": {
+        "lengths": np.array([1e-3, 1e-4]),
+        "lams": np.array([2.0, 1.0]),
+        "lr": 0.01,
+    },
     "derived.signal.hidden_errors": {
         "params": [rng.normal(size=(3, 2)), np.zeros(3), rng.normal(size=(1, 3)), np.zeros(1)],
         "X": rng.normal(size=(4, 2)),

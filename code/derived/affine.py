@@ -21,7 +21,8 @@ descent on the two factors of a rank-:math:`k` product, whose loss is not convex
 :func:`fit_linear` on one square layer, whose loss is a convex quadratic;
 :func:`drop_times` reads off when a loss curve first falls below given levels, and
 :func:`scalar_descent` runs the scalar model of one eigen-direction,
-:math:`\lambda (1 - ab)^2`.
+:math:`\lambda (1 - ab)^2`; :func:`growing_lengths` and :func:`start_times` predict from
+small initial factors when each drop of :func:`fit_factorised`'s loss happens.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ __all__ = [
     "drop_times",
     "fit_factorised",
     "fit_linear",
+    "growing_lengths",
     "numerical_rank",
     "scalar_descent",
+    "start_times",
 ]
 
 Array = NDArray[np.float64]
@@ -418,3 +421,110 @@ def scalar_descent(a: float, b: float, *, lam: float, lr: float, steps: int) -> 
         path[t + 1] = a, b
     losses: Array = lam * (1.0 - path[:, 0] * path[:, 1]) ** 2
     return path, losses
+
+
+def growing_lengths(W1: ArrayLike, W2: ArrayLike, Q: ArrayLike) -> Array:
+    r"""Lengths of the growing parts of small factors along eigenvectors, orthogonalised.
+
+    Linearised about zero, a step of :func:`fit_factorised` adds
+    :math:`2 \eta \lambda_i b_i` to :math:`a_i = W_1 q_i` and :math:`2 \eta \lambda_i a_i`
+    to :math:`b_i = W_2^\top q_i` for an eigenvector :math:`q_i` of :math:`C` with eigenvalue
+    :math:`\lambda_i`, so :math:`g_i = (a_i + b_i) / 2` grows by the factor
+    :math:`1 + 2 \eta \lambda_i` per step. The directions share the hidden units, so the
+    lengths returned are those of the Gram--Schmidt residuals: :math:`\lVert g_1 \rVert`,
+    the length of the part of :math:`g_2` orthogonal to :math:`g_1`, and so on (the
+    absolute diagonal of :math:`R` in a QR factorisation of :math:`[g_1, g_2, \dots]`).
+
+    Parameters
+    ----------
+    W1 : array_like, shape (k, n)
+        The first factor.
+    W2 : array_like, shape (n, k)
+        The second factor.
+    Q : array_like, shape (n, m)
+        Eigenvectors :math:`q_1, \dots, q_m` of :math:`C` as columns, in the order of
+        decreasing eigenvalue, with :math:`m \le k`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (m,)
+        The lengths, each >= 0.
+
+    Raises
+    ------
+    ValueError
+        If an array is not finite, empty, or of the wrong shape, or ``m > k``.
+
+    Examples
+    --------
+    >>> W1 = [[0.3, 0.0], [0.0, 0.1]]  # k = n = 2
+    >>> W2 = [[0.1, 0.0], [0.0, 0.3]]
+    >>> growing_lengths(W1, W2, np.eye(2)).tolist()  # g_1 = (0.2, 0), g_2 = (0, 0.2)
+    [0.2, 0.2]
+    """
+    A = as_float_array(W1, "W1", ndim=2, allow_empty=False)
+    B = as_float_array(W2, "W2", ndim=2, allow_empty=False)
+    V = as_float_array(Q, "Q", ndim=2, allow_empty=False)
+    k, n = A.shape
+    if B.shape != (n, k):
+        raise ValueError(f"W2 must have shape {(n, k)} to match W1, got {B.shape}")
+    if V.shape[0] != n or V.shape[1] > k:
+        raise ValueError(f"Q must have shape (n, m) with n = {n} and m <= k = {k}, got {V.shape}")
+    G = (A @ V + B.T @ V) / 2.0  # column i is g_i
+    lengths: Array = np.abs(np.diag(np.linalg.qr(G, mode="r")))
+    return lengths
+
+
+def start_times(lengths: ArrayLike, lams: ArrayLike, *, lr: float) -> Array:
+    r"""Predicted steps at which each drop of a factorised run's loss is half done.
+
+    A part of length :math:`g` along an eigenvector with eigenvalue :math:`\lambda` grows
+    by :math:`1 + 2 \eta \lambda` per step, and the product :math:`u` along it reaches
+    :math:`1/2` after about :math:`\ln(1/g) / \ln(1 + 2\eta\lambda)` steps. The loss
+    :math:`\lambda (1 - u)^2` is half down already at :math:`u = 1 - 1/\sqrt 2`, where
+    :math:`\operatorname{logit} u = -\ln(1 + \sqrt 2) \approx -0.88`, and the logit grows
+    by about :math:`4 \eta \lambda` per step, so the prediction is
+
+    .. math::
+
+        t = \frac{\ln(1/g)}{\ln(1 + 2\eta\lambda)} - \frac{\ln(1 + \sqrt 2)}{4\eta\lambda}.
+
+    It holds to leading order in :math:`\ln(1/g)`, for small :math:`g`.
+
+    Parameters
+    ----------
+    lengths : array_like, shape (m,)
+        The lengths :math:`g`, each > 0, for instance from :func:`growing_lengths`.
+    lams : array_like, shape (m,)
+        The eigenvalues :math:`\lambda`, each > 0.
+    lr : float
+        Step size :math:`\eta > 0`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (m,)
+        The predicted steps.
+
+    Raises
+    ------
+    ValueError
+        If an array is not finite, empty, of the wrong shape or not > 0, or ``lr`` is not a
+        finite number > 0.
+
+    Examples
+    --------
+    >>> t = start_times([1e-6], [8.0], lr=0.005)  # ln(1e6) / ln(1.08) - ln(1 + sqrt 2) / 0.16
+    >>> round(float(t[0]), 2)
+    174.0
+    """
+    g = as_float_array(lengths, "lengths", ndim=1, allow_empty=False)
+    lam = as_float_array(lams, "lams", ndim=1, allow_empty=False)
+    eta = check_positive_finite(lr, "lr")
+    if lam.shape != g.shape:
+        raise ValueError(f"lams must have the shape {g.shape} of lengths, got {lam.shape}")
+    if np.any(g <= 0) or np.any(lam <= 0):
+        raise ValueError("lengths and lams must be > 0")
+    times: Array = np.log(1.0 / g) / np.log1p(2.0 * eta * lam) - np.log1p(np.sqrt(2.0)) / (
+        4.0 * eta * lam
+    )
+    return times
