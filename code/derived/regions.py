@@ -339,10 +339,13 @@ def count_pieces_sampled(x: ArrayLike, y: ArrayLike, rtol: float = 1e-7) -> int:
     slope computed from three values is correct to
     :math:`16\varepsilon \max|y| / \min \Delta x`, so rounding alone never makes a change
     (without it, :math:`|x - 0.3| + 10^6` on a grid of spacing :math:`10^{-5}` would show
-    thousands of pieces). The count is exact when three conditions hold: the values are
+    thousands of pieces). The count is exact when four conditions hold: the values are
     correct to that level, neighbouring breakpoints are more than three grid spacings
-    apart, and every slope change exceeds :math:`2\tau` (a kink inside a cell splits its
-    change between two differences, the larger at least half of it). Two such kinks leave
+    apart, no breakpoint lies in the first or last cell (there it changes only one
+    difference, by a fraction of its change), and every slope change :math:`\delta` exceeds
+    :math:`2(\tau + 16\varepsilon \max|y| / \min \Delta x)` (a kink inside a cell splits
+    its change between two differences, the larger at least :math:`\delta/2` exactly and at
+    least :math:`\delta/2` minus the rounding level as computed). Two such kinks leave
     at least two kink-free cells between them, whose equal slopes separate their runs.
     Closer kinks can merge into one run, and a smaller change can go unseen. It is an
     independent check of :func:`count_pieces`, not a replacement.
