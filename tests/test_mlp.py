@@ -290,6 +290,14 @@ def test_gradient_profile_matches_its_definitions(act):
     f_prime = np.hstack([activation_derivative(s, act) for s in net.pre_activations[:-1]])
     spread = np.mean([np.std(column) for column in f_prime.T]) / np.mean(f_prime)
     assert prof["derivative_spread"] == pytest.approx(spread, rel=1e-12)
+    errors = np.array([np.linalg.norm(d, axis=1) for d in net.deltas])
+    np.testing.assert_allclose(prof["error_norms"], errors, rtol=1e-12)
+    np.testing.assert_allclose(
+        prof["input_norms"], [np.linalg.norm(a, axis=1) for a in inputs], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        prof["example_sums"], np.sum(prof["error_norms"] * prof["input_norms"], axis=1), rtol=1e-12
+    )
 
 
 def test_gradient_profile_coherence_and_spread_limits():

@@ -345,6 +345,10 @@ def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
         ``"derivative_spread"``: float, the standard deviation of :math:`f'(S^{(l)})` over
         the examples, averaged over the units of all hidden layers, divided by the mean of
         :math:`f'` over all of them: 0 when every example has the same derivatives.
+        ``"error_norms"`` and ``"input_norms"``: arrays (L, N), the factors of each
+        example's gradient norm, :math:`\lVert\delta_m\rVert` and :math:`\lVert a_m\rVert`
+        for every layer, so that ``example_sums`` is the sum over the examples of their
+        product. The :math:`\delta_m` carry the :math:`1/N` of the mean.
 
     Raises
     ------
@@ -396,6 +400,8 @@ def gradient_profile(net: MLP, X: ArrayLike) -> dict[str, Array | float]:
         "error_coherence": np.array([_row_coherence(d) for d in deltas]),
         "input_coherence": np.array([_row_coherence(a) for a in inputs]),
         "derivative_spread": spread,
+        "error_norms": err,
+        "input_norms": np.array([np.linalg.norm(a, axis=1) for a in inputs]),
     }
 
 
