@@ -414,14 +414,21 @@ def _one_plus_sq_dist(Y: Array, sq1: Array, start: int, stop: int, out: Array) -
 
 
 def _gradient_gaussian(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
-    """Gradient of KL(exaggeration * P || Q) for the Gaussian map kernel (symmetric SNE)."""
+    """Symmetric-SNE gradient (Gaussian map kernel) with p_ij replaced by alpha p_ij.
+
+    alpha = ``exaggeration`` (early exaggeration); for alpha != 1 this is not the
+    gradient of any KL divergence.
+    """
     M = exaggeration * P - _gaussian_q(Y)  # (N, N), symmetric
     grad: Array = 4.0 * (M.sum(axis=1)[:, None] * Y - M @ Y)
     return grad
 
 
 def _gradient(P: Array, Y: Array, exaggeration: float = 1.0) -> Array:
-    """Compute the gradient of KL(exaggeration * P || Q), one block of rows at a time.
+    """Compute the t-SNE gradient with p_ij replaced by alpha p_ij, one block of rows at a time.
+
+    alpha = ``exaggeration`` (early exaggeration); for alpha != 1 this is not the
+    gradient of any KL divergence.
 
     With M = (P - W/Z) * W split as P*W - W*W/Z, both parts' row sums and products with
     Y are accumulated block by block, together with Z = sum(W): one pass over P, and two
