@@ -507,7 +507,9 @@ def regions_by_crossings(A: ArrayLike, b: ArrayLike, eps: float = 1e-9) -> int:
 
     where :math:`\alpha_i^\top p + \beta_i = \varepsilon s_i` and likewise for :math:`j`.
     The count is the number of distinct activation patterns
-    :math:`(\alpha_k^\top p + \beta_k > 0)_k` at these points; no formula is used. It is
+    :math:`(\alpha_k^\top p + \beta_k > 0)_k` at these points (distinct regions have
+    distinct patterns: the points with one strict pattern are an intersection of open
+    half-planes, a convex set, so they lie in one region); no formula is used. It is
     checked, not assumed, that no other line passes between a crossing and its four points
     (:math:`|\alpha_k^\top v + \beta_k|` larger than the change of
     :math:`\alpha_k^\top x + \beta_k` from :math:`v` to each point). For lines in general
