@@ -410,3 +410,21 @@ def test_central_difference_rejects_bad_steps(x, h, match):
 def test_central_difference_errors_rejects_an_empty_sweep():
     with pytest.raises(ValueError, match="must not be empty"):
         central_difference_errors(math.exp, 1.0, math.e, [])
+
+
+def test_draw_graph_places_edge_labels_along_the_arrow():
+    matplotlib.use("Agg")
+    x = Value(2.0, "x")
+    f = x * 3.0
+    f.backward()
+    positions = []
+    for t in (0.2, 0.8):
+        ax = draw_graph(f, show_edges=True, label_at=t)
+        (label,) = [s for s in ax.texts if s.get_text() == "3"]  # the one edge label on x -> f
+        positions.append(label.get_position()[0])
+    assert positions[0] < positions[1]  # further along the arrow, further right
+    with pytest.raises(ValueError, match="label_at"):
+        draw_graph(f, show_edges=True, label_at=1.5)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

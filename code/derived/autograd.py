@@ -676,6 +676,7 @@ def draw_graph(
     *,
     show_grad: bool = True,
     show_edges: bool = False,
+    label_at: float = 0.5,
     fmt: str = ".4g",
 ) -> Axes:
     """Draw the computation graph of ``output`` with matplotlib.
@@ -696,6 +697,9 @@ def draw_graph(
         Whether to write on each arrow ``parent -> child`` the contribution
         ``child.grad * d child / d parent`` that the backward pass adds to the parent's
         gradient (so the gradient of a box is the sum of the numbers on its outgoing arrows).
+    label_at : float, default 0.5
+        Where along the last segment of an arrow its number sits, from 0 (the start of the
+        segment) to 1 (the arrow head); move it off 0.5 where two arrows cross midway.
     fmt : str, default ".4g"
         Format of the numbers.
 
@@ -715,6 +719,8 @@ def draw_graph(
     >>> sum(bool(t.get_text()) for t in ax.texts)  # a box per value: x, 1, x*x and y
     4
     """
+    if not 0.0 <= label_at <= 1.0:
+        raise ValueError(f"label_at must lie in [0, 1], got {label_at!r}")
     import matplotlib.pyplot as plt  # imported here: importing derived must stay cheap
 
     order = topological_order(output)
@@ -777,7 +783,8 @@ def draw_graph(
             k = parent_slot[id(child)]
             local = child.local_grads[k]
             parent_slot[id(child)] = k + 1
-            mid = ((pts[-1][0] + end[0]) / 2, (pts[-1][1] + end[1]) / 2)
+            t = label_at
+            mid = ((1 - t) * pts[-1][0] + t * end[0], (1 - t) * pts[-1][1] + t * end[1])
             ax.text(
                 *mid,
                 f"{child.grad * local:{fmt}}",
