@@ -428,3 +428,16 @@ def test_draw_graph_places_edge_labels_along_the_arrow():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_the_exact_step_is_exact_for_positive_x_and_steps_up_to_x():
+    """The docstring's claim: for 0 < h <= x, (x + h) - x and x - h' are exact (Sterbenz)."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.uniform(-20, 20, size=5000))
+    h = x * rng.uniform(0, 1, size=5000)
+    for xi, hi in zip(x.tolist(), h.tolist(), strict=True):
+        step = (xi + hi) - xi
+        assert Fraction(xi + hi) - Fraction(xi) == Fraction(step)
+        assert Fraction(xi) - Fraction(step) == Fraction(xi - step)

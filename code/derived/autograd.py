@@ -334,8 +334,10 @@ def central_difference(
     r"""Return the central difference :math:`(f(x + h) - f(x - h)) / (2h)`.
 
     With ``exact_step`` the step is first replaced by :math:`(x + h) - x`, the distance from
-    ``x`` to the float nearest ``x + h`` (computed without rounding), so that the rounding
-    of ``x + h`` does not enter the quotient.
+    ``x`` to the float nearest ``x + h``, so that the rounding of ``x + h`` does not enter the
+    quotient. When :math:`x > 0` and :math:`0 < h \le x`, that subtraction is exact by
+    Sterbenz's lemma and so is the later :math:`x - h`; for a negative ``x`` or a larger
+    step they can round.
 
     Parameters
     ----------
