@@ -604,7 +604,11 @@ class RMSprop(_SquareAverage):
 
 
 def _lerp(start: Array, end: Array, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, rounded the way torch's lerp rounds."""
+    """``start += weight * (end - start)`` in place, rounded as torch's default lerp rounds.
+
+    This is the rounding of torch's default (non-vectorised) kernel; its AVX2/AVX-512
+    kernels fuse the multiply-add, so their last bit sometimes differs.
+    """
     if weight < 0.5:
         start += weight * (end - start)
     else:
