@@ -118,6 +118,34 @@ def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+def check_finite(value: Any, name: str) -> float:
+    """Return ``value`` as a float if it is a finite real number, else raise.
+
+    Parameters
+    ----------
+    value : float
+        The number to check.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Examples
+    --------
+    >>> check_finite(-2, "lam")
+    -2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
 def check_positive_finite(value: Any, name: str) -> float:
     """Return ``value`` as a float if it is a finite number > 0, else raise.
 

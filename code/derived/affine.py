@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array, check_positive_finite, layer_params
+from derived._validate import as_float_array, check_finite, check_positive_finite, layer_params
 
 __all__ = [
     "compose_affine",
@@ -354,15 +354,6 @@ def fit_linear(
     return W, losses
 
 
-def _check_real(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
 def scalar_descent(a: float, b: float, *, lam: float, lr: float, steps: int) -> tuple[Array, Array]:
     r"""Gradient descent on the scalar model :math:`\lambda (1 - ab)^2` of two factors.
 
@@ -407,8 +398,8 @@ def scalar_descent(a: float, b: float, *, lam: float, lr: float, steps: int) -> 
     >>> [round(float(x), 6) for x in losses]  # (1 - 0.25)^2, then (1 - 0.575^2)^2
     [0.5625, 0.448063]
     """
-    a = _check_real(a, "a")
-    b = _check_real(b, "b")
+    a = check_finite(a, "a")
+    b = check_finite(b, "b")
     lam = check_positive_finite(lam, "lam")
     eta = check_positive_finite(lr, "lr")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:

@@ -76,7 +76,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_finite
 
 __all__ = [
     "SGD",
@@ -97,18 +97,8 @@ Array = NDArray[np.float64]
 # --------------------------------------------------------------------------- checks
 
 
-def _number(value: Any, name: str) -> float:
-    """``value`` as a finite float, or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
 def _at_least_zero(value: Any, name: str) -> float:
-    v = _number(value, name)
+    v = check_finite(value, name)
     if v < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return v
@@ -116,7 +106,7 @@ def _at_least_zero(value: Any, name: str) -> float:
 
 def _unit_interval(value: Any, name: str, *, closed: bool = False) -> float:
     """Return ``value`` if it lies in [0, 1) (or [0, 1] if ``closed``), else raise."""
-    v = _number(value, name)
+    v = check_finite(value, name)
     if v < 0 or v > 1 or (v == 1 and not closed):
         interval = "[0, 1]" if closed else "[0, 1)"
         raise ValueError(f"{name} must lie in {interval}, got {value!r}")
@@ -786,7 +776,7 @@ def ista(
             raise ValueError("A is zero: the lasso has no smooth part to take a step on")
         alpha = 1.0 / lipschitz
     else:
-        alpha = _number(step, "step")
+        alpha = check_finite(step, "step")
         if not 0 < alpha <= 1.0 / lipschitz * (1 + 1e-12):
             raise ValueError(
                 f"step must lie in (0, 1/L] = (0, {1 / lipschitz:.6g}] with L = ||A||_2^2, "
