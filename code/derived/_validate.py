@@ -118,6 +118,13 @@ def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+def _real(value: Any, name: str) -> float:
+    """``float(value)`` if ``value`` is a real number (not a bool), else a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
 def check_finite(value: Any, name: str) -> float:
     """Return ``value`` as a float if it is a finite real number, else raise.
 
@@ -138,9 +145,7 @@ def check_finite(value: Any, name: str) -> float:
     >>> check_finite(-2, "lam")
     -2.0
     """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = _real(value, name)
     if not np.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return v
@@ -166,9 +171,7 @@ def check_positive_finite(value: Any, name: str) -> float:
     >>> check_positive_finite(2, "beta")
     2.0
     """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = _real(value, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return v
