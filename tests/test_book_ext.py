@@ -381,3 +381,27 @@ def test_the_release_workflow_refuses_a_tag_that_is_not_the_version():
     assert 'test "$GITHUB_REF_NAME" = "v$version"' in workflow
     assert "python -m build" in workflow
     assert "make test-all" in workflow
+
+
+def test_pdf_links_to_an_exercise_in_another_chapter_carry_its_number(tmp_path):
+    """latex_fixes: a reference across chapters to an exercise resolves in LaTeX."""
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        'extensions = ["myst_parser", "sphinx_exercise", "latex_fixes"]\nnumfig = True\n'
+    )
+    (tmp_path / "index.md").write_text("# Top\n\n```{toctree}\na\nb\n```\n")
+    (tmp_path / "a.md").write_text(
+        "# A\n\n```{exercise} First\n:label: ex-one\n\nDo it.\n```\n\n"
+        "```{exercise} Second\n:label: ex-two\n\nAgain.\n```\n"
+    )
+    (tmp_path / "b.md").write_text("# B\n\nSee {ref}`ex-two` and {numref}`ex-one`.\n")
+    subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", "latex", str(tmp_path), str(tmp_path / "_b")],
+        check=True,
+        capture_output=True,
+    )
+    tex = next((tmp_path / "_b").glob("*.tex")).read_text(encoding="utf-8")
+    assert r"\label{\detokenize{a:ex-two}}" in tex
+    assert r"\hyperref[\detokenize{a:ex-two}]{Exercise 2}" in tex
+    assert r"\hyperref[\detokenize{a:ex-one}]{Exercise 1}" in tex
+    assert r"Exercise \ref" not in tex
