@@ -177,6 +177,52 @@ def check_positive_finite(value: Any, name: str) -> float:
     return v
 
 
+def check_int(value: Any, name: str, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) >= ``minimum``, else raise.
+
+    Parameters
+    ----------
+    value : int
+        The number to check (a Python or NumPy integer).
+    name : str
+        The argument's name, used in error messages.
+    minimum : int
+        The least allowed value.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Examples
+    --------
+    >>> check_int(3, "perplexity_steps", 1)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` if it is a :class:`numpy.random.Generator`, else raise a TypeError.
+
+    A seed or the legacy :class:`numpy.random.RandomState` is refused rather than
+    converted: every random function of the package takes the generator it draws from,
+    so that a run is reproduced by passing ``np.random.default_rng(seed)`` again.
+
+    Examples
+    --------
+    >>> check_generator(np.random.default_rng(0)).integers(10) < 10
+    True
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
 def scores_and_labels(
     scores: Any, labels: Any, name: str = "scores"
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:

@@ -83,7 +83,15 @@ def sigmoid(x: ArrayLike) -> Array:
     >>> sigmoid([-1e4, 0.0, 1e4]).tolist()
     [0.0, 0.5, 1.0]
     """
-    z = as_float_array(x, "x")
+    return _logistic(as_float_array(x, "x"))
+
+
+def _logistic(z: Array) -> Array:
+    r"""Return the sigmoid of a float array, unchecked; only :math:`e^{-|z|} \le 1` is formed.
+
+    The one implementation of the package; :mod:`derived.losses` and :mod:`derived.wann`
+    call it on arrays they have already validated.
+    """
     e = np.exp(-np.abs(z))
     out: Array = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return out

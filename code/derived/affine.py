@@ -32,7 +32,13 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array, check_finite, check_positive_finite, layer_params
+from derived._validate import (
+    as_float_array,
+    check_finite,
+    check_generator,
+    check_positive_finite,
+    layer_params,
+)
 
 __all__ = [
     "compose_affine",
@@ -65,8 +71,7 @@ def _check_run(
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     eta = check_positive_finite(lr, "lr")
     scale = check_positive_finite(init_scale, "init_scale")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     return eta, scale
 
 

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_generator
 from derived.mlp import MLP, activate, activation_derivative
 
 __all__ = ["DropoutMLP", "dropout", "dropout_backward"]
@@ -103,8 +103,7 @@ def dropout(
     """
     a = as_float_array(x, "x")
     rate = _rate(p)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     if not isinstance(training, bool | np.bool_) or not isinstance(inverted, bool | np.bool_):
         raise TypeError("training and inverted must be bools")
     if training:

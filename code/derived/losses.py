@@ -59,6 +59,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, scores_and_labels
+from derived.activations import _logistic
 from derived.softmax import log_softmax, softmax
 
 __all__ = [
@@ -97,12 +98,6 @@ def _check_unit_interval(x: Array, name: str) -> None:
 def _logits_labels(logits: ArrayLike, labels: ArrayLike) -> tuple[Array, NDArray[np.intp]]:
     """Validate a (N, K) logit matrix and N integer labels in [0, K)."""
     return scores_and_labels(logits, labels, "logits")
-
-
-def _sigmoid(z: Array) -> Array:
-    """Logistic sigmoid without overflow: only exp(-|z|) <= 1 is ever formed."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def cross_entropy(logits: ArrayLike, labels: ArrayLike) -> float:
@@ -333,7 +328,7 @@ def bce_with_logits_grad(z: ArrayLike, y: ArrayLike) -> Array:
     """
     s, t = _pair(z, y, "z", "y")
     _check_unit_interval(t, "y")
-    return (_sigmoid(s) - t) / s.size
+    return (_logistic(s) - t) / s.size
 
 
 def _gaussian_args(y_pred: ArrayLike, y: ArrayLike, var: ArrayLike) -> tuple[Array, Array, Array]:

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_generator
 from derived.activations import sigmoid
 
 __all__ = ["ACTIVATIONS", "MLP", "activation_derivative", "activate", "gradient_profile"]
@@ -191,8 +191,7 @@ class MLP:
         for n in sizes:
             if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
                 raise ValueError(f"sizes must be positive ints, got {list(sizes)}")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        check_generator(rng)
         self.sizes: tuple[int, ...] = tuple(int(n) for n in sizes)
         self.activation: str = _check_name(activation, "activation")
         out = "identity" if output_activation is None else output_activation

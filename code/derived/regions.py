@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_generator, check_int
 
 __all__ = [
     "RTOL",
@@ -136,14 +136,6 @@ def _check_widths(widths: Sequence[int], arg: str = "widths") -> tuple[int, ...]
         if isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1:
             raise ValueError(f"{arg} must be positive ints, got {list(out)}")
     return tuple(int(w) for w in out)
-
-
-def _check_count(value: int, arg: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{arg} must be an int, got {type(value).__name__}")
-    if value < least:
-        raise ValueError(f"{arg} must be >= {least}, got {value}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- the counter
@@ -652,8 +644,8 @@ def zigzag_network(width: int, depth: int) -> tuple[list[Array], list[Array]]:
     >>> count_pieces(*zigzag_network(3, 2), interval=(0.0, 1.0))
     9
     """
-    W = _check_count(width, "width", 1)
-    D = _check_count(depth, "depth", 1)
+    W = check_int(width, "width", 1)
+    D = check_int(depth, "depth", 1)
     c = np.where(np.arange(W) % 2 == 0, 2.0 * W, -2.0 * W)
     c[0] = W
     t = np.arange(W) / W  # the kinks i/W
@@ -702,8 +694,8 @@ def folded_network(width: int, depth: int) -> tuple[list[Array], list[Array]]:
     >>> count_pieces(*folded_network(3, 2), interval=(0.0, 1.0))
     12
     """
-    W = _check_count(width, "width", 2)
-    D = _check_count(depth, "depth", 1)
+    W = check_int(width, "width", 2)
+    D = check_int(depth, "depth", 1)
     zig_w, zig_b = zigzag_network(W, D)
     t = (np.arange(W) + 0.5) / W
     sign = np.ones(W)
@@ -744,7 +736,7 @@ def sawtooth_network(depth: int) -> tuple[list[Array], list[Array]]:
     >>> count_pieces(weights, biases, interval=(0.0, 1.0))
     4
     """
-    return zigzag_network(2, _check_count(depth, "depth", 1))
+    return zigzag_network(2, check_int(depth, "depth", 1))
 
 
 def random_network(
@@ -776,8 +768,7 @@ def random_network(
     [(4, 1), (4, 4), (1, 4)]
     """
     sizes = (1, *_check_widths(widths), 1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     if isinstance(bias_std, bool) or not isinstance(bias_std, int | float | np.floating):
         raise TypeError(f"bias_std must be a real number, got {type(bias_std).__name__}")
     if not np.isfinite(bias_std) or bias_std < 0:

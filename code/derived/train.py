@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_generator
 from derived.losses import cross_entropy, cross_entropy_grad
 
 __all__ = [
@@ -237,8 +237,7 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> list[NDArr
     for value, name in ((n, "n"), (batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     order = rng.permutation(int(n))
     return [order[i : i + batch_size] for i in range(0, int(n), int(batch_size))]
 

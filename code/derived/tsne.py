@@ -69,7 +69,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array, check_positive_finite
+from derived._validate import as_float_array, check_int, check_positive_finite
 
 __all__ = [
     "conditional_probabilities",
@@ -93,14 +93,6 @@ MAX_WIDEN = 40
 EXAGGERATION_ITERS = 250
 #: Size of one block of rows in the gradient: a slab this large fits in a core's cache.
 BLOCK_BYTES = 2**20
-
-
-def _int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def squared_distances(X: ArrayLike) -> Array:
@@ -552,8 +544,8 @@ def optimize_embedding(
     ((12, 2), True)
     """
     Pa, Ya = _check_p_y(P, Y0, "Y0")
-    total = _int(n_iter, "n_iter", 0)
-    every = _int(check_every, "check_every", 1)
+    total = check_int(n_iter, "n_iter", 0)
+    every = check_int(check_every, "check_every", 1)
     alpha = check_positive_finite(early_exaggeration, "early_exaggeration")
     kern = _check_kernel(kernel)
     grad_fn = _gradient_gaussian if kern == "gaussian" else _gradient
@@ -621,9 +613,9 @@ def tsne(
     True
     """
     Xa = as_float_array(X, "X", ndim=2)
-    d = _int(n_components, "n_components", 1)
-    seed_ = _int(seed, "seed", 0)
-    total = _int(n_iter, "n_iter", 0)
+    d = check_int(n_components, "n_components", 1)
+    seed_ = check_int(seed, "seed", 0)
+    total = check_int(n_iter, "n_iter", 0)
     P = joint_probabilities(Xa, perplexity)
     Y0 = 1e-4 * np.random.default_rng(seed_).standard_normal((Xa.shape[0], d))
     Y, _ = optimize_embedding(P, Y0, total)

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_generator, check_int
+from derived.activations import _logistic
 
 __all__ = [
     "ACTIVATIONS",
@@ -57,13 +58,6 @@ Array = NDArray[np.float64]
 PAPER_WEIGHTS: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 
-def _sigmoid(s: Array) -> Array:
-    """Logistic sigmoid from :math:`e^{-|s|}`: no overflow, full relative accuracy."""
-    e = np.exp(-np.abs(s))
-    out: Array = np.where(s >= 0, 1.0, e) / (1.0 + e)
-    return out
-
-
 _FUNCS: dict[str, Callable[[Array], Array]] = {
     "linear": lambda s: s,
     "step": lambda s: (s > 0).astype(np.float64),
@@ -71,7 +65,7 @@ _FUNCS: dict[str, Callable[[Array], Array]] = {
     "cos": lambda s: np.cos(np.pi * s),
     "gauss": lambda s: np.exp(-0.5 * s * s),
     "tanh": np.tanh,
-    "sigmoid": lambda s: _sigmoid(s),
+    "sigmoid": _logistic,
     "inverse": lambda s: -s,
     "abs": np.abs,
     "relu": lambda s: np.maximum(s, 0.0),
@@ -86,14 +80,6 @@ def _check_activation(name: object, arg: str) -> str:
     if not isinstance(name, str) or name not in _FUNCS:
         raise ValueError(f"{arg} must be one of {ACTIVATIONS}, got {name!r}")
     return name
-
-
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -125,8 +111,8 @@ class Topology:
 
     def __post_init__(self) -> None:
         """Check the graph, with an error naming the offending field."""
-        _check_int(self.n_inputs, "n_inputs", 1)
-        _check_int(self.n_outputs, "n_outputs", 1)
+        check_int(self.n_inputs, "n_inputs", 1)
+        check_int(self.n_outputs, "n_outputs", 1)
         if not isinstance(self.activations, tuple):
             raise TypeError(f"activations must be a tuple, got {type(self.activations).__name__}")
         if len(self.activations) < self.n_outputs:
@@ -422,11 +408,10 @@ def random_topology(
     >>> g.n_inputs, g.n_outputs, g.n_hidden <= 2
     (2, 2, True)
     """
-    _check_int(n_inputs, "n_inputs", 1)
-    _check_int(n_outputs, "n_outputs", 1)
-    _check_int(max_hidden, "max_hidden", 0)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_int(n_inputs, "n_inputs", 1)
+    check_int(n_outputs, "n_outputs", 1)
+    check_int(max_hidden, "max_hidden", 0)
+    check_generator(rng)
     p = float(edge_prob)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"edge_prob must be in [0, 1], got {edge_prob!r}")
@@ -530,8 +515,8 @@ def random_search(
     (591, ('abs', 'cos'), np.float64(1.0))
     """
     xs = as_float_array(x, "x", ndim=2, allow_empty=False)
-    _check_int(n_outputs, "n_outputs", 2)
-    count = _check_int(n_candidates, "n_candidates", 1)
+    check_int(n_outputs, "n_outputs", 2)
+    count = check_int(n_candidates, "n_candidates", 1)
     w = as_float_array(weights, "weights", ndim=1, allow_empty=False)
     y = _check_labels(labels, xs.shape[0], n_outputs)
     onehot = y == np.arange(n_outputs)[:, None]  # (C, N)
