@@ -282,7 +282,7 @@ def test_bad_input_messages_of_the_lp_and_the_learning_rule():
         linearly_separable([[0.0], [1.0]], [0, 2])
     with pytest.raises(ValueError, match="targets must have one entry per input"):
         perceptron_learn([[0.0], [1.0]], [0])
-    with pytest.raises(ValueError, match="max_epochs must be at least 1"):
+    with pytest.raises(ValueError, match="max_epochs must be >= 1"):
         perceptron_learn([[0.0], [1.0]], [0, 1], max_epochs=0)
     with pytest.raises(TypeError, match="max_epochs must be an int"):
         perceptron_learn([[0.0], [1.0]], [0, 1], max_epochs=2.5)

@@ -177,7 +177,7 @@ def check_positive_finite(value: Any, name: str) -> float:
     return v
 
 
-def check_int(value: Any, name: str, minimum: int) -> int:
+def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     """Return ``value`` as an int if it is an integer (not a bool) >= ``minimum``, else raise.
 
     Parameters
@@ -186,8 +186,8 @@ def check_int(value: Any, name: str, minimum: int) -> int:
         The number to check (a Python or NumPy integer).
     name : str
         The argument's name, used in error messages.
-    minimum : int
-        The least allowed value.
+    minimum : int, optional
+        The least allowed value; without it, any integer.
 
     Returns
     -------
@@ -201,7 +201,7 @@ def check_int(value: Any, name: str, minimum: int) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 

@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import beta
 
-from derived._validate import scores_and_labels
+from derived._validate import check_int, scores_and_labels
 
 __all__ = ["clopper_pearson", "label_rank", "topk_accuracy", "topk_error"]
 
@@ -105,9 +105,7 @@ def label_rank(scores: ArrayLike, labels: ArrayLike) -> NDArray[np.intp]:
 def _hits(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties) -> NDArray[np.float64]:
     """Per example, the (expected) indicator that the true label is in the top k."""
     s, lab = _scores_labels(scores, labels)
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if not 1 <= k <= s.shape[1]:
+    if not 1 <= check_int(k, "k") <= s.shape[1]:
         raise ValueError(f"k must lie in [1, K] = [1, {s.shape[1]}], got {k}")
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
@@ -211,9 +209,8 @@ def clopper_pearson(count: int, n: int, level: float = 0.95) -> tuple[float, flo
     >>> round(low, 4), round(high, 4)
     (0.0082, 0.0479)
     """
-    for name, value in (("count", count), ("n", n)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    check_int(count, "count")
+    check_int(n, "n")
     if n < 1 or not 0 <= count <= n:
         raise ValueError(f"need n >= 1 and 0 <= count <= n, got count={count}, n={n}")
     if not 0.0 < level < 1.0:

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 
-from derived._validate import as_float_array
+from derived._validate import as_float_array, check_int
 
 __all__ = [
     "GATES",
@@ -359,9 +359,7 @@ def threshold_functions(n: int) -> set[tuple[int, ...]]:
     >>> [len(threshold_functions(n)) for n in range(4)]
     [2, 4, 14, 104]
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if not 0 <= n <= 4:
+    if not 0 <= check_int(n, "n", 0) <= 4:
         raise ValueError(f"n must be between 0 and 4, got {n}")
     if n == 0:
         return {(0,), (1,)}
@@ -440,10 +438,7 @@ def perceptron_learn(inputs: ArrayLike, targets: ArrayLike, max_epochs: int = 10
     ([2.0, 1.0], -3.0, [2, 3, 3, 2, 1, 0])
     """
     X, T = _inputs_and_targets(inputs, targets)
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
-        raise TypeError(f"max_epochs must be an int, got {type(max_epochs).__name__}")
-    if max_epochs < 1:
-        raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    max_epochs = check_int(max_epochs, "max_epochs", 1)
     augmented = np.hstack([X, np.ones((len(X), 1))])  # (P, n + 1)
     v = np.zeros(X.shape[1] + 1)  # (w, b)
     history, steps, mistakes = [v.copy()], [v.copy()], []
