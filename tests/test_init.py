@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from derived.init import (
     fans,
+    he_init_mlp,
     he_normal,
     he_std,
     he_uniform,
@@ -19,6 +20,7 @@ from derived.init import (
     xavier_std,
     xavier_uniform,
 )
+from derived.mlp import MLP
 
 SHAPES = [(300, 200), (64, 1000), (16, 8, 3, 3), (7, 5, 2, 3, 4)]
 
@@ -149,3 +151,132 @@ def test_same_seed_same_weights_and_shapes():
 def test_bad_input_is_rejected(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
+def test_he_init_mlp_weights_have_he_variance_and_zero_biases(distribution):
+    net = MLP([400, 600, 300, 10], rng=np.random.default_rng(4))
+    arrays = [id(p) for p in net.params]
+    he_init_mlp(net, rng=np.random.default_rng(5), distribution=distribution)
+    assert [id(p) for p in net.params] == arrays  # overwritten in place
+    excess = -1.2 if distribution == "uniform" else 0.0
+    for W, b in zip(net.params[0::2], net.params[1::2], strict=True):
+        assert W.dtype == np.float64
+        sample_variance_within(W, 2.0 / W.shape[1], excess)  # he_std squared, fan-in
+        assert math.isclose(he_std(W.shape) ** 2, 2.0 / W.shape[1])
+        if distribution == "uniform":
+            assert np.abs(W).max() <= math.sqrt(6.0 / W.shape[1])  # kaiming_uniform_'s bound
+        np.testing.assert_array_equal(b, 0.0)
+
+
+def test_he_init_mlp_matches_torch_kaiming_bound_and_gain():
+    net = MLP([1000, 1000], rng=np.random.default_rng(6))
+    he_init_mlp(net, rng=np.random.default_rng(7))
+    torch.manual_seed(0)
+    w_t = torch.nn.init.kaiming_uniform_(
+        torch.empty(1000, 1000, dtype=torch.float64), nonlinearity="relu"
+    )
+    ratio = float(np.abs(net.params[0]).max()) / float(w_t.abs().max())
+    assert abs(ratio - 1) < 1e-4  # the same bound (see test_uniform_bounds_match_torch)
+    he_init_mlp(net, rng=np.random.default_rng(7), gain=1.0)
+    sample_variance_within(net.params[0], 1.0 / 1000, -1.2)
+
+
+def test_he_init_mlp_keeps_the_relu_forward_signal():
+    # The point of the scheme: E[s^2] is about 2 E[x^2] at every layer, where MLP's own
+    # default divides it by about 3 at the first layer and by about 6 after a ReLU.
+    X = np.random.default_rng(8).normal(size=(256, 500))
+    net = MLP([500] * 6, rng=np.random.default_rng(9))
+    net.forward(X)
+    default = np.array([np.mean(s**2) for s in net.pre_activations])
+    he_init_mlp(net, rng=np.random.default_rng(9))
+    net.forward(X)
+    he = np.array([np.mean(s**2) for s in net.pre_activations])
+    np.testing.assert_allclose(he / np.mean(X**2), 2.0, rtol=0.15)
+    assert math.isclose(default[0] / np.mean(X**2), 1 / 3, rel_tol=0.15)
+    assert math.isclose(default[1] / default[0], 1 / 6, rel_tol=0.15)  # later: a bias floor
+
+
+def test_he_init_mlp_is_reproducible_and_draws_in_layer_order():
+    a = MLP([5, 4, 3], rng=np.random.default_rng(0))
+    b = MLP([5, 4, 3], rng=np.random.default_rng(1))
+    he_init_mlp(a, rng=np.random.default_rng(2))
+    he_init_mlp(b, rng=np.random.default_rng(2))
+    for p, q in zip(a.params, b.params, strict=True):
+        np.testing.assert_array_equal(p, q)
+    rng = np.random.default_rng(2)
+    first, second = he_uniform((4, 5), rng=rng), he_uniform((3, 4), rng=rng)
+    np.testing.assert_array_equal(a.params[0], first)
+    np.testing.assert_array_equal(a.params[2], second)
+
+
+def _net_with_param(index, value):
+    net = MLP([3, 4, 2], rng=np.random.default_rng(0))
+    net.params[index] = value
+    return net
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: he_init_mlp([np.zeros((2, 3))], rng=np.random.default_rng(0)),
+            TypeError,
+            "net must be a derived.mlp.MLP, got list",
+        ),
+        (
+            lambda: he_init_mlp(MLP([3, 2], rng=np.random.default_rng(0)), rng=0),
+            TypeError,
+            "rng must be a numpy.random.Generator",
+        ),
+        (
+            lambda: he_init_mlp(
+                MLP([3, 2], rng=np.random.default_rng(0)),
+                rng=np.random.default_rng(0),
+                distribution="gaussian",
+            ),
+            ValueError,
+            "distribution must be 'uniform' or 'normal', got 'gaussian'",
+        ),
+        (
+            lambda: he_init_mlp(
+                MLP([3, 2], rng=np.random.default_rng(0)), rng=np.random.default_rng(0), gain=-1.0
+            ),
+            ValueError,
+            "gain must be a finite number > 0",
+        ),
+        (
+            lambda: he_init_mlp(_net_with_param(2, np.zeros((2, 5))), rng=np.random.default_rng(0)),
+            ValueError,
+            r"params of layer 2 must be float64 arrays of shapes \(2, 4\) and \(2,\), "
+            r"got float64 array of shape \(2, 5\)",
+        ),
+        (
+            lambda: he_init_mlp(
+                _net_with_param(1, np.zeros(4, dtype=np.float32)), rng=np.random.default_rng(0)
+            ),
+            ValueError,
+            "got float32 array",
+        ),
+        (
+            lambda: he_init_mlp(_net_with_param(0, [[0.0] * 3] * 4), rng=np.random.default_rng(0)),
+            ValueError,
+            "got list",
+        ),
+    ],
+)
+def test_he_init_mlp_rejects_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_he_init_mlp_rejects_missing_params_and_changes_nothing_on_error():
+    net = MLP([3, 4, 2], rng=np.random.default_rng(0))
+    before = [p.copy() for p in net.params]
+    net.params[3] = np.zeros(3)  # the last bias has the wrong shape
+    with pytest.raises(ValueError, match="params of layer 2"):
+        he_init_mlp(net, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(net.params[0], before[0])  # layer 1 untouched
+    del net.params[3]
+    with pytest.raises(ValueError, match="must hold a weight and a bias per layer, 4 arrays"):
+        he_init_mlp(net, rng=np.random.default_rng(0))

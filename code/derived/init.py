@@ -26,8 +26,9 @@ The uniform distribution on :math:`[-a, a]` has variance :math:`a^2/3`, so the u
 versions draw from :math:`a = \sqrt{3}\,\sigma`. For a convolution weight of shape
 ``(out, in, k1, k2, ...)`` each fan is multiplied by the receptive field
 :math:`k_1 k_2 \cdots`, as in ``torch.nn.init``, whose bounds and standard deviations these
-functions reproduce (``tests/test_init.py``). Chapter 10 of the book derives the argument
-and measures the variances through depth.
+functions reproduce (``tests/test_init.py``). :func:`he_init_mlp` applies He's uniform
+initialisation to every layer of a :class:`derived.mlp.MLP`, with zero biases. Chapter 10
+of the book derives the argument and measures the variances through depth.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from derived.mlp import MLP
+
 __all__ = [
     "fans",
+    "he_init_mlp",
     "he_normal",
     "he_std",
     "he_uniform",
@@ -289,3 +293,82 @@ def he_normal(
     (3, 5)
     """
     return _rng(rng).normal(0.0, he_std(shape, mode, gain), size=_shape(shape))
+
+
+def he_init_mlp(
+    net: MLP, *, rng: np.random.Generator, distribution: str = "uniform", gain: float = RELU_GAIN
+) -> None:
+    r"""Give every layer of ``net`` He/Kaiming weights and zero biases, in place.
+
+    Layer by layer, from the first to the last, :math:`W^{(l)}` is overwritten by
+    :func:`he_uniform` (or :func:`he_normal`) of its own shape, fan-in mode, so that its
+    entries have variance :math:`g^2/n_{l-1}` (:math:`2/n_{l-1}` for ReLU), and
+    :math:`b^{(l)}` by zeros. With ReLU between the layers this keeps the mean square of
+    the pre-activations the same from layer to layer, instead of the factor
+    :math:`1/6` per layer of ``MLP``'s own default. The weights are drawn in the order
+    ``W1, W2, ...`` from ``rng``, so the same generator state gives the same network.
+
+    Parameters
+    ----------
+    net : derived.mlp.MLP
+        The network; its ``params`` arrays are overwritten in place (the list and the
+        array objects stay the same, so an optimiser built on them keeps working).
+    rng : numpy.random.Generator
+        The source of randomness (keyword only).
+    distribution : {"uniform", "normal"}, default "uniform"
+        :math:`U[-a, a]` with :math:`a = g\sqrt{3/n_{l-1}}`, as
+        ``torch.nn.init.kaiming_uniform_``, or :math:`N(0, g^2/n_{l-1})`, as
+        ``torch.nn.init.kaiming_normal_``.
+    gain : float, default sqrt(2)
+        The gain of the activation; :math:`\sqrt 2` for ReLU.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not an ``MLP`` or ``rng`` not a ``numpy.random.Generator``.
+    ValueError
+        If ``distribution`` is unknown, ``gain`` is not a finite number > 0, or a
+        parameter of ``net`` is not a float64 array of the shape its layer sizes give.
+
+    Examples
+    --------
+    >>> from derived.mlp import MLP
+    >>> net = MLP([6, 4, 2], rng=np.random.default_rng(0))
+    >>> he_init_mlp(net, rng=np.random.default_rng(1))
+    >>> bool(np.all(np.abs(net.params[0]) <= 1.0))  # bound sqrt(2) * sqrt(3 / 6) = 1
+    True
+    >>> [float(np.abs(b).max()) for b in net.params[1::2]]
+    [0.0, 0.0]
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a derived.mlp.MLP, got {type(net).__name__}")
+    _rng(rng)
+    draws = {"uniform": he_uniform, "normal": he_normal}
+    if distribution not in draws:
+        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
+    _gain(gain)
+    if len(net.params) != 2 * (len(net.sizes) - 1):
+        raise ValueError(
+            f"net.params must hold a weight and a bias per layer, {2 * (len(net.sizes) - 1)} "
+            f"arrays for sizes {list(net.sizes)}, got {len(net.params)}"
+        )
+    for layer, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:], strict=True)):
+        W, b = net.params[2 * layer], net.params[2 * layer + 1]
+        for p, want in ((W, (n_out, n_in)), (b, (n_out,))):
+            if not isinstance(p, np.ndarray) or p.dtype != np.float64 or p.shape != want:
+                got = (
+                    f"{p.dtype} array of shape {p.shape}"
+                    if isinstance(p, np.ndarray)
+                    else type(p).__name__
+                )
+                raise ValueError(
+                    f"params of layer {layer + 1} must be float64 arrays of shapes "
+                    f"{(n_out, n_in)} and {(n_out,)}, got {got}"
+                )
+    for W, b in zip(net.params[0::2], net.params[1::2], strict=True):
+        W[...] = draws[distribution](W.shape, rng=rng, gain=gain)
+        b[...] = 0.0
