@@ -304,8 +304,9 @@ def he_init_mlp(
     :func:`he_uniform` (or :func:`he_normal`) of its own shape, fan-in mode, so that its
     entries have variance :math:`g^2/n_{l-1}` (:math:`2/n_{l-1}` for ReLU), and
     :math:`b^{(l)}` by zeros. With ReLU between the layers this keeps the mean square of
-    the pre-activations the same from layer to layer, instead of the factor
-    :math:`1/6` per layer of ``MLP``'s own default. The weights are drawn in the order
+    the pre-activations the same from layer to layer, where ``MLP``'s own default
+    (that of ``torch.nn.Linear``) divides it by about 6 at every layer after a ReLU,
+    down to the floor its random biases set. The weights are drawn in the order
     ``W1, W2, ...`` from ``rng``, so the same generator state gives the same network.
 
     Parameters
