@@ -39,6 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from derived._validate import check_generator, check_positive_finite
 from derived.mlp import MLP
 
 __all__ = [
@@ -72,21 +73,6 @@ def _shape(shape: Sequence[int]) -> tuple[int, ...]:
             f"shape must have at least 2 entries (out, in, *kernel) to have fans, got {tuple(out)}"
         )
     return tuple(out)
-
-
-def _gain(gain: float) -> float:
-    if isinstance(gain, bool) or not isinstance(gain, int | float | np.integer | np.floating):
-        raise TypeError(f"gain must be a real number, got {type(gain).__name__}")
-    g = float(gain)
-    if not math.isfinite(g) or g <= 0:
-        raise ValueError(f"gain must be a finite number > 0, got {gain!r}")
-    return g
-
-
-def _rng(rng: np.random.Generator) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -140,7 +126,7 @@ def xavier_std(shape: Sequence[int], gain: float = 1.0) -> float:
     0.5
     """
     fan_in, fan_out = fans(shape)
-    return _gain(gain) * math.sqrt(2.0 / (fan_in + fan_out))
+    return check_positive_finite(gain, "gain") * math.sqrt(2.0 / (fan_in + fan_out))
 
 
 def he_std(shape: Sequence[int], mode: str = "fan_in", gain: float = RELU_GAIN) -> float:
@@ -169,7 +155,7 @@ def he_std(shape: Sequence[int], mode: str = "fan_in", gain: float = RELU_GAIN) 
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fans(shape)
     n = fan_in if mode == "fan_in" else fan_out
-    return _gain(gain) / math.sqrt(n)
+    return check_positive_finite(gain, "gain") / math.sqrt(n)
 
 
 def xavier_uniform(shape: Sequence[int], *, rng: np.random.Generator, gain: float = 1.0) -> Array:
@@ -198,7 +184,7 @@ def xavier_uniform(shape: Sequence[int], *, rng: np.random.Generator, gain: floa
     ((2, 4), True)
     """
     bound = math.sqrt(3.0) * xavier_std(shape, gain)
-    return _rng(rng).uniform(-bound, bound, size=_shape(shape))
+    return check_generator(rng).uniform(-bound, bound, size=_shape(shape))
 
 
 def xavier_normal(shape: Sequence[int], *, rng: np.random.Generator, gain: float = 1.0) -> Array:
@@ -222,7 +208,7 @@ def xavier_normal(shape: Sequence[int], *, rng: np.random.Generator, gain: float
     >>> xavier_normal((3, 5), rng=np.random.default_rng(0)).shape
     (3, 5)
     """
-    return _rng(rng).normal(0.0, xavier_std(shape, gain), size=_shape(shape))
+    return check_generator(rng).normal(0.0, xavier_std(shape, gain), size=_shape(shape))
 
 
 def he_uniform(
@@ -258,7 +244,7 @@ def he_uniform(
     True
     """
     bound = math.sqrt(3.0) * he_std(shape, mode, gain)
-    return _rng(rng).uniform(-bound, bound, size=_shape(shape))
+    return check_generator(rng).uniform(-bound, bound, size=_shape(shape))
 
 
 def he_normal(
@@ -292,7 +278,7 @@ def he_normal(
     >>> he_normal((3, 5), rng=np.random.default_rng(0)).shape
     (3, 5)
     """
-    return _rng(rng).normal(0.0, he_std(shape, mode, gain), size=_shape(shape))
+    return check_generator(rng).normal(0.0, he_std(shape, mode, gain), size=_shape(shape))
 
 
 def he_init_mlp(
@@ -347,11 +333,11 @@ def he_init_mlp(
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a derived.mlp.MLP, got {type(net).__name__}")
-    _rng(rng)
+    check_generator(rng)
     draws = {"uniform": he_uniform, "normal": he_normal}
     if distribution not in draws:
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
-    _gain(gain)
+    check_positive_finite(gain, "gain")
     if len(net.params) != 2 * (len(net.sizes) - 1):
         raise ValueError(
             f"net.params must hold a weight and a bias per layer, {2 * (len(net.sizes) - 1)} "
