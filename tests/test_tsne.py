@@ -225,6 +225,35 @@ def test_optimiser_follows_scikit_learn_step_for_step(monkeypatch):
     assert history[:, 0].tolist() == [0, 5, 10, 15, 20]
 
 
+def test_without_adaptive_gains_the_update_is_momentum_descent():
+    # gains held at 1: u <- mu u - eta G, Y <- Y + u, with the exaggerated gradient
+    # 4 sum_j (alpha p_ij - q_ij) w_ij (y_i - y_j) for 3 steps, then the true one for 2
+    import derived.tsne
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(20, 4))
+    P = joint_probabilities(X, 5.0)
+    Y0 = 1e-2 * rng.standard_normal((20, 2))
+    alpha, eta = 4.0, 30.0
+    Y, update = Y0.copy(), np.zeros_like(Y0)
+    for step in range(5):
+        if step == 3:  # the second phase starts from zero velocity
+            update = np.zeros_like(Y)
+        W = 1.0 / (1.0 + squared_distances(Y))
+        np.fill_diagonal(W, 0.0)
+        M = ((alpha if step < 3 else 1.0) * P - W / W.sum()) * W
+        grad = 4.0 * (M.sum(axis=1)[:, None] * Y - M @ Y)
+        update = (0.5 if step < 3 else 0.8) * update - eta * grad
+        Y = Y + update
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(derived.tsne, "EXAGGERATION_ITERS", 3)
+        kwargs = {"early_exaggeration": alpha, "learning_rate": eta}
+        ours, _ = optimize_embedding(P, Y0, 5, adaptive_gains=False, **kwargs)
+        adapted, _ = optimize_embedding(P, Y0, 5, **kwargs)
+    np.testing.assert_allclose(ours, Y, rtol=1e-12, atol=1e-15)
+    assert np.abs(adapted - Y).max() > 1e-3 * np.abs(Y).max()  # the gains do matter
+
+
 def test_default_learning_rate_is_scikit_learns_auto():
     # max(N / (4 alpha), 50): the N / (4 alpha) branch with a small alpha, and the floor
     # against scikit-learn's own choice of learning_rate_ for learning_rate="auto"
@@ -294,6 +323,7 @@ Y4 = np.arange(8.0).reshape(4, 2)
         (lambda: optimize_embedding(P4, Y4, learning_rate=0.0), ValueError, "learning_rate"),
         (lambda: optimize_embedding(P4, Y4, early_exaggeration=-1.0), ValueError, "exaggerat"),
         (lambda: optimize_embedding(P4[:3, :3], Y4), ValueError, "to match Y0"),
+        (lambda: optimize_embedding(P4, Y4, adaptive_gains=1), TypeError, "adaptive_gains"),
         (lambda: tsne(np.eye(6), n_components=0, perplexity=2.0), ValueError, "n_components"),
         (lambda: tsne(np.eye(6), perplexity=2.0, seed=-1), ValueError, "seed"),
         (lambda: tsne(np.eye(6), perplexity=2.0, seed=True), TypeError, "seed"),

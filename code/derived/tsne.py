@@ -495,6 +495,7 @@ def optimize_embedding(
     learning_rate: float | None = None,
     check_every: int = 50,
     kernel: str = "student",
+    adaptive_gains: bool = True,
 ) -> tuple[Array, Array]:
     r"""Minimise :func:`kl_divergence` from ``Y0`` by t-SNE's gradient descent.
 
@@ -508,6 +509,9 @@ def optimize_embedding(
         g \leftarrow \max\big(0.01,\ g + 0.2 \text{ where } u \odot G < 0,\
         0.8\,g \text{ elsewhere}\big), \quad
         u \leftarrow \mu u - \eta\, g \odot G, \quad Y \leftarrow Y + u.
+
+    With ``adaptive_gains=False`` every gain stays 1: plain gradient descent with
+    momentum, :math:`u \leftarrow \mu u - \eta G`.
 
     Parameters
     ----------
@@ -526,6 +530,8 @@ def optimize_embedding(
         Record the objective every this many iterations.
     kernel : {"student", "gaussian"}, default "student"
         The map kernel: t-SNE, or symmetric SNE with ``"gaussian"``.
+    adaptive_gains : bool, default True
+        Adapt the per-coordinate gains (t-SNE's rule); ``False`` holds them at 1.
 
     Returns
     -------
@@ -548,6 +554,9 @@ def optimize_embedding(
     every = check_int(check_every, "check_every", 1)
     alpha = check_positive_finite(early_exaggeration, "early_exaggeration")
     kern = _check_kernel(kernel)
+    if not isinstance(adaptive_gains, bool | np.bool_):
+        raise TypeError(f"adaptive_gains must be a bool, got {type(adaptive_gains).__name__}")
+    adapt = bool(adaptive_gains)
     grad_fn = _gradient_gaussian if kern == "gaussian" else _gradient
     n = Ya.shape[0]
     eta = max(n / alpha / 4.0, 50.0)
@@ -562,9 +571,9 @@ def optimize_embedding(
         gains = np.ones_like(Y)
         for it in range(start, stop):  # iterations are sequential; each is vectorised
             grad = grad_fn(Pa, Y, factor)
-            # the last update went against this gradient: still descending, speed up
-            descending = update * grad < 0.0
-            gains = np.maximum(np.where(descending, gains + 0.2, gains * 0.8), 0.01)
+            if adapt:  # the last update went against this gradient: descending, speed up
+                descending = update * grad < 0.0
+                gains = np.maximum(np.where(descending, gains + 0.2, gains * 0.8), 0.01)
             update = momentum * update - eta * gains * grad
             Y += update
             if (it + 1) % every == 0 or it + 1 == total:
