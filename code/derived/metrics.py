@@ -154,6 +154,14 @@ def topk_error(scores: ArrayLike, labels: ArrayLike, k: int, ties: Ties = "expec
 
     .. math:: \frac1N \sum_n \mathbb 1[r_n > k] = 1 - \text{top-}k\text{ accuracy}
 
+    with :math:`r_n` the rank of the true label of example ``n``. The formula holds as
+    written when no class ties with the true label. With ties it is the
+    ``"optimistic"`` convention (the rank counts only strictly larger scores); the
+    default, ``"expected"``, returns instead the mean over a uniformly random order of
+    the tied classes, :math:`\frac1N \sum_n (1 - \pi_n(k))` with
+    :math:`\pi_n(k) = \min(\max(k - g_n, 0), e_n + 1) / (e_n + 1)`, where :math:`g_n`
+    classes score above the true label and :math:`e_n` others equal it.
+
     Parameters
     ----------
     scores : array_like, shape (N, K)
