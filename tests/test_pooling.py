@@ -16,6 +16,7 @@ from derived.pooling import (
     adaptive_max_pool2d_backward,
     avg_pool2d,
     avg_pool2d_backward,
+    max_blur_pool2d,
     max_pool2d,
     max_pool2d_backward,
 )
@@ -124,6 +125,56 @@ def test_overlapping_windows_accumulate():
     assert dx[0, 0, 0, 1] == 2.0  # the 5 is the maximum of two windows
 
 
+def max_blur_pool_by_loops(x, k, s):
+    """The definition, one pixel at a time: circular k-window maximum, circular
+    [1, 2, 1]/4 blur along rows then columns, every s-th pixel."""
+    n, c, h, w = x.shape
+    dense = np.empty_like(x)
+    for a in range(h):
+        for b in range(w):
+            rows = [(a + i) % h for i in range(k[0])]
+            cols = [(b + j) % w for j in range(k[1])]
+            dense[:, :, a, b] = x[:, :, rows][:, :, :, cols].max(axis=(2, 3))
+    taps = {-1: 0.25, 0: 0.5, 1: 0.25}
+    rows_blurred = sum(t * dense[:, :, [(a + d) % h for a in range(h)]] for d, t in taps.items())
+    blurred = sum(t * rows_blurred[..., [(b + d) % w for b in range(w)]] for d, t in taps.items())
+    return blurred[:, :, :: s[0], :: s[1]]
+
+
+def max_blur_pool_by_torch(x, k, s):
+    """Circular pad, max_pool2d at stride 1, depthwise [1, 2, 1] blur conv, subsample."""
+    n, c, h, w = x.shape
+    xt = torch.tensor(x, dtype=torch.float64)
+    dense = F.max_pool2d(F.pad(xt, (0, k[1] - 1, 0, k[0] - 1), mode="circular"), k, stride=1)
+    tri = torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64)
+    blur = (torch.outer(tri, tri) / 16).expand(c, 1, 3, 3)
+    blurred = F.conv2d(F.pad(dense, (1, 1, 1, 1), mode="circular"), blur, groups=c)
+    return blurred[:, :, :: s[0], :: s[1]].numpy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    h=st.integers(3, 8),
+    w=st.integers(3, 8),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_max_blur_pool_matches_its_definition_and_torch(k, s, h, w, ties, seed):
+    x = make_input((2, 3, h, w), ties, seed)
+    y = max_blur_pool2d(x, k, s)
+    assert y.shape == (2, 3, -(-h // s[0]), -(-w // s[1]))
+    np.testing.assert_allclose(y, max_blur_pool_by_loops(x, k, s), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(y, max_blur_pool_by_torch(x, k, s), rtol=1e-13, atol=1e-14)
+
+
+def test_max_blur_pool_commutes_with_circular_shifts_by_the_stride():
+    x = np.random.default_rng(3).normal(size=(2, 2, 8, 8))
+    shifted = max_blur_pool2d(np.roll(x, (2, 4), axis=(2, 3)))
+    np.testing.assert_array_equal(shifted, np.roll(max_blur_pool2d(x), (1, 2), axis=(2, 3)))
+
+
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
@@ -145,6 +196,10 @@ def test_overlapping_windows_accumulate():
             "dout must have shape",
         ),
         (lambda: avg_pool2d(np.full((1, 1, 2, 2), np.inf), 2), ValueError, "x must be finite"),
+        (lambda: max_blur_pool2d(np.zeros((1, 1, 2, 2)), 3), ValueError, "at most the map"),
+        (lambda: max_blur_pool2d(np.zeros((1, 1, 4, 4)), 2, 0), ValueError, "stride must be"),
+        (lambda: max_blur_pool2d(np.zeros((4, 4)), 2), ValueError, "x must have 4"),
+        (lambda: max_blur_pool2d(np.full((1, 1, 2, 2), np.nan)), ValueError, "x must be finite"),
     ],
 )
 def test_errors(call, exc, match):

@@ -19,6 +19,11 @@ A pooling layer summarises each window of a feature map by one number.
   (bins then repeat rows), as in PyTorch.
 * **Adaptive max pooling** takes the maximum of the same bins; each bin's gradient goes
   to its first maximal element in row-major order, as in PyTorch.
+* **Blurred max pooling** (Zhang, 2019) inserts a low-pass filter between the two steps
+  of strided max pooling: the maximum over every window at stride 1, the
+  :math:`[1, 2, 1]/4` blur along rows and columns, then every ``stride``-th pixel. This
+  module's version wraps around the borders, so it commutes exactly with circular shifts
+  by multiples of the stride.
 
 Windows overlap when the stride is smaller than the kernel; gradients from
 overlapping windows add up. Chapter 15 derives this; ``tests/test_pooling.py``
@@ -41,6 +46,7 @@ __all__ = [
     "adaptive_max_pool2d_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "max_blur_pool2d",
     "max_pool2d",
     "max_pool2d_backward",
 ]
@@ -380,3 +386,48 @@ def adaptive_max_pool2d_backward(dout: ArrayLike, x: ArrayLike, output_size: Pai
     nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
     np.add.at(dx, (nn[..., None, None], cc[..., None, None], rows, cols), g)
     return dx
+
+
+def max_blur_pool2d(x: ArrayLike, kernel_size: Pair = 2, stride: Pair = 2) -> Array:
+    r"""Max-pool with a blur before subsampling, wrapping around the borders.
+
+    Three steps, each circular (the map is treated as periodic): the maximum over every
+    ``kernel_size`` window at stride 1 (window ``(a, b)`` starts at pixel ``(a, b)``), the
+    blur :math:`[1, 2, 1]/4` along rows and then along columns (the Tri-3 filter of
+    Zhang, 2019), and every ``stride``-th row and column, starting with the first.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Feature maps.
+    kernel_size : int or (int, int), default 2
+        Window of the maximum; at most the map size.
+    stride : int or (int, int), default 2
+        Subsampling step.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (N, C, ceil(H / s_h), ceil(W / s_w))
+        The blurred maxima at the kept positions.
+
+    Examples
+    --------
+    >>> stripes = np.tile([0.0, 0, 1, 1, 0, 0, 1, 1], (1, 1, 8, 1))  # period 4
+    >>> max_blur_pool2d(stripes)[0, 0, 0].tolist()
+    [0.5, 1.0, 0.5, 1.0]
+    >>> max_blur_pool2d(np.roll(stripes, 1, axis=-1))[0, 0, 0].tolist()
+    [0.75, 0.75, 0.75, 0.75]
+    """
+    xa = as_float_array(x, "x", ndim=4, allow_empty=False)
+    k = _pair(kernel_size, "kernel_size", 1)
+    s = _pair(stride, "stride", 1)
+    if k[0] > xa.shape[2] or k[1] > xa.shape[3]:
+        raise ValueError(f"kernel_size {k} must be at most the map size {xa.shape[2:]}")
+    wrapped = np.pad(xa, ((0, 0), (0, 0), (0, k[0] - 1), (0, k[1] - 1)), mode="wrap")
+    dense = sliding_window_view(wrapped, k, axis=(2, 3)).max(axis=(-2, -1))  # (N, C, H, W)
+    for axis in (2, 3):  # [1, 2, 1] / 4, circular
+        dense = (
+            0.25 * np.roll(dense, 1, axis=axis) + 0.5 * dense + 0.25 * np.roll(dense, -1, axis=axis)
+        )
+    out: Array = dense[:, :, :: s[0], :: s[1]].copy()
+    return out
