@@ -13,6 +13,7 @@ from derived.signal import (
     coherence,
     gaussian_mlp,
     hidden_errors,
+    mean_field_rates,
     per_layer_rate,
     rate_against_gain,
     relu_log_shrink,
@@ -118,6 +119,14 @@ def test_relu_walk_matches_an_explicit_loop():
         (lambda: relu_log_shrink(4, seed=1.5), "seed"),
         (lambda: gaussian_mlp([2, 1], "relu", -1.0), "gain"),
         (lambda: typical_rate([1.0, 2.0], "relu"), "z"),
+        (lambda: mean_field_rates("softsign", 1.0, 3), "name"),
+        (lambda: mean_field_rates("tanh", 0.0, 3), "gain"),
+        (lambda: mean_field_rates("tanh", 1.0, 0), "depth"),
+        (lambda: mean_field_rates("tanh", 1.0, 2.5), "depth"),
+        (lambda: mean_field_rates("tanh", 1.0, 3, input_ms=-1.0), "input_ms"),
+        (lambda: mean_field_rates("tanh", 1.0, 3, bias_var=np.nan), "bias_var"),
+        (lambda: mean_field_rates("tanh", 1.0, 3, bias_var=-0.1), "bias_var"),
+        (lambda: mean_field_rates("tanh", 1.0, 3, nodes=1), "nodes"),
     ],
 )
 def test_bad_arguments_are_named(call, match):
@@ -167,3 +176,36 @@ def test_rate_against_gain_follows_the_relu_formula():
     rho = rate_against_gain("relu", gains, X, depth=6)
     assert np.allclose(rho, np.sqrt(gains / 2), rtol=0.08)  # about half the units active
     assert np.all(np.diff(rate_against_gain("sigmoid", gains, X, depth=6)) > 0)
+
+
+@pytest.mark.parametrize(("name", "gain"), [("tanh", 1.5), ("sigmoid", 4.0), ("relu", 2.0)])
+def test_mean_field_variances_match_wide_random_networks(name, gain):
+    # 16 networks of width 1000: one network's mean square fluctuates by a few % through the
+    # activations' common mean (sigmoid, ReLU), so the mean square is averaged over networks
+    n, N, depth, nets, bias_var = 1000, 32, 3, 16, 0.05
+    rng = np.random.default_rng([7, n])
+    x = rng.normal(scale=0.8, size=(N, n))
+    rates, q = mean_field_rates(name, gain, depth, input_ms=float(np.mean(x**2)), bias_var=bias_var)
+    mean_square, rate_square = np.zeros(depth), np.zeros(depth)
+    for _ in range(nets):
+        h = x
+        for layer in range(depth):
+            W = rng.normal(scale=np.sqrt(gain / n), size=(n, n))
+            z = h @ W.T + rng.normal(scale=np.sqrt(bias_var), size=n)
+            mean_square[layer] += np.mean(z**2) / nets
+            rate_square[layer] += typical_rate(z, name, gain) ** 2 / nets
+            h = activation(z, name)
+    assert np.all(np.abs(mean_square / q - 1) < 0.04)  # the per-layer mean square
+    assert np.all(np.abs(np.sqrt(rate_square) / rates - 1) < 0.01)
+
+
+def test_mean_field_rates_are_exact_for_relu_and_settle_for_tanh():
+    rates, q = mean_field_rates("relu", 3.0, 4, input_ms=0.5)
+    assert np.allclose(q, 1.5 * 1.5 ** np.arange(4), rtol=1e-12)  # q_{l+1} = v q_l / 2
+    assert np.allclose(rates, np.sqrt(1.5), rtol=1e-12)
+    rates, q = mean_field_rates("tanh", 1.0, 2000, bias_var=0.0)
+    assert q[-1] < 1e-3  # no biases: q -> 0
+    assert abs(rates[-1] - 1) < 1e-3  # and rho -> 1
+    rates, q = mean_field_rates("tanh", 1.0, 1000, bias_var=1 / 192)
+    assert abs(q[-1] / q[-2] - 1) < 1e-12  # settled at a positive fixed point
+    assert 0.05 < q[-1] < 0.06

@@ -14,7 +14,8 @@ length survives the averaging. At finite width :math:`n`, a ReLU network with He
 :func:`gaussian_mlp` draws the deep networks of chapter 4; :func:`hidden_errors` runs
 them with any activation of :mod:`derived.activations`, :func:`coherence` measures one
 factor of the gradient alone, and :func:`rate_against_gain` gives :math:`\rho` as a
-function of :math:`v`.
+function of :math:`v`. :func:`mean_field_rates` gives the same rates in the limit of
+infinite width, from the recursion for the pre-activations' variance.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from derived._validate import as_float_array, check_positive_finite
-from derived.activations import activation, derivative
+from derived._validate import as_float_array, check_finite, check_positive_finite
+from derived.activations import ACTIVATIONS, activation, derivative
 from derived.mlp import MLP
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "coherence",
     "gaussian_mlp",
     "hidden_errors",
+    "mean_field_rates",
     "per_layer_rate",
     "rate_against_gain",
     "relu_log_shrink",
@@ -366,3 +368,88 @@ def relu_log_shrink(width: int, n_nets: int = 200, depth: int = 30, seed: int = 
     for layer in range(layers - 2, -1, -1):
         d = np.einsum("ri,rij->rj", d, weights(layer + 1)) * masks[layer]
     return np.asarray(np.log(np.linalg.norm(d, axis=1) / start), dtype=np.float64)
+
+
+def mean_field_rates(
+    name: str,
+    gain: float,
+    depth: int,
+    *,
+    input_ms: float = 1.0,
+    bias_var: float = 0.0,
+    nodes: int = 100,
+) -> tuple[Array, Array]:
+    r"""Return each layer's typical rate and pre-activation variance in an infinitely wide network.
+
+    With weights of variance :math:`v/n` and biases of variance :math:`\sigma_b^2`, the
+    pre-activations of a wide layer are Gaussian with mean zero and a variance :math:`q_l`
+    that follows the *mean-field* recursion
+
+    .. math::
+
+        q_1 = v\,\overline{x^2} + \sigma_b^2, \qquad
+        q_{l+1} = v\,\mathbb E\bigl[f(\sqrt{q_l}\,g)^2\bigr] + \sigma_b^2,
+        \qquad g \sim \mathcal N(0, 1),
+
+    and layer :math:`l`'s typical rate is
+    :math:`\rho_l = \sqrt{v\,\mathbb E[f'(\sqrt{q_l}\,g)^2]}` (:func:`typical_rate`
+    with Gaussian pre-activations). The expectations are taken by Gauss-Hermite quadrature;
+    with an even number of nodes, none lies at the kink 0 and the quadrature is exact for
+    ReLU and leaky ReLU.
+
+    Parameters
+    ----------
+    name : str
+        The activation, one of :data:`derived.activations.ACTIVATIONS` (leaky ReLU with
+        slope 0.01).
+    gain : float
+        :math:`v`, the weight variance times the fan-in, the same in every layer.
+    depth : int
+        The number of hidden layers.
+    input_ms : float, default 1.0
+        :math:`\overline{x^2}`, the mean square of the inputs' entries; at least 0.
+    bias_var : float, default 0.0
+        :math:`\sigma_b^2`, the variance of each bias; at least 0.
+    nodes : int, default 100
+        The number of quadrature nodes, at least 2.
+
+    Returns
+    -------
+    rates : numpy.ndarray, shape (depth,)
+        :math:`\rho_1, \dots, \rho_{\text{depth}}`.
+    variances : numpy.ndarray, shape (depth,)
+        :math:`q_1, \dots, q_{\text{depth}}`, the mean square of each layer's
+        pre-activations.
+
+    Examples
+    --------
+    >>> rates, q = mean_field_rates("relu", 2.0, 3)  # He's v = 2 keeps q and rho
+    >>> np.round(rates, 12).tolist(), np.round(q, 12).tolist()
+    ([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
+    >>> rates, q = mean_field_rates("tanh", 1.0, 1000, bias_var=1 / 192)
+    >>> round(float(q[-1]), 3), round(float(rates[-1]), 3)  # a settled layer
+    (0.055, 0.953)
+    """
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"name must be one of {ACTIVATIONS}, got {name!r}")
+    v = check_positive_finite(gain, "gain")
+    layers = _positive_int(depth, "depth")
+    x_ms = check_finite(input_ms, "input_ms")
+    b_var = check_finite(bias_var, "bias_var")
+    if x_ms < 0:
+        raise ValueError(f"input_ms must be >= 0, got {input_ms!r}")
+    if b_var < 0:
+        raise ValueError(f"bias_var must be >= 0, got {bias_var!r}")
+    count = _positive_int(nodes, "nodes")
+    if count < 2:
+        raise ValueError(f"nodes must be at least 2, got {nodes}")
+    g, w = np.polynomial.hermite_e.hermegauss(count)  # E over g ~ N(0, 1)
+    w = w / w.sum()
+    q = v * x_ms + b_var
+    rates, variances = [], []
+    for _ in range(layers):
+        z = np.sqrt(q) * g
+        variances.append(q)
+        rates.append(np.sqrt(v * np.sum(w * derivative(z, name) ** 2)))
+        q = v * float(np.sum(w * activation(z, name) ** 2)) + b_var
+    return np.asarray(rates, dtype=np.float64), np.asarray(variances, dtype=np.float64)
