@@ -1,5 +1,7 @@
-"""Tests of derived.optim: step for step against torch.optim (float64), ISTA against the
-lasso's optimality conditions and scikit-learn, and every error path."""
+"""Tests of derived.optim: step for step against torch.optim (float64), SGDW against its
+loop written out and against SGD, ISTA against the lasso's optimality conditions and
+scikit-learn, FISTA against its loop written out and Beck and Teboulle's bound, and every
+error path."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from hypothesis import strategies as st
 
 from derived.optim import (
     SGD,
+    SGDW,
     Adagrad,
     Adam,
     AdamW,
     RMSprop,
+    fista,
     ista,
     lasso_objective,
     soft_threshold,
@@ -335,7 +339,7 @@ def test_bad_hyper_parameters(make, error, match):
         make([np.zeros(2)])
 
 
-@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad])
+@pytest.mark.parametrize("cls", [SGD, SGDW, Adam, AdamW, RMSprop, Adagrad])
 def test_bad_params(cls):
     kw = {"lr": 0.1}
     with pytest.raises(TypeError, match="params must be a list of NumPy arrays"):
@@ -357,7 +361,7 @@ def test_bad_params(cls):
         cls([w, w], **kw)
 
 
-@pytest.mark.parametrize("cls", [SGD, Adam, AdamW, RMSprop, Adagrad])
+@pytest.mark.parametrize("cls", [SGD, SGDW, Adam, AdamW, RMSprop, Adagrad])
 def test_bad_grads(cls):
     opt = cls([np.zeros((2, 3)), np.zeros(4)], lr=0.1)
     with pytest.raises(ValueError, match=r"one array per parameter \(2\), got 1"):
@@ -490,13 +494,175 @@ def test_ista_warm_start_and_step():
         ({"A": np.zeros((40, 15))}, ValueError, "A is zero"),
     ],
 )
-def test_ista_bad_input(kwargs, error, match):
+@pytest.mark.parametrize("solver", [ista, fista])
+def test_ista_and_fista_bad_input(solver, kwargs, error, match):
     A, b = lasso_problem()
     args = {"A": A, "b": b, "lam": 1.0, **kwargs}
     with pytest.raises(error, match=match):
-        ista(**args)
+        solver(**args)
 
 
 def test_lasso_objective_bad_x():
     with pytest.raises(ValueError, match=r"x must have shape \(2,\)"):
         lasso_objective(np.eye(2), [1.0, 2.0], 0.1, [1.0, 2.0, 3.0])
+
+
+# --------------------------------------------------------------------------- SGDW
+
+
+def least_squares(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(50, 8))
+    y = X @ rng.normal(size=8) + 0.1 * rng.normal(size=50)
+    return lambda w: X.T @ (X @ w - y) / len(y)
+
+
+@pytest.mark.parametrize(("lr", "mu", "lam"), [(0.05, 0.9, 0.1), (0.1, 0.0, 0.5), (0.02, 0.5, 0.0)])
+def test_sgdw_matches_the_loop_by_hand_step_for_step(lr, mu, lam):
+    """Loshchilov and Hutter's Algorithm 1 in PyTorch's convention, as the book writes it."""
+    grad_fn = least_squares()
+    w, w_hand, buf = np.ones(8), np.ones(8), np.zeros(8)
+    opt = SGDW([w], lr=lr, momentum=mu, weight_decay=lam)
+    for _ in range(100):
+        opt.step([grad_fn(w)])
+        buf = mu * buf + grad_fn(w_hand)
+        w_hand = (1 - lr * lam) * w_hand - lr * buf
+        np.testing.assert_array_equal(w, w_hand)  # the same operations in the same order
+    assert opt.t == 100
+
+
+def test_sgdw_without_decay_is_sgd_and_without_momentum_is_sgd_up_to_rounding():
+    grad_fn = least_squares(1)
+    for kwargs in (
+        {"momentum": 0.9},
+        {"momentum": 0.9, "nesterov": True},
+        {"momentum": 0.5, "dampening": 0.3},
+    ):
+        w, w_sgd = np.ones(8), np.ones(8)
+        opt, opt_sgd = SGDW([w], lr=0.05, **kwargs), SGD([w_sgd], lr=0.05, **kwargs)
+        for _ in range(100):
+            opt.step([grad_fn(w)])
+            opt_sgd.step([grad_fn(w_sgd)])
+        np.testing.assert_array_equal(w, w_sgd)
+    w, w_sgd = np.ones(8), np.ones(8)
+    opt, opt_sgd = SGDW([w], lr=0.05, weight_decay=0.2), SGD([w_sgd], lr=0.05, weight_decay=0.2)
+    for _ in range(100):
+        opt.step([grad_fn(w)])
+        opt_sgd.step([grad_fn(w_sgd)])
+    np.testing.assert_allclose(w, w_sgd, rtol=1e-13, atol=1e-14)
+
+
+def test_sgdw_differs_from_sgd_with_momentum_and_decay():
+    grad_fn = least_squares(2)
+    w, w_sgd = np.ones(8), np.ones(8)
+    opt = SGDW([w], lr=0.05, momentum=0.9, weight_decay=0.1)
+    opt_sgd = SGD([w_sgd], lr=0.05, momentum=0.9, weight_decay=0.1)
+    for _ in range(100):
+        opt.step([grad_fn(w)])
+        opt_sgd.step([grad_fn(w_sgd)])
+    assert np.max(np.abs(w - w_sgd)) > 1e-3
+    assert all(b is not None for b in opt.momentum_buffers)
+
+
+def test_sgdw_zero_gradient_is_pure_decay_and_follows_the_learning_rate():
+    w = np.array([2.0, -3.0])
+    opt = SGDW([w], lr=0.1, momentum=0.9, weight_decay=0.5)
+    for _ in range(5):
+        opt.step([np.zeros(2)])
+    opt.lr = 0.05  # a schedule: the decay follows it
+    for _ in range(5):
+        opt.step([np.zeros(2)])
+    np.testing.assert_allclose(w, np.array([2.0, -3.0]) * 0.95**5 * 0.975**5, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda p: SGDW(p, lr=-0.1), ValueError, "lr must be >= 0"),
+        (lambda p: SGDW(p, lr=0.1, momentum=1.0), ValueError, r"momentum must lie in \[0, 1\)"),
+        (lambda p: SGDW(p, lr=0.1, weight_decay=-1), ValueError, "weight_decay must be >= 0"),
+        (
+            lambda p: SGDW(p, lr=0.1, weight_decay=float("inf")),
+            ValueError,
+            "weight_decay must be finite",
+        ),
+        (lambda p: SGDW(p, lr=0.1, nesterov=True), ValueError, "nesterov=True requires momentum"),
+    ],
+)
+def test_sgdw_bad_hyper_parameters(make, error, match):
+    with pytest.raises(error, match=match):
+        make([np.zeros(3)])
+
+
+# --------------------------------------------------------------------------- FISTA
+
+
+def fista_by_hand(A, b, lam, iters):
+    """Beck and Teboulle's FISTA with step 1/L, as the book's exercise writes it."""
+    L = np.linalg.norm(A, 2) ** 2
+    x = y = np.zeros(A.shape[1])
+    t, F = 1.0, []
+    for _ in range(iters):
+        x_new = soft_threshold(y - A.T @ (A @ y - b) / L, lam / L)
+        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        y = x_new + (t - 1) / t_new * (x_new - x)
+        x, t = x_new, t_new
+        F.append(lasso_objective(A, b, lam, x))
+    return x, np.array(F)
+
+
+def test_fista_matches_the_loop_by_hand():
+    A, b = lasso_problem()
+    res = fista(A, b, 5.0, tol=0.0, max_iter=60)
+    x_hand, F_hand = fista_by_hand(A, b, 5.0, 60)
+    assert res.n_iter == 60
+    assert res.objective.shape == (61,)
+    np.testing.assert_allclose(res.x, x_hand, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(res.objective[1:], F_hand, rtol=1e-12)
+    assert res.objective[0] == pytest.approx(0.5 * b @ b)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fista_obeys_beck_and_teboulle_bound(seed):
+    rng = np.random.default_rng(seed)
+    m, n = (30, 12) if seed % 2 == 0 else (20, 60)
+    A = rng.normal(size=(m, n))
+    x_true = np.where(rng.random(n) < 0.3, rng.normal(scale=2.0, size=n), 0.0)
+    b = A @ x_true + 0.3 * rng.normal(size=m)
+    lam = 0.2 * np.max(np.abs(A.T @ b))
+    x0 = rng.normal(size=n)
+    ref = ista(A, b, lam, tol=1e-15, max_iter=200_000)
+    F_star = lasso_objective(A, b, lam, ref.x)
+    res = fista(A, b, lam, x0=x0, tol=0.0, max_iter=300)
+    assert res.objective.min() >= F_star - 1e-9 * F_star  # the reference is the minimum
+    L = np.linalg.norm(A, 2) ** 2
+    k = np.arange(1, res.n_iter + 1)
+    bound = 2 * L * np.sum((x0 - ref.x) ** 2) / (k + 1) ** 2
+    assert np.all(res.objective[1:] - F_star <= bound + 1e-9 * F_star)
+
+
+def test_fista_converges_to_the_ista_solution_and_faster():
+    A, b = lasso_problem()
+    ref = ista(A, b, 5.0, tol=1e-14, max_iter=50_000)
+    res = fista(A, b, 5.0, tol=1e-14, max_iter=50_000)
+    assert res.converged
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-9)
+    F_star = min(ref.objective[-1], res.objective[-1])
+    first = [int(np.argmax(r.objective - F_star <= 1e-6 * F_star)) for r in (ref, res)]
+    assert 0 < first[1] < first[0]
+
+
+def test_fista_identity_design_and_warm_start():
+    b = np.array([3.0, -0.2, -1.5, 0.9])
+    res = fista(np.eye(4), b, 1.0)
+    np.testing.assert_array_equal(res.x, soft_threshold(b, 1.0))
+    assert res.converged
+    assert res.n_iter == 2
+    A, b2 = lasso_problem()
+    x_star = ista(A, b2, 5.0, tol=1e-14, max_iter=50_000).x
+    warm = fista(A, b2, 5.0, x0=x_star, tol=1e-12)
+    assert warm.n_iter <= 2
+    capped = fista(A, b2, 5.0, max_iter=3)
+    assert capped.n_iter == 3
+    assert not capped.converged
+    assert capped.objective.shape == (4,)

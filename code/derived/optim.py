@@ -15,7 +15,9 @@ rate and :math:`\lambda` for the weight decay.
     \theta_t = \theta_{t-1} - \eta\, b_t
 
 (plain SGD for :math:`\mu = 0`; Nesterov momentum uses :math:`g_t + \mu b_t` instead of
-:math:`b_t`).
+:math:`b_t`). **SGDW** (Loshchilov and Hutter's decoupled SGD) keeps the weight decay out
+of the buffer: :math:`\theta_t = (1 - \eta\lambda)\,\theta_{t-1} - \eta\, b_t`, with
+:math:`b_t` built from the plain gradient.
 
 **Adam** keeps exponential moving averages of the gradient and of its square, both
 started at zero, and divides out their bias towards zero:
@@ -49,7 +51,8 @@ proximal operator of :math:`h`,
 
 For :math:`h = \lambda\lVert\cdot\rVert_1` the proximal operator is soft thresholding,
 :math:`\operatorname{sign}(y)\max(|y| - \alpha\lambda, 0)`, and the method is ISTA for the
-lasso :math:`\min_x \tfrac12\lVert Ax - b\rVert^2 + \lambda\lVert x\rVert_1`.
+lasso :math:`\min_x \tfrac12\lVert Ax - b\rVert^2 + \lambda\lVert x\rVert_1`. FISTA takes
+the same step at an extrapolated point, Nesterov's acceleration.
 
 **AdaGrad** and **RMSProp**, Adam's ancestors, divide the gradient by the root of the sum,
 respectively of an exponential moving average (with decay :math:`\alpha`), of the squared
@@ -63,8 +66,9 @@ gradients, without momentum and without bias correction:
     \theta_t = \theta_{t-1} - \eta\,\frac{g_t}{\sqrt{s_t} + \epsilon}.
 
 Chapter 11 of the book derives all of this; ``tests/test_optim.py`` checks every optimiser
-step for step against ``torch.optim`` in float64, and ISTA against the lasso's optimality
-conditions and scikit-learn.
+that ``torch.optim`` has step for step against it in float64, SGDW against the loop written
+out and against SGD, ISTA against the lasso's optimality
+conditions and scikit-learn, and FISTA against Beck and Teboulle's bound.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ __all__ = [
     "IstaResult",
     "Optimizer",
     "RMSprop",
+    "SGDW",
+    "fista",
     "ista",
     "lasso_objective",
     "soft_threshold",
@@ -259,6 +265,8 @@ class SGD(Optimizer):
     [0.943, 2.243, 5.667]
     """
 
+    _decoupled = False
+
     def __init__(
         self,
         params: Sequence[Array],
@@ -306,7 +314,10 @@ class SGD(Optimizer):
         gs = self._grads(grads)
         for i, (p, g) in enumerate(zip(self.params, gs, strict=True)):
             if self.weight_decay != 0:
-                g = g + self.weight_decay * p
+                if self._decoupled:
+                    p *= 1 - self.lr * self.weight_decay  # SGDW: decay the weights
+                else:
+                    g = g + self.weight_decay * p  # SGD: L2 term in the gradient
             if self.momentum != 0:
                 buf = self.momentum_buffers[i]
                 if buf is None:
@@ -318,6 +329,70 @@ class SGD(Optimizer):
                 g = g + self.momentum * buf if self.nesterov else buf
             p += -self.lr * g
         self.t += 1
+
+
+class SGDW(SGD):
+    r"""SGD with decoupled weight decay (SGDW, Algorithm 1 of Loshchilov and Hutter).
+
+    :class:`SGD` adds :math:`\lambda\theta_{t-1}` to the gradient before it enters the
+    momentum buffer, so with momentum each step's decay is carried on to later steps.
+    SGDW keeps the buffer for the gradient alone and shrinks the weights outside it:
+
+    .. math::
+
+        b_t = \begin{cases} g_1 & t = 1 \\ \mu b_{t-1} + (1 - d) g_t & t > 1 \end{cases},
+        \qquad
+        \theta_t = (1 - \eta\lambda)\,\theta_{t-1} - \eta\, b_t
+
+    (with Nesterov momentum, :math:`g_t + \mu b_t` in place of :math:`b_t`). The decay is
+    written as in ``torch.optim.AdamW``: multiplied by the learning rate :math:`\eta`, so a
+    schedule that changes ``lr`` between steps scales it too. The paper multiplies its decay
+    :math:`\lambda_\text{LH}` by the schedule multiplier :math:`\eta_t` but not by its
+    learning rate :math:`\alpha`, and puts :math:`\alpha\eta_t` inside the buffer; for a
+    constant ``lr`` :math:`= \alpha\eta_t` the two agree when ``weight_decay``
+    :math:`= \lambda_\text{LH}/\alpha`. Without decay SGDW takes exactly the steps of
+    :class:`SGD`; without momentum it takes them up to rounding, since
+    :math:`\theta - \eta(g + \lambda\theta) = (1 - \eta\lambda)\theta - \eta g`.
+
+    Parameters
+    ----------
+    params : list of numpy.ndarray
+        Float arrays, updated in place.
+    lr : float
+        Learning rate :math:`\eta \ge 0`. May be changed between steps (a schedule).
+    momentum : float, default 0.0
+        :math:`\mu \in [0, 1)`.
+    dampening : float, default 0.0
+        :math:`d \in [0, 1]`, the fraction of each new gradient left out of the buffer.
+    weight_decay : float, default 0.0
+        Decoupled decay :math:`\lambda \ge 0`.
+    nesterov : bool, default False
+        Use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+
+    Attributes
+    ----------
+    momentum_buffers : list of numpy.ndarray or None
+        The buffers :math:`b_t`, built from the gradients alone.
+
+    Examples
+    --------
+    With a zero gradient only the decay acts; with a constant gradient the buffer holds
+    the gradient alone, so the step is :math:`-\eta(1 + \mu)g` on top of the decay:
+
+    >>> w = np.array([2.0])
+    >>> opt = SGDW([w], lr=0.1, momentum=0.5, weight_decay=0.5)
+    >>> opt.step([np.zeros(1)])
+    >>> w.tolist()  # 2 * (1 - 0.1 * 0.5)
+    [1.9]
+    >>> w = np.array([2.0])
+    >>> opt = SGDW([w], lr=0.1, momentum=0.5, weight_decay=0.5)
+    >>> opt.step([np.ones(1)])
+    >>> opt.step([np.ones(1)])
+    >>> np.round(w, 6).tolist()  # 0.95 * (0.95 * 2 - 0.1) - 0.1 * 1.5
+    [1.56]
+    """
+
+    _decoupled = True
 
 
 class Adam(Optimizer):
@@ -768,6 +843,83 @@ def ista(
     >>> res.x.tolist(), res.converged
     ([2.0, 0.0, -0.5], True)
     """
+    return _proximal_gradient(A, b, lam, step, x0, max_iter, tol, accelerate=False)
+
+
+def fista(
+    A: ArrayLike,
+    b: ArrayLike,
+    lam: float,
+    *,
+    step: float | None = None,
+    x0: ArrayLike | None = None,
+    max_iter: int = 10_000,
+    tol: float = 1e-12,
+) -> IstaResult:
+    r"""Solve the lasso by FISTA, Beck and Teboulle's accelerated ISTA.
+
+    The lasso is :math:`\min_x F(x) = \tfrac12\lVert Ax - b\rVert^2 + \lambda\lVert x\rVert_1`.
+    FISTA takes the step of :func:`ista` at an extrapolated point :math:`y_k`:
+
+    .. math::
+
+        x_{k+1} = \operatorname{soft}\big(y_k - \alpha A^\top(Ay_k - b),\ \alpha\lambda\big),
+        \quad t_{k+1} = \frac{1 + \sqrt{1 + 4t_k^2}}{2}, \quad
+        y_{k+1} = x_{k+1} + \frac{t_k - 1}{t_{k+1}}\,(x_{k+1} - x_k),
+
+    with :math:`y_0 = x_0` and :math:`t_0 = 1`. For :math:`\alpha = 1/L`,
+    :math:`L = \lVert A\rVert_2^2`, Theorem 4.4 of Beck and Teboulle (2009) bounds
+    :math:`F(x_k) - F^\star \le 2L\lVert x_0 - x^\star\rVert^2/(k + 1)^2`, against
+    ISTA's :math:`O(1/k)`; unlike ISTA's, the objective need not decrease at every
+    iteration. Iteration stops when no coordinate of :math:`x_k` moves by more than
+    ``tol * max(1, max|x_k|)``.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+        Design matrix.
+    b : array_like, shape (m,)
+        Targets.
+    lam : float
+        :math:`\lambda \ge 0`.
+    step : float, optional
+        :math:`\alpha` in :math:`(0, 1/L]`; default :math:`1/L`.
+    x0 : array_like, shape (n,), optional
+        Starting point; default zeros.
+    max_iter : int, default 10000
+        The most iterations, >= 1.
+    tol : float, default 1e-12
+        Relative stopping tolerance, >= 0.
+
+    Returns
+    -------
+    IstaResult
+        The last iterate :math:`x_k`, the objective at :math:`x_0, x_1, \dots`, the iteration
+        count, and whether it converged.
+
+    Examples
+    --------
+    With :math:`A = I` the first step already solves the problem, as for :func:`ista`:
+
+    >>> res = fista(np.eye(3), np.array([3.0, -0.2, -1.5]), lam=1.0)
+    >>> res.x.tolist(), res.converged
+    ([2.0, 0.0, -0.5], True)
+    """
+    return _proximal_gradient(A, b, lam, step, x0, max_iter, tol, accelerate=True)
+
+
+def _proximal_gradient(
+    A: ArrayLike,
+    b: ArrayLike,
+    lam: float,
+    step: float | None,
+    x0: ArrayLike | None,
+    max_iter: int,
+    tol: float,
+    *,
+    accelerate: bool,
+) -> IstaResult:
+    """ISTA (``accelerate=False``) or FISTA (``accelerate=True``), inputs checked here."""
     Am, bv, lam_ = _lasso_inputs(A, b, lam)
     n = Am.shape[1]
     lipschitz = float(np.linalg.norm(Am, 2) ** 2)
@@ -796,8 +948,14 @@ def ista(
     objective = [lasso_objective(Am, bv, lam_, x)]
     converged = False
     k = 0
+    y, t = x, 1.0  # FISTA's extrapolated point and its t_k (unused by ISTA)
     for k in range(1, int(max_iter) + 1):  # noqa: B007 - k is the iteration count
-        x_new = soft_threshold(x - alpha * (AtA @ x - Atb), alpha * lam_)
+        point = y if accelerate else x
+        x_new = soft_threshold(point - alpha * (AtA @ point - Atb), alpha * lam_)
+        if accelerate:
+            t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+            y = x_new + (t - 1) / t_new * (x_new - x)
+            t = t_new
         change = float(np.max(np.abs(x_new - x)))
         x = x_new
         objective.append(lasso_objective(Am, bv, lam_, x))
