@@ -151,6 +151,7 @@ VALID: dict[str, dict[str, Any]] = {
         "x": rng.normal(size=3),
     },
     "derived.optim.ista": {"A": rng.normal(size=(5, 3)), "b": rng.normal(size=5), "lam": 0.1},
+    "derived.optim.fista": {"A": rng.normal(size=(5, 3)), "b": rng.normal(size=5), "lam": 0.1},
     # chapter 13
     "derived.train.accuracy": {"logits": rng.normal(size=(4, 3)), "labels": [0, 2, 1, 1]},
     "derived.train.confusion_matrix": {"y_true": [0, 2, 1], "y_pred": [0, 1, 1], "n_classes": 3},
@@ -185,6 +186,7 @@ VALID: dict[str, dict[str, Any]] = {
     # chapter 15
     "derived.pooling.max_pool2d": {"x": rng.normal(size=(2, 3, 4, 4)), "kernel_size": 2},
     "derived.pooling.avg_pool2d": {"x": rng.normal(size=(2, 3, 4, 4)), "kernel_size": 2},
+    "derived.pooling.max_blur_pool2d": {"x": rng.normal(size=(2, 3, 4, 4))},
     "derived.pooling.max_pool2d_backward": {
         "dout": rng.normal(size=(2, 3, 2, 2)),
         "x": rng.normal(size=(2, 3, 4, 4)),
