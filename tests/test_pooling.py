@@ -205,3 +205,56 @@ def test_max_blur_pool_commutes_with_circular_shifts_by_the_stride():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def max_pool_even_by_amax(x, g, k, s, p):
+    """The even split by autograd: pad with -inf, cut the windows, reduce each by amax."""
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    padded = F.pad(xt, (p[1], p[1], p[0], p[0]), value=-np.inf)
+    windows = padded.unfold(2, k[0], s[0]).unfold(3, k[1], s[1])  # (N, C, Ho, Wo, kh, kw)
+    windows.amax(dim=(-2, -1)).backward(torch.tensor(g, dtype=torch.float64))
+    return xt.grad.numpy()
+
+
+def max_pool_even_by_loops(x, g, k, s, p):
+    """The even split, one window at a time: g / |T| to each of the |T| tied maxima."""
+    n, c, h, w = x.shape
+    dx = np.zeros_like(x)
+    for b, ch, u, v in np.ndindex(g.shape):
+        cells = [
+            (r, q)
+            for r in range(u * s[0] - p[0], u * s[0] - p[0] + k[0])
+            for q in range(v * s[1] - p[1], v * s[1] - p[1] + k[1])
+            if 0 <= r < h and 0 <= q < w
+        ]
+        top = max(x[b, ch, r, q] for r, q in cells)
+        tied = [(r, q) for r, q in cells if x[b, ch, r, q] == top]
+        for r, q in tied:
+            dx[b, ch, r, q] += g[b, ch, u, v] / len(tied)
+    return dx
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=pool_cases())
+def test_even_split_matches_amax_autograd_and_loops(case):
+    k, s, p, shape, ties, seed = case
+    x = make_input(shape, ties, seed)
+    g = np.random.default_rng(seed + 1).normal(size=max_pool2d(x, k, s, p).shape)
+    dx = max_pool2d_backward(g, x, k, s, p, ties="even")
+    np.testing.assert_allclose(dx, max_pool_even_by_amax(x, g, k, s, p), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, max_pool_even_by_loops(x, g, k, s, p), rtol=1e-12, atol=1e-12)
+    first = max_pool2d_backward(g, x, k, s, p)  # the default, and "first" by name
+    np.testing.assert_array_equal(first, max_pool2d_backward(g, x, k, s, p, ties="first"))
+    # both route each window's whole gradient: the totals agree
+    np.testing.assert_allclose(dx.sum(), first.sum(), rtol=1e-12, atol=1e-12)
+
+
+def test_even_split_at_a_four_way_tie_with_overlapping_windows():
+    x = np.zeros((1, 1, 3, 3))  # all tied; the 2x2 windows at stride 1 overlap
+    dx = max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, stride=1, ties="even")
+    assert dx[0, 0].tolist() == [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]
+
+
+def test_ties_must_be_first_or_even():
+    with pytest.raises(ValueError, match="ties must be 'first' or 'even'"):
+        max_pool2d_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 2, 2)), 2, ties="last")

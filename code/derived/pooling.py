@@ -4,9 +4,11 @@ A pooling layer summarises each window of a feature map by one number.
 
 * **Max pooling** keeps the largest value of each window. Its gradient flows only to
   that element: :math:`\partial y_{uv} / \partial x_{ab} = 1` if :math:`x_{ab}` is the
-  window's maximum, else 0. At a *tie* one element must be chosen; like PyTorch, this
-  module routes the whole gradient to the **first** maximal element in row-major order
-  (``numpy.argmax`` and PyTorch's CPU kernel both keep the first maximum). Padding
+  window's maximum, else 0. At a *tie* the maximum has only subgradients: any split of
+  the gradient into non-negative shares of the tied elements. By default, like PyTorch,
+  this module routes the whole gradient to the **first** maximal element in row-major
+  order (``numpy.argmax`` and PyTorch's CPU kernel both keep the first maximum);
+  ``ties="even"`` splits it evenly among them instead, as ``torch.amax`` does. Padding
   counts as :math:`-\infty`, so it is never the maximum.
 * **Average pooling** takes each window's mean, so each element receives
   :math:`1/(k_h k_w)` of the window's gradient. As in PyTorch's default
@@ -31,6 +33,8 @@ compares every function with ``torch.nn.functional`` in float64.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -126,11 +130,20 @@ def max_pool2d_backward(
     kernel_size: Pair,
     stride: Pair | None = None,
     padding: Pair = 0,
+    *,
+    ties: Literal["first", "even"] = "first",
 ) -> Array:
     r"""Compute the gradient of a loss with respect to the input of :func:`max_pool2d`.
 
-    Each window's upstream gradient goes to the window's first maximal element;
-    overlapping windows add their contributions.
+    Each window's upstream gradient :math:`g_{uv}` goes to the window's maximum;
+    overlapping windows add their contributions. Where a window's maximum is attained
+    by a set :math:`T` of several elements, ``ties`` chooses the subgradient:
+
+    * ``"first"`` (default, as PyTorch's CPU kernel): all of :math:`g_{uv}` goes to the
+      first element of :math:`T` in row-major order within the window.
+    * ``"even"`` (as ``torch.amax``): each element of :math:`T` receives
+      :math:`g_{uv} / |T|`, the subgradient of the window's maximum with the smallest
+      Euclidean norm.
 
     Parameters
     ----------
@@ -140,27 +153,49 @@ def max_pool2d_backward(
         The forward pass's input.
     kernel_size, stride, padding
         As in the forward pass.
+    ties : {"first", "even"}, default "first"
+        How a window's gradient is shared among its tied maxima (keyword only).
 
     Returns
     -------
     numpy.ndarray of float64, shape (N, C, H, W)
         :math:`\partial L / \partial x`.
 
+    Raises
+    ------
+    ValueError
+        If ``ties`` is neither ``"first"`` nor ``"even"``.
+
     Examples
     --------
     >>> x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])  # a tie between two 3s
     >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2).tolist()
     [[[[0.0, 1.0], [0.0, 0.0]]]]
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2, ties="even").tolist()
+    [[[[0.0, 0.5], [0.5, 0.0]]]]
     """
+    if ties not in ("first", "even"):
+        raise ValueError(f"ties must be 'first' or 'even', got {ties!r}")
     xa, k, s, p, (ho, wo) = _setup(x, kernel_size, stride, padding)
     n, c, h, w = xa.shape
     g = _check_dout(dout, (n, c, ho, wo))
-    _, idx = _argmax_windows(xa, k, s, p)
-    rows = np.arange(ho)[:, None] * s[0] + idx // k[1]  # (N, C, Ho, Wo), padded coordinates
-    cols = np.arange(wo)[None, :] * s[1] + idx % k[1]
     dxp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]))
-    nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
-    np.add.at(dxp, (nn[..., None, None], cc[..., None, None], rows, cols), g)
+    if ties == "even":
+        xp = np.pad(xa, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
+        windows = sliding_window_view(xp, k, axis=(2, 3))[:, :, :: s[0], :: s[1]]
+        tied = windows == windows.max(axis=(-2, -1), keepdims=True)  # (N, C, Ho, Wo, kh, kw)
+        share = g[..., None, None] * tied / tied.sum(axis=(-2, -1), keepdims=True)
+        for i in range(k[0]):  # one strided slice per window offset, as in avg_pool2d_backward
+            for j in range(k[1]):
+                dxp[
+                    :, :, i : i + s[0] * (ho - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]
+                ] += share[..., i, j]
+    else:
+        _, idx = _argmax_windows(xa, k, s, p)
+        rows = np.arange(ho)[:, None] * s[0] + idx // k[1]  # (N, C, Ho, Wo), padded coords
+        cols = np.arange(wo)[None, :] * s[1] + idx % k[1]
+        nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+        np.add.at(dxp, (nn[..., None, None], cc[..., None, None], rows, cols), g)
     return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w].copy()
 
 
