@@ -4,7 +4,8 @@ Each :class:`Erratum` records where an error came from, the wrong statement, the
 one, and a *check*: a function that computes both versions and compares them with an
 independent oracle, returning an :class:`ErratumCheck`. The oracle is always something
 other than the formula under test: central finite differences in float64, brute-force
-enumeration, the framework's own implementation (PyTorch), or recorded measurements
+enumeration or an exact counter, the framework's own implementation (PyTorch), the
+original network, a value known exactly, or recorded measurements
 (``derived/recorded/``). A check passes the book's standard
 when the right version agrees with the oracle within the tolerance and the wrong
 version does not.
@@ -187,11 +188,21 @@ def _check_pieces_base_case() -> ErratumCheck:
         pieces = _pieces_by_dense_slopes(w, b, v)
         right.append(abs((width + 1) - pieces))
         wrong.append(abs(2 * width - pieces))
+    # Depth 2: the exact counter of derived.regions on random networks; the right bound
+    # prod_d (W_d + 1) may never be exceeded (its excess counts as an error).
+    from derived.regions import count_pieces, random_network
+
+    for widths in [(2, 2), (3, 4), (5, 3), (6, 6)] * 5:
+        weights, biases = random_network(widths, rng, bias_std=1.0)
+        bound = int(np.prod(np.add(widths, 1)))
+        right.append(max(0, count_pieces(weights, biases) - bound))
     return ErratumCheck(
         right_error=float(max(right)),
         wrong_error=float(max(wrong)),
         tolerance=0.0,
-        measure="pieces predicted minus pieces counted, one hidden layer of width 1-6",
+        measure="one hidden layer of width 1-6: |pieces predicted - pieces counted| "
+        "(right W + 1, wrong 2W); right also: pieces of 20 random depth-2 networks "
+        "(exact counter) above prod (W_d + 1)",
     )
 
 
@@ -245,10 +256,21 @@ def _check_softmax_matrix_form() -> ErratumCheck:
     z = _rng(6).normal(size=4)
     s = softmax(z)
     oracle = _numerical_jacobian(softmax, z)
-    right = np.diag(s) - np.outer(s, s)
-    wrong = np.outer(s, 1 - s)  # S (I - S^T) with S a column and I the 1 x 1 identity
+    eye = np.eye(s.size)
+    right = (
+        np.diag(s) - np.outer(s, s),  # the right formula
+        s[:, None] * (eye - s[None, :]),  # S (I - S^T) as a NumPy broadcast: also right
+    )
+    wrong = (  # S (I - S^T) read as a matrix product
+        np.outer(s, 1 - s),  # S a column, so I must be the row 1^T
+        np.diag(s) @ (eye - np.diag(s)),  # S = diag(s)
+    )
     return ErratumCheck(
-        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+        max(_max_abs(r, oracle) for r in right),
+        min(_max_abs(w, oracle) for w in wrong),
+        FD_TOL,
+        "max |entry - finite difference| (right: the worse of diag(s) - s s^T and the "
+        "broadcast reading; wrong: the closer of the two matrix-product readings)",
     )
 
 
@@ -337,17 +359,27 @@ def _check_softmax_regression_gradient() -> ErratumCheck:
 
 def _check_adam_bias_correction() -> ErratumCheck:
     beta1, g = 0.9, 1.7  # a constant gradient: the corrected average must equal it exactly
-    m, right, wrong = 0.0, [], []
-    for t in range(1, 12):  # t counted from 1, m_0 = 0
-        m = beta1 * m + (1 - beta1) * g
-        right.append(abs(m / (1 - beta1**t) - g) / g)
-        if t >= 2:  # the wrong form divides by 1 - beta1^0 = 0 at t = 1
-            wrong.append(abs(m / (1 - beta1 ** (t - 1)) - g) / g)
+    right, wrong = [], []
+    # The seed's recursion s_{t+1} = beta1 s_t + (1 - beta1) g_t under both starts:
+    # s_0 = 0 with first gradient g_0, or s_1 = 0 with first gradient g_1.
+    for first in (0, 1):
+        s, deriv, update, correct = 0.0, [], [], []
+        for t in range(first, first + 11):
+            s = beta1 * s + (1 - beta1) * g  # now s_{t+1}, an average of t + 1 - first gradients
+            averaged = t + 1 - first
+            correct.append(abs(s / (1 - beta1**averaged) - g) / g)
+            update.append(abs(s / (1 - beta1 ** (t + 1)) - g) / g)  # the update's power
+            # the derivation's power t; at t = 0 it divides by 1 - beta1^0 = 0
+            deriv.append(abs(s / (1 - beta1**t) - g) / g if t > 0 else np.inf)
+        right.append(max(correct))
+        wrong.append(max(max(deriv), max(update)))  # the worse half under this start
     return ErratumCheck(
         float(max(right)),
-        float(max(wrong)),
+        float(min(wrong)),
         1e-12,
-        "relative error of the corrected first moment, constant gradient, t up to 11",
+        "relative error of the corrected first moment, constant gradient, 11 steps, "
+        "starts s_0 = 0 and s_1 = 0 (right: the power = gradients averaged, worse start; "
+        "wrong: the worse of derivation and update, over the starts the smaller)",
     )
 
 
@@ -514,11 +546,19 @@ ERRATA: dict[str, Erratum] = {
             "homework 003, question 6.4",
             3,
             "counting linear pieces",
-            "Each ReLU unit gives 2 pieces, so a layer of $W$ units gives $2W$ pieces "
-            "(leading to the bound $2^D \\prod_d W_d$).",
+            "Each ReLU unit gives 2 pieces, so a layer of $W$ units gives $2W$ pieces, each "
+            "further layer multiplies the count by $2W_d$, and $2^D \\prod_d W_d$ pieces "
+            "suffice to represent any function with that many. As an upper bound "
+            "$2^D \\prod_d W_d$ is true but loose; as a count, $2W$ is never reached for "
+            "$W \\ge 2$; as a sufficient condition (the solution's reading) it is wrong, "
+            "since a bound on the pieces is only a necessary condition. The check tests the "
+            "reading as a count, on one hidden layer.",
             "A layer of $W$ units adds at most one breakpoint per unit and per existing "
-            "piece: at most $W + 1$ pieces from one layer, and $\\prod_d (W_d + 1)$ over "
-            "$D$ layers.",
+            "piece: at most $W + 1$ pieces from one layer (exactly $W + 1$ when the kinks are "
+            "distinct and each changes the slope), and at most $\\prod_d (W_d + 1)$ over "
+            "$D$ layers. The check counts the pieces of one layer of width 1 to 6, and those "
+            "of random depth-2 networks with the exact counter of `derived.regions`, which "
+            "must not exceed $\\prod_d (W_d + 1)$.",
             _check_pieces_base_case,
         ),
         Erratum(
@@ -552,9 +592,19 @@ ERRATA: dict[str, Erratum] = {
             "homework 000, question 1",
             6,
             "matrix form of the softmax Jacobian",
-            "$\\partial S / \\partial Z = S\\,(I - S^\\top)$",
+            "$\\partial S / \\partial Z = S\\,(I - S^\\top)$, with $S$ the vector of "
+            "probabilities, read as a matrix product. The solution does not say what $S$ "
+            "and $I$ stand for, and both matrix-product readings are wrong: with $S$ a "
+            "column, $I$ must be the row $\\mathbf 1^\\top$ and the product is "
+            "$s(\\mathbf 1 - s)^\\top$; with $S = \\operatorname{diag}(s)$ it is "
+            "$\\operatorname{diag}(s) - \\operatorname{diag}(s)^2$, every cross term "
+            "dropped. Read as NumPy broadcasting, "
+            "`s[:, None] * (np.eye(K) - s[None, :])`, the formula is right (it is "
+            "$\\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$). The check's wrong "
+            "distance is that of the closer of the two matrix-product readings.",
             "$J = \\operatorname{diag}(s) - s s^\\top "
-            "= \\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$",
+            "= \\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$. The check computes "
+            "this formula and the broadcast reading; both match the finite differences.",
             _check_softmax_matrix_form,
         ),
         Erratum(
@@ -581,7 +631,8 @@ ERRATA: dict[str, Erratum] = {
             "$2(\\tilde y - y)$ (the gradient of the squared norm).",
             "Either the loss is $\\lVert \\tilde y - y \\rVert_2^2$ "
             "with gradient $2(\\tilde y - y)$, "
-            "or it is the norm, with gradient $(\\tilde y - y)/\\lVert \\tilde y - y \\rVert_2$.",
+            "or it is the norm, with gradient $(\\tilde y - y)/\\lVert \\tilde y - y \\rVert_2$ "
+            "for $\\tilde y \\ne y$.",
             _check_mse_norm,
         ),
         Erratum(
@@ -612,10 +663,21 @@ ERRATA: dict[str, Erratum] = {
             "homework 003, question 4.4",
             11,
             "Adam's bias correction",
-            "$\\mathbb E[s_{t+1}] = (1 - \\beta_1^t)\\,\\mathbb E[g]$, so divide $s_{t+1}$ by "
-            "$1 - \\beta_1^t$ (the update itself divides by $1 - \\beta_1^{t+1}$).",
-            "With $m_0 = 0$ and $t$ counted from 1, $\\mathbb E[m_t] = (1 - \\beta_1^t)\\,"
-            "\\mathbb E[g]$: divide $m_t$ by $1 - \\beta_1^t$, the same $t$.",
+            "The update writes $s_{t+1} = \\beta_1 s_t + (1 - \\beta_1) g_t$ and divides "
+            "$s_{t+1}$ by $1 - \\beta_1^{t+1}$; the derivation unrolls $s_{t+1}$ as "
+            "$(1 - \\beta_1)\\sum_{k=1}^{t} \\beta_1^{t-k} g_k$ and concludes that the "
+            "divisor is $1 - \\beta_1^t$. The solution never states where its indices "
+            "start, and under either start its derivation and its update disagree: with "
+            "$s_0 = 0$ and first gradient $g_0$, $s_{t+1}$ averages $t + 1$ gradients, so the "
+            "update is right and the derivation wrong (it divides by zero at $t = 0$); with "
+            "$s_1 = 0$ and first gradient $g_1$, it averages $t$, so the derivation is right "
+            "and the update wrong.",
+            "The power in the correction is the number of gradients averaged: with $m_0 = 0$ "
+            "and $t$ counted from 1, $\\mathbb E[m_t] = (1 - \\beta_1^t)\\,\\mathbb E[g]$, "
+            "so divide $m_t$ by $1 - \\beta_1^t$, the same $t$. The check runs the "
+            "solution's recursion with a constant gradient under both starts; the wrong "
+            "distance is, over the two starts, the smaller of the errors of the worse half "
+            "(derivation or update), so the solution fails under either start.",
             _check_adam_bias_correction,
         ),
         Erratum(
@@ -652,7 +714,9 @@ ERRATA: dict[str, Erratum] = {
             "literally: the affinities $p_{ij}$ as the weights $W_{ij}$ and an all-ones "
             "upstream gradient, so it evaluates $\\sum_j p_{ij}$ for both coordinates.",
             "$\\partial C/\\partial y_i = 4\\sum_j (p_{ij} - q_{ij})(y_i - y_j)"
-            "(1 + \\lVert y_i - y_j \\rVert^2)^{-1}$",
+            "(1 + \\lVert y_i - y_j \\rVert^2)^{-1}$, for the symmetric affinities "
+            "$p_{ij} = (p_{j|i} + p_{i|j})/2N$ (the formula needs only a symmetric $P$ with "
+            "zero diagonal summing to 1; the check draws such a $P$ at random).",
             _check_tsne_gradient,
         ),
         Erratum(
@@ -662,9 +726,10 @@ ERRATA: dict[str, Erratum] = {
             "timing a GPU kernel",
             "Doubling $2^{12}$ floats takes 1.714 ms on the GPU and 7.752 ms on the CPU "
             "(with the implication, left unstated, that the GPU is faster).",
-            "At $2^{12}$ elements NumPy doubles the vector in under 10 µs and a GPU kernel, "
-            "its launch included, takes tens of µs: the CPU wins. Each reported time is "
-            "over ten times every measurement of its entry (the check's wrong distance is "
+            "At $2^{12}$ elements NumPy doubles the vector in under 10 µs, and on the H100 "
+            "reference run kernels launched from Python take tens of µs: the CPU wins. "
+            "Each reported time is over ten times every measurement of its entry (the "
+            "check's wrong distance is "
             "the smallest gap, in powers of ten, and the page asserts it exceeds 1). Such "
             "times look like overheads, for example compilation, synchronisation, transfers "
             "or a Python loop, rather than the doubling itself.",
