@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYLLABUS = ROOT.parent / "shared" / "SYLLABUS.md"
 EXPECTED = {
     "or-threshold",
+    "rank-equals-two",
     "pieces-base-case",
     "sigmoid-tanh-conversion",
     "xwt-index",
@@ -24,14 +25,21 @@ EXPECTED = {
     "mse-norm",
     "bce-gradient",
     "softmax-regression-gradient",
+    "init-constant",
     "adam-bias-correction",
+    "adam-epsilon",
     "inverted-dropout",
     "topk-rank",
     "tsne-gradient",
     "doublify-timing",
 }
 # Errors found in the seeds after the syllabus was written, so not marked there.
-FOUND_BEYOND_SYLLABUS = {"sigmoid-tanh-conversion"}
+FOUND_BEYOND_SYLLABUS = {
+    "sigmoid-tanh-conversion",
+    "rank-equals-two",
+    "init-constant",
+    "adam-epsilon",
+}
 
 
 @pytest.mark.parametrize("erratum_id", sorted(ERRATA))
@@ -135,3 +143,18 @@ def test_doublify_each_stated_time_is_over_ten_times_every_measurement():
     result = ERRATA["doublify-timing"].check()
     assert result.wrong_error > 1  # smallest gap over both entries, in powers of ten
     assert result.right_error == 0.0
+
+
+def test_init_check_keeps_the_global_random_state():
+    before = torch.random.get_rng_state()
+    ERRATA["init-constant"].check()
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_every_entry_links_to_an_existing_box():
+    labels = set()
+    for chapter in (ROOT / "book").glob("part*/*.md"):
+        labels.update(re.findall(r"^:name: (mistake-[\w-]+)$", chapter.read_text("utf-8"), re.M))
+    for erratum in ERRATA.values():
+        assert f"mistake-{erratum.box or erratum.id}" in labels, erratum.id
+    assert "<mistake-adam-bias-correction>" in erratum_markdown("adam-epsilon")

@@ -93,6 +93,9 @@ class Erratum:
         The wrong and the right statement (Markdown with ``$...$`` math).
     check : callable
         Computes both versions and compares them with an oracle.
+    box : str, default ""
+        The id of the chapter's "Common mistake" box (label ``mistake-<box>``) when it
+        differs from ``id`` (a box that discusses several errors); empty means ``id``.
     """
 
     id: str
@@ -102,6 +105,7 @@ class Erratum:
     wrong: str
     right: str
     check: Callable[[], ErratumCheck] = field(repr=False)
+    box: str = ""
 
 
 def _numerical_jacobian(f: Callable[[Array], Array], x: Array, h: float = 1e-6) -> Array:
@@ -160,6 +164,33 @@ def _check_or_threshold() -> ErratumCheck:
         wrong_error=max(errors(1.0), errors(-1.0), errors(-1.1)),
         tolerance=0.0,
         measure="misclassified inputs of OR (of 4), worse of the readings z >= 0 and z > 0",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 2
+
+
+def _check_rank_equals_two() -> ErratumCheck:
+    from derived.affine import numerical_rank  # the oracle: singular values, with a gap
+
+    rng = _rng(2)
+    right, wrong = [], []
+    # The seed's shapes, W1 (2 x 10) and W2 (10 x 2), built with rank 1 or 2 by construction.
+    for r1, r2 in itertools.product((1, 2), repeat=2):
+        W1 = rng.normal(size=(2, r1)) @ rng.normal(size=(r1, 10))
+        W2 = rng.normal(size=(10, r2)) @ rng.normal(size=(r2, 2))
+        smaller = min(numerical_rank(W1), numerical_rank(W2))
+        # Right: min(rank W1, rank W2) is the smaller rank (at most 2, and 2 only when both
+        # are 2), and it bounds rank W2 W1 (an excess over the bound counts as an error).
+        excess = max(0, numerical_rank(W2 @ W1) - min(r1, r2))
+        right.append(max(abs(min(r1, r2) - smaller), excess))
+        wrong.append(abs(2 - smaller))  # the seed: the minimum "= 2"
+    return ErratumCheck(
+        float(max(right)),
+        float(max(wrong)),
+        0.0,
+        "|stated min(rank W1, rank W2) - min of the SVD ranks|, W1 2 x 10 and W2 10 x 2 of "
+        "rank 1 or 2 (right also: rank W2 W1 above the bound)",
     )
 
 
@@ -354,6 +385,42 @@ def _check_softmax_regression_gradient() -> ErratumCheck:
     )
 
 
+# --------------------------------------------------------------------------- chapter 10
+
+
+def _check_init_constant() -> ErratumCheck:
+    import torch  # the oracle: the network trained by autograd and torch.optim.SGD
+
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([[0.0], [1.0], [1.0], [0.0]], dtype=torch.float64)
+    with torch.random.fork_rng(devices=[]):  # Linear draws a random start: keep the caller's
+        net = torch.nn.Sequential(  # the solution's XOR network: 2 ReLU units, linear output
+            torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1)
+        ).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    opt = torch.optim.SGD(net.parameters(), lr=0.2)
+    for _ in range(200):  # full-batch gradient descent; b2 - 1/2 shrinks by 0.6 a step
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        out = net(x).numpy().ravel()
+        stuck = np.concatenate([p.numpy().ravel() for p in list(net.parameters())[:3]])
+
+    def distance(output: float) -> float:  # W1, b1, W2 stay 0; every output equals `output`
+        return max(_max_abs(stuck, np.zeros_like(stuck)), _max_abs(out, np.full(4, output)))
+
+    return ErratumCheck(
+        distance(0.5),  # b2 moves to the mean label
+        distance(0.0),  # "stuck outputting 0"
+        1e-12,
+        "max |predicted - trained| over W1, b1, W2 and the four outputs, "
+        "zero start, squared error, 200 steps of gradient descent (torch)",
+    )
+
+
 # --------------------------------------------------------------------------- chapter 11
 
 
@@ -380,6 +447,36 @@ def _check_adam_bias_correction() -> ErratumCheck:
         "relative error of the corrected first moment, constant gradient, 11 steps, "
         "starts s_0 = 0 and s_1 = 0 (right: the power = gradients averaged, worse start; "
         "wrong: the worse of derivation and update, over the starts the smaller)",
+    )
+
+
+def _check_adam_epsilon() -> ErratumCheck:
+    import torch  # the oracle: torch.optim.Adam
+
+    lr, beta1, beta2, eps = 1e-3, 0.9, 0.999, 1e-8
+    grads = _rng(11).normal(scale=1e-4, size=(20, 5))  # small gradients: v_t of the order of eps
+    w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=lr, betas=(beta1, beta2), eps=eps)
+    m, v = np.zeros(5), np.zeros(5)
+    right_w, wrong_w = np.zeros(5), np.zeros(5)
+    right, wrong = [], []
+    for t, g in enumerate(grads, start=1):
+        w.grad = torch.tensor(g)
+        opt.step()
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        right_w = right_w - lr * m_hat / (np.sqrt(v_hat) + eps)  # eps outside the root
+        wrong_w = wrong_w - lr * m_hat / np.sqrt(v_hat + eps)  # the seed: delta inside
+        oracle = w.detach().numpy()
+        right.append(_max_abs(right_w, oracle) / lr)
+        wrong.append(_max_abs(wrong_w, oracle) / lr)
+    return ErratumCheck(
+        float(max(right)),
+        float(max(wrong)),
+        1e-10,
+        "max |weights - torch.optim.Adam's| / learning rate over 20 steps, "
+        "gradients of size 1e-4, eps = 1e-8",
     )
 
 
@@ -542,6 +639,21 @@ ERRATA: dict[str, Erratum] = {
             _check_or_threshold,
         ),
         Erratum(
+            "rank-equals-two",
+            "homework 003, question 6.2",
+            2,
+            "the rank of a product of two layers",
+            "With $W_1 \\in \\mathbb R^{2 \\times 10}$ and $W_2 \\in \\mathbb R^{10 \\times 2}$, "
+            "$\\operatorname{rank} W_2 W_1 \\le \\min(\\operatorname{rank} W_1, "
+            "\\operatorname{rank} W_2) = 2$.",
+            "The bound is right, the equation is not: the minimum is *at most* 2, and "
+            "equals 2 only when both factors have rank 2. A $W_1$ with two parallel "
+            "non-zero rows has rank 1, and then $\\operatorname{rank} W_2 W_1 \\le 1$. "
+            "The solution's conclusion needs only the upper bound. The check builds the "
+            "factors with rank 1 or 2 and counts their ranks by singular values.",
+            _check_rank_equals_two,
+        ),
+        Erratum(
             "pieces-base-case",
             "homework 003, question 6.4",
             3,
@@ -659,6 +771,21 @@ ERRATA: dict[str, Erratum] = {
             _check_softmax_regression_gradient,
         ),
         Erratum(
+            "init-constant",
+            "homework 002, question 3",
+            10,
+            "a network started at zero",
+            "With every weight and bias of the ReLU network for XOR started at zero, only "
+            '$b_2$ can receive a non-zero gradient, and the network "will remain stuck '
+            'outputting 0".',
+            "$W_1$, $b_1$ and $W_2$ stay exactly zero, but $b_2$ moves whenever the loss's "
+            "derivative at the output 0, summed over the examples, is not zero. Under the "
+            "squared error it moves to the mean label, and the network outputs $\\tfrac12$ "
+            "for every input. It still cannot learn XOR. The check trains the solution's "
+            "network (two hidden units) from zero in PyTorch.",
+            _check_init_constant,
+        ),
+        Erratum(
             "adam-bias-correction",
             "homework 003, question 4.4",
             11,
@@ -679,6 +806,21 @@ ERRATA: dict[str, Erratum] = {
             "distance is, over the two starts, the smaller of the errors of the worse half "
             "(derivation or update), so the solution fails under either start.",
             _check_adam_bias_correction,
+        ),
+        Erratum(
+            "adam-epsilon",
+            "homework 003, question 4.4",
+            11,
+            "where Adam adds $\\epsilon$",
+            "$w_{t+1} = w_t - \\eta\\, \\bar s_{t+1} / \\sqrt{\\bar r_{t+1} + \\delta}$: "
+            "the small constant $\\delta$ inside the square root.",
+            "Adam adds $\\epsilon$ outside the root: "
+            "$w_t = w_{t-1} - \\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$. The two "
+            "differ most when the gradients are small: with $\\epsilon = 10^{-8}$ and "
+            "gradients of size $10^{-4}$, $\\hat v_t$ is of the order of $\\epsilon$ itself. "
+            "The check compares both with `torch.optim.Adam` on such gradients.",
+            _check_adam_epsilon,
+            box="adam-bias-correction",
         ),
         Erratum(
             "inverted-dropout",
@@ -781,7 +923,7 @@ def erratum_markdown(erratum_id: str, *, link_back: bool = True) -> str:
     e = ERRATA[erratum_id]
     where = f"the common mistake in chapter {e.chapter}"
     if link_back:
-        where = f"{{ref}}`{where} <mistake-{e.id}>`"
+        where = f"{{ref}}`{where} <mistake-{e.box or e.id}>`"
     return (
         f"*From:* {e.seed}. *Corrected in:* {where}.\n\n"
         f"**Wrong.** {e.wrong}\n\n**Right.** {e.right}"
