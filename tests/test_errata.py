@@ -158,3 +158,14 @@ def test_every_entry_links_to_an_existing_box():
     for erratum in ERRATA.values():
         assert f"mistake-{erratum.box or erratum.id}" in labels, erratum.id
     assert "<mistake-adam-bias-correction>" in erratum_markdown("adam-epsilon")
+
+
+def test_topk_seed_count_with_ties_is_the_optimistic_convention():
+    from derived.metrics import label_rank, topk_error
+
+    rng = np.random.default_rng(160)
+    scores = rng.integers(0, 3, size=(300, 6)).astype(np.float64)  # many ties
+    labels = rng.integers(0, 6, size=300)
+    above = label_rank(scores, labels) - 1  # the seed's R: classes scoring strictly higher
+    for k in range(1, 6):
+        assert np.mean(above >= k) == topk_error(scores, labels, k, ties="optimistic")

@@ -357,8 +357,15 @@ def _check_bce_gradient() -> ErratumCheck:
     right = (y_tilde - y) / (K * y_tilde * (1 - y_tilde))
     n1 = y.sum()  # the seed's N_1: the number of entries of class one
     wrong = np.where(y == 1, -n1 / (K * y_tilde), (K - n1) / (K * (1 - y_tilde)))
+    # Through a sigmoid output y~ = sigma(s): the gradient with respect to s is (y~ - y) / K.
+    s = np.log(y_tilde / (1 - y_tilde))  # the logits of y~
+    through = _numerical_jacobian(lambda t: loss(1.0 / (1.0 + np.exp(-t))), s)
     return ErratumCheck(
-        _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
+        max(_max_abs(right, oracle), _max_abs((y_tilde - y) / K, through)),
+        _max_abs(wrong, oracle),
+        FD_TOL,
+        "max |entry - finite difference| (right: with respect to y~ and, through a "
+        "sigmoid, to its logits; wrong: with respect to y~)",
     )
 
 
@@ -764,8 +771,12 @@ ERRATA: dict[str, Erratum] = {
             "homework 004, section 2",
             9,
             "softmax regression gradient",
-            "$\\partial \\ell/\\partial W_{ij} = -y_i x_j (1 - \\hat y_i)$, after "
-            "$\\partial \\ell / \\partial \\hat y_i = -y_i / (\\hat y_i \\ln 10)$.",
+            "$\\partial \\ell/\\partial W_{ij} = -y_i x_j (1 - \\hat y_i)$, keeping only the "
+            "diagonal of the softmax Jacobian. On the way the solution writes, in one line, "
+            "$\\partial \\ell / \\partial \\hat y_i = -y_i / (\\hat y_i \\ln 10) "
+            "= -y_i/\\hat y_i$: "
+            "the factor $1/\\ln 10$ would be right for a base-10 logarithm, but the loss uses "
+            "the natural one, and the two sides of the equality differ.",
             "$\\partial \\ell/\\partial W = (\\hat y - y) x^\\top$ (natural logarithm, all "
             "entries of the softmax Jacobian kept).",
             _check_softmax_regression_gradient,
@@ -843,7 +854,10 @@ ERRATA: dict[str, Erratum] = {
             "the top-$k$ error is the fraction of examples with $R > k$.",
             "The true label is among the $k$ best exactly when $R \\le k - 1$: the top-$k$ "
             "error counts $R \\ge k$, that is rank $r = R + 1 > k$. The rule $R > k$ is the "
-            "top-$(k + 1)$ error.",
+            "top-$(k + 1)$ error. The check goes through strict rankings (no ties). With "
+            "ties, $R \\ge k$ is the optimistic convention: a true label tied with others "
+            "counts as among the $k$ best whenever fewer than $k$ classes score strictly "
+            "higher.",
             _check_topk_rank,
         ),
         Erratum(
