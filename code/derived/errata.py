@@ -826,8 +826,8 @@ ERRATA: dict[str, Erratum] = {
             "$w_{t+1} = w_t - \\eta\\, \\bar s_{t+1} / \\sqrt{\\bar r_{t+1} + \\delta}$: "
             "the small constant $\\delta$ inside the square root.",
             "Adam adds $\\epsilon$ outside the root: "
-            "$w_t = w_{t-1} - \\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$. The two "
-            "differ most when the gradients are small: with $\\epsilon = 10^{-8}$ and "
+            "$w_t = w_{t-1} - \\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$. The "
+            "difference matters when the gradients are small: with $\\epsilon = 10^{-8}$ and "
             "gradients of size $10^{-4}$, $\\hat v_t$ is of the order of $\\epsilon$ itself. "
             "The check compares both with `torch.optim.Adam` on such gradients.",
             _check_adam_epsilon,
