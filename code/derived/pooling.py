@@ -428,8 +428,9 @@ def max_blur_pool2d(x: ArrayLike, kernel_size: Pair = 2, stride: Pair = 2) -> Ar
 
     Three steps, each circular (the map is treated as periodic): the maximum over every
     ``kernel_size`` window at stride 1 (window ``(a, b)`` starts at pixel ``(a, b)``), the
-    blur :math:`[1, 2, 1]/4` along rows and then along columns (the Tri-3 filter of
-    Zhang, 2019), and every ``stride``-th row and column, starting with the first.
+    blur :math:`[1, 2, 1]/4` down the columns (axis 2), then along the rows (axis 3)
+    (the Tri-3 filter of Zhang, 2019), and every ``stride``-th row and column, starting
+    with the first.
 
     Parameters
     ----------
