@@ -339,6 +339,24 @@ def test_no_numbered_figure_inside_a_solution():
     assert offenders == [], "figure metadata inside a solution:\n" + "\n".join(offenders)
 
 
+def test_every_gated_solution_and_exercise_is_closed():
+    """A ``solution-start`` (or ``exercise-start``) without its ``-end`` stops the book
+    build with an extension error, while running the chapter alone does not notice."""
+    unclosed = []
+    for source in sorted((ROOT / "book").rglob("*.md")):
+        open_at: dict[str, int | None] = {"solution": None, "exercise": None}
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            for kind in open_at:
+                if line.startswith(f"```{{{kind}-start}}"):
+                    if open_at[kind] is not None:
+                        unclosed.append(f"{source.relative_to(ROOT)}:{open_at[kind]}")
+                    open_at[kind] = number
+                elif line.startswith(f"```{{{kind}-end}}"):
+                    open_at[kind] = None
+        unclosed += [f"{source.relative_to(ROOT)}:{n}" for n in open_at.values() if n is not None]
+    assert unclosed == [], "unclosed gated directive at:\n" + "\n".join(unclosed)
+
+
 def test_no_citation_inside_a_figure_caption():
     """A citation in a caption becomes a hyperlink inside LaTeX's \\caption, a moving
     argument, and stops the PDF build ("Argument of \\Hy@tempa has an extra }"). Cite in
