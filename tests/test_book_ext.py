@@ -357,6 +357,20 @@ def test_every_gated_solution_and_exercise_is_closed():
     assert unclosed == [], "unclosed gated directive at:\n" + "\n".join(unclosed)
 
 
+def test_no_code_cell_starts_with_a_blank_line():
+    """A code cell whose source starts with a blank line renders without it, and the code
+    links (sphinx-codeautolink) then cannot match the example: a build warning."""
+    import re
+
+    offenders = []
+    for source in sorted((ROOT / "book").rglob("*.md")):
+        text = source.read_text(encoding="utf-8")
+        for match in re.finditer(r"```\{code-cell\} ipython3\n(?::[^\n]*\n)*\n\n", text):
+            line = text[: match.start()].count("\n") + 1
+            offenders.append(f"{source.relative_to(ROOT)}:{line}")
+    assert offenders == [], "code cell starting with a blank line:\n" + "\n".join(offenders)
+
+
 def test_no_citation_inside_a_figure_caption():
     """A citation in a caption becomes a hyperlink inside LaTeX's \\caption, a moving
     argument, and stops the PDF build ("Argument of \\Hy@tempa has an extra }"). Cite in
