@@ -81,13 +81,31 @@ def _check_dout(dout: ArrayLike, shape: tuple[int, ...]) -> Array:
     return g
 
 
+def _max_windows(xa: Array, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int]) -> Array:
+    """Return the pooling windows, a view of shape (N, C, Ho, Wo, kh, kw); padding is -inf."""
+    xp = np.pad(xa, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
+    windows: Array = sliding_window_view(xp, k, axis=(2, 3))[:, :, :: s[0], :: s[1]]
+    return windows
+
+
+def _add_to_windows(dxp: Array, contrib: Array, s: tuple[int, int]) -> None:
+    """Add ``contrib`` (N, C, Ho, Wo, kh, kw) into the padded gradient at its windows' pixels.
+
+    One strided slice per window offset (kh * kw of them); overlapping windows add up.
+    """
+    ho, wo, kh, kw = contrib.shape[2:]
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i : i + s[0] * (ho - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]] += (
+                contrib[..., i, j]
+            )
+
+
 def _argmax_windows(
     xa: Array, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int]
 ) -> tuple[Array, NDArray[np.intp]]:
     """Window maxima and, per window, the flat index (i * kw + j) of the first maximum."""
-    xp = np.pad(xa, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
-    windows = sliding_window_view(xp, k, axis=(2, 3))  # (N, C, H', W', kh, kw)
-    cols = windows[:, :, :: s[0], :: s[1]]  # (N, C, Ho, Wo, kh, kw)
+    cols = _max_windows(xa, k, s, p)  # (N, C, Ho, Wo, kh, kw)
     flat = cols.reshape(*cols.shape[:4], k[0] * k[1])  # (N, C, Ho, Wo, kh*kw)
     idx = np.argmax(flat, axis=-1)  # the first maximum, as PyTorch
     return np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0], idx
@@ -181,15 +199,9 @@ def max_pool2d_backward(
     g = _check_dout(dout, (n, c, ho, wo))
     dxp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]))
     if ties == "even":
-        xp = np.pad(xa, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
-        windows = sliding_window_view(xp, k, axis=(2, 3))[:, :, :: s[0], :: s[1]]
+        windows = _max_windows(xa, k, s, p)
         tied = windows == windows.max(axis=(-2, -1), keepdims=True)  # (N, C, Ho, Wo, kh, kw)
-        share = g[..., None, None] * tied / tied.sum(axis=(-2, -1), keepdims=True)
-        for i in range(k[0]):  # one strided slice per window offset, as in avg_pool2d_backward
-            for j in range(k[1]):
-                dxp[
-                    :, :, i : i + s[0] * (ho - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]
-                ] += share[..., i, j]
+        _add_to_windows(dxp, g[..., None, None] * tied / tied.sum(axis=(-2, -1), keepdims=True), s)
     else:
         _, idx = _argmax_windows(xa, k, s, p)
         rows = np.arange(ho)[:, None] * s[0] + idx // k[1]  # (N, C, Ho, Wo), padded coords
@@ -264,9 +276,7 @@ def avg_pool2d_backward(
     n, c, h, w = xa.shape
     g = _check_dout(dout, (n, c, ho, wo)) / (k[0] * k[1])
     dxp = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]))
-    for i in range(k[0]):  # one strided slice per window offset (kh * kw of them)
-        for j in range(k[1]):
-            dxp[:, :, i : i + s[0] * (ho - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]] += g
+    _add_to_windows(dxp, np.broadcast_to(g[..., None, None], (n, c, ho, wo, *k)), s)
     return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w].copy()
 
 
