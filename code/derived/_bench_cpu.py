@@ -1,4 +1,4 @@
-r"""CPU benchmark suites for chapters 14 and 17, registered in :mod:`derived.bench`.
+r"""CPU benchmark suites of the chapters *Convolution* and *t-SNE* (:mod:`derived.bench`).
 
 * ``conv2d``: :func:`derived.conv.conv2d` forward plus :func:`derived.conv.conv2d_backward`
   against ``torch.nn.functional.conv2d`` forward plus autograd backward on the CPU, for a

@@ -1,6 +1,6 @@
 r"""Activation functions, their derivatives, and the sigmoid-tanh conversion of networks.
 
-The five activations of chapter 4, with their derivatives:
+The five activations of the book's chapter *Activation functions*, with their derivatives:
 
 .. math::
 

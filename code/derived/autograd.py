@@ -22,8 +22,8 @@ of :math:`10^5` nodes (a long chain) is fine; Python's recursion limit (about 10
 would stop a recursive walk.
 
 :func:`draw_graph` draws a graph with matplotlib, each node showing its value and its
-gradient. Chapter 7 of the book builds this engine step by step;
-``tests/test_autograd.py`` checks it against ``torch.autograd`` in float64.
+gradient. The book's chapter *Computation graphs and backpropagation* builds this engine step by
+step; ``tests/test_autograd.py`` checks it against ``torch.autograd`` in float64.
 """
 
 from __future__ import annotations

@@ -438,8 +438,8 @@ SUITES: dict[str, Suite] = {
     "gpu_copy": gpu_copy_suite,
     "gpu_doublify": gpu_doublify_suite,
     "gpu_matmul": gpu_matmul_suite,
-    # CPU suites of chapters 14 and 17 (derived._bench_cpu imports torch and scikit-learn
-    # only when a suite runs)
+    # CPU suites of the chapters Convolution and t-SNE (derived._bench_cpu imports torch and
+    # scikit-learn only when a suite runs)
     "conv2d": _bench_cpu.conv2d_suite,
     "tsne": _bench_cpu.tsne_suite,
 }

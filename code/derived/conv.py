@@ -36,7 +36,7 @@ exists during the product.
   stride 1 and no dilation this is the *full* convolution of :math:`g` with the filter.
   The padding is then cut away.
 
-Chapter 14 derives these formulas; ``tests/test_conv.py`` checks them against
+The book's chapter *Convolution* derives these formulas; ``tests/test_conv.py`` checks them against
 ``torch.nn.functional.conv2d`` and autograd in float64.
 """
 

@@ -21,13 +21,13 @@ the constant :math:`1 - p`, which inverted dropout moves into training. The forw
 returns the scaled mask :math:`d_i = m_i/(1 - p)` (or :math:`m_i`), and the backward pass
 is multiplication by it, :math:`\partial\ell/\partial x_i = d_i\, \partial\ell/\partial
 y_i`, because the output is linear in :math:`x` for a fixed mask. The variance of an
-inverted-dropout output is :math:`x_i^2\, p/(1 - p)`. Chapter 12 of the book derives this
-and checks the expectation by simulation.
+inverted-dropout output is :math:`x_i^2\, p/(1 - p)`. The book's chapter *Regularisation and depth*
+derives this and checks the expectation by simulation.
 
 :class:`DropoutMLP` puts inverted dropout after every hidden layer of a fully connected
 network, with a ``training`` switch: on, each forward pass draws fresh masks and the
 backward pass reuses them; off, the network is the plain :class:`derived.mlp.MLP` with
-the same weights. Chapter 12 trains it on the digits.
+the same weights. That chapter trains it on the digits.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ versions draw from :math:`a = \sqrt{3}\,\sigma`. For a convolution weight of sha
 ``(out, in, k1, k2, ...)`` each fan is multiplied by the receptive field
 :math:`k_1 k_2 \cdots`, as in ``torch.nn.init``, whose bounds and standard deviations these
 functions reproduce (``tests/test_init.py``). :func:`he_init_mlp` applies He's uniform
-initialisation to every layer of a :class:`derived.mlp.MLP`, with zero biases. Chapter 10
-of the book derives the argument and measures the variances through depth.
+initialisation to every layer of a :class:`derived.mlp.MLP`, with zero biases. The book's chapter
+*Initialisation and symmetry* derives the argument and measures the variances through depth.
 """
 
 from __future__ import annotations

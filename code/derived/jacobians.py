@@ -24,10 +24,10 @@ A scalar-valued map has a Jacobian of shape ``(d,)``: read as a matrix it is the
 :math:`1 \times d` row vector, the transpose of the gradient. The last map is the one a
 linear layer applies to a batch; its Jacobian has :math:`n m^2 d` entries of which at
 most :math:`n m d` are non-zero, which is why backpropagation uses the vector-Jacobian product
-:math:`\partial \ell / \partial W = G^\top X` (:func:`xwt_vjp`) instead. Chapter 5 of the
-book derives every row of the table; ``tests/test_jacobians.py`` checks each against
-``torch.func.jacrev`` in float64. :func:`matmul_flops` counts the matrix-product FLOPs of
-a computation, with which the chapter compares the costs of reverse and forward mode.
+:math:`\partial \ell / \partial W = G^\top X` (:func:`xwt_vjp`) instead. The book's chapter
+*Jacobians and their shapes* derives every row of the table; ``tests/test_jacobians.py`` checks
+each against ``torch.func.jacrev`` in float64. :func:`matmul_flops` counts the matrix-product FLOPs
+of a computation, with which the chapter compares the costs of reverse and forward mode.
 """
 
 from __future__ import annotations

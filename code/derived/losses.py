@@ -47,8 +47,9 @@ Logits of :math:`\pm 10^4` give finite, exact results in ``cross_entropy`` and
 ``bce_with_logits``. ``bce`` on probabilities is exact too, including at 0 and 1, where a
 term :math:`0 \cdot \log 0` counts as 0; a prediction of exactly 0 (or 1) for a target of 1
 (or 0) is an infinitely bad prediction and gives ``inf`` (``torch`` instead clamps each
-logarithm at :math:`-100`). Chapters 8 and 9 of the book derive these formulas;
-``tests/test_losses.py`` checks them against ``torch`` in float64.
+logarithm at :math:`-100`). The book's chapters *A two-layer network by hand* and *Losses are
+likelihoods* derive these formulas; ``tests/test_losses.py`` checks them against ``torch`` in
+float64.
 """
 
 from __future__ import annotations

@@ -35,10 +35,10 @@ Without ties the three agree. Libraries pick one order instead: the documentatio
 ``torch.topk`` leaves the order of equal values unspecified (torch 2.13 on a CPU puts
 class 8 first in a row of ten equal scores when ``k = 1``), and scikit-learn's
 ``top_k_accuracy_score`` documents that the highest class index comes first. Either
-rewards a constant classifier for whichever class the tie-breaking favours. Chapter 16
-discusses the definition; ``tests/test_metrics.py`` checks it against brute-force
-enumeration of tie-breaking orders, ``torch.topk`` and scikit-learn, and checks what
-both libraries do on ties.
+rewards a constant classifier for whichever class the tie-breaking favours. The book's chapter
+*Evaluating classifiers: top-k error* discusses the definition; ``tests/test_metrics.py`` checks it
+against brute-force enumeration of tie-breaking orders, ``torch.topk`` and scikit-learn, and checks
+what both libraries do on ties.
 
 **Sampling uncertainty.** A test error is a count of mistakes among :math:`N`
 examples. :func:`clopper_pearson` gives the exact (Clopper--Pearson) confidence

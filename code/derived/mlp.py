@@ -22,8 +22,8 @@ chain rule from the last layer to the first:
 
 So the forward pass must keep (cache) every layer input :math:`A^{(l-1)}` and whatever
 :math:`f_l'` needs: the pre-activation for ReLU, the output for tanh
-(:math:`1 - a^2`) and sigmoid (:math:`a(1 - a)`). Chapter 8 of the book derives all of this;
-``tests/test_mlp.py`` checks it against ``torch.autograd`` in float64.
+(:math:`1 - a^2`) and sigmoid (:math:`a(1 - a)`). The book's chapter *A two-layer network by hand*
+derives all of this; ``tests/test_mlp.py`` checks it against ``torch.autograd`` in float64.
 :func:`gradient_profile` measures, layer by layer, how the gradient of a deep network's
 mean output is made up.
 """

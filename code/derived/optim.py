@@ -65,7 +65,7 @@ gradients, without momentum and without bias correction:
     s_t = \alpha s_{t-1} + (1 - \alpha) g_t^2, \quad
     \theta_t = \theta_{t-1} - \eta\,\frac{g_t}{\sqrt{s_t} + \epsilon}.
 
-Chapter 11 of the book derives all of this; ``tests/test_optim.py`` checks every optimiser
+The book's chapter *Optimisers* derives all of this; ``tests/test_optim.py`` checks every optimiser
 that ``torch.optim`` has step for step against it in float64, SGDW against the loop written
 out and against SGD, ISTA against the lasso's optimality
 conditions and scikit-learn, and FISTA against Beck and Teboulle's bound.

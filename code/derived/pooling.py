@@ -28,7 +28,7 @@ A pooling layer summarises each window of a feature map by one number.
   by multiples of the stride.
 
 Windows overlap when the stride is smaller than the kernel; gradients from
-overlapping windows add up. Chapter 15 derives this; ``tests/test_pooling.py``
+overlapping windows add up. The book's chapter *Pooling* derives this; ``tests/test_pooling.py``
 compares every function with ``torch.nn.functional`` in float64.
 """
 

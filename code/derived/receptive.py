@@ -12,8 +12,8 @@ unit of layer :math:`l - 1` does:
 Padding shifts the window but does not change its size (at the border part of the window
 lies outside the image). With stride 1 everywhere the field grows linearly with depth,
 by :math:`k - 1` per layer; every stride multiplies the growth of all later layers.
-Chapter 12 of the book computes the fields of a small network on the digits and checks
-them against the pixels on which one unit's gradient is non-zero.
+The book's chapter *Regularisation and depth* computes the fields of a small network on the digits
+and checks them against the pixels on which one unit's gradient is non-zero.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ __all__ = [
 #: The package-data folder of recorded benchmark results (``derived/recorded/*.json``).
 RECORDED: Final[str] = "recorded"
 
-#: The recorded GPU reference measurements that chapter 18 quotes (package data).
+#: The recorded GPU reference measurements that the book's GPU chapter quotes (package data).
 H100_REFERENCE_FILE: Final[str] = "h100-reference.json"
 
 

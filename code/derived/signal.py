@@ -11,11 +11,11 @@ gradients :math:`\delta_m h_m^\top`; :func:`batch_coherence` says how much of th
 length survives the averaging. At finite width :math:`n`, a ReLU network with He weights
 (:math:`v = 2`) still moves the log-norm of the error by a random walk with drift
 :math:`-5/(4n)` per layer, which :func:`relu_log_shrink` simulates.
-:func:`gaussian_mlp` draws the deep networks of chapter 4; :func:`hidden_errors` runs
-them with any activation of :mod:`derived.activations`, :func:`coherence` measures one
-factor of the gradient alone, and :func:`rate_against_gain` gives :math:`\rho` as a
-function of :math:`v`. :func:`mean_field_rates` gives the same rates in the limit of
-infinite width, from the recursion for the pre-activations' variance.
+:func:`gaussian_mlp` draws the deep networks of the chapter *Activation functions*;
+:func:`hidden_errors` runs them with any activation of :mod:`derived.activations`,
+:func:`coherence` measures one factor of the gradient alone, and :func:`rate_against_gain` gives
+:math:`\rho` as a function of :math:`v`. :func:`mean_field_rates` gives the same rates in the limit
+of infinite width, from the recursion for the pre-activations' variance.
 """
 
 from __future__ import annotations

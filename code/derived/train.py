@@ -20,8 +20,8 @@ Randomness enters only through the ``rng`` that orders the batches, so a run is
 reproducible, and the same order can be replayed in another framework
 (:func:`minibatches`). The optional progress display rewrites one line, in a terminal
 or in a notebook, and is off by default so that a built book shows no progress noise.
-Chapter 13 of the book trains the digits with it; ``tests/test_train.py`` checks it
-against the same loop written in ``torch``.
+The book's chapter *Training a network end to end* trains the digits with it;
+``tests/test_train.py`` checks it against the same loop written in ``torch``.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ for 50 iterations, used a learning rate of 100 and started from
 Maaten (2014), the rate :math:`N/12` from Belkina et al. (2019), for a gradient without
 the factor 4 below.
 
-Chapter 17 derives the gradient step by step; ``tests/test_tsne.py`` checks the
+The book's chapter *t-SNE* derives the gradient step by step; ``tests/test_tsne.py`` checks the
 affinities against scikit-learn and the gradient against torch autograd in float64.
 """
 

@@ -21,9 +21,9 @@ Classification reads the class off the output node with the largest value and co
 tie as an error. :func:`forward` evaluates a whole sweep of weights on a whole batch at
 once (one matrix-vector product per node, no loop over weights or examples);
 :func:`random_search` samples random topologies with an explicit ``rng`` and ranks them
-by worst accuracy over the sweep, then mean accuracy, then fewest edges. Chapter 19 of
-the book reads the paper and runs these experiments; ``tests/test_wann.py`` checks the
-evaluation against a plain per-node, per-weight, per-example loop.
+by worst accuracy over the sweep, then mean accuracy, then fewest edges. The book's chapter
+*Weight agnostic neural networks* reads the paper and runs these experiments;
+``tests/test_wann.py`` checks the evaluation against a plain per-node, per-weight, per-example loop.
 """
 
 from __future__ import annotations

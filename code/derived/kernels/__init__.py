@@ -1,4 +1,4 @@
-"""GPU kernels written in Triton, each beside a plain reference (chapter 18).
+"""GPU kernels written in Triton, each beside a plain reference (the book's GPU chapter).
 
 Two lessons, one module each:
 
