@@ -437,3 +437,60 @@ def test_pdf_links_to_an_exercise_in_another_chapter_carry_its_number(tmp_path):
     assert r"\hyperref[\detokenize{a:ex-two}]{Exercise 2}" in tex
     assert r"\hyperref[\detokenize{a:ex-one}]{Exercise 1}" in tex
     assert r"Exercise \ref" not in tex
+
+
+# --------------------------------------------------------------------------- #
+# Workarounds: each pinned to the versions it was written for, and listed.
+
+WORKAROUNDS = ["codeautolink_fixes", "latex_fixes", "sidebar_a11y", "theme_fixes"]
+
+
+def _written_for(name: str) -> dict[str, str]:
+    import importlib
+
+    return dict(importlib.import_module(name).WRITTEN_FOR)
+
+
+def test_every_module_that_declares_pins_is_a_listed_workaround():
+    declaring = sorted(
+        p.stem
+        for p in (ROOT / "book" / "_ext").glob("*.py")
+        if any(line.startswith("WRITTEN_FOR = ") for line in p.read_text("utf-8").splitlines())
+    )
+    assert declaring == WORKAROUNDS
+
+
+@pytest.mark.parametrize("name", WORKAROUNDS)
+def test_a_workaround_runs_on_the_versions_it_was_written_for(name: str):
+    from importlib.metadata import version
+
+    for distribution, wanted in _written_for(name).items():
+        assert version(distribution) == wanted, (
+            f"book/_ext/{name}.py was written for {distribution} {wanted}; "
+            f"{version(distribution)} is installed (see book/_ext/README.md)"
+        )
+
+
+@pytest.mark.parametrize("name", WORKAROUNDS)
+def test_a_workaround_is_pinned_exactly_and_listed(name: str):
+    import tomllib
+
+    book_extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["book"]
+    readme = (ROOT / "book" / "_ext" / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}.py`"))
+    for distribution, wanted in _written_for(name).items():
+        assert f"{distribution}=={wanted}" in book_extra
+        assert f"{distribution} {wanted}" in row
+
+
+def test_a_version_bump_stops_the_build_with_a_clear_message(monkeypatch):
+    from sphinx.errors import ExtensionError
+
+    import _pins
+
+    monkeypatch.setattr(_pins, "version", lambda distribution: "99.0")
+    with pytest.raises(ExtensionError, match=r"patches sphinx-thebe 0\.3\.1, but 99\.0"):
+        _pins.require("theme_fixes", {"sphinx-thebe": "0.3.1"})
+    _pins.require("theme_fixes", {"sphinx-thebe": "99.0"})  # the matching version passes

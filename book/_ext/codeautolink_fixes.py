@@ -24,6 +24,11 @@ from typing import Any
 
 from docutils import nodes
 
+from _pins import require
+
+# The versions this workaround was written for (see _pins.py and README.md).
+WRITTEN_FOR = {"sphinx-codeautolink": "0.19.0"}
+
 
 def _depart_section(self: Any, node: nodes.section) -> None:
     """Pop the section's title, if it has one."""
@@ -74,6 +79,7 @@ def _read_cache(self: Any) -> None:
 
 def setup(app: Any) -> dict[str, Any]:
     """Patch the analyser and the cache of sphinx-codeautolink and track the pages written."""
+    require("codeautolink_fixes", WRITTEN_FOR)
     from sphinx_codeautolink.extension.block import CodeBlockAnalyser
     from sphinx_codeautolink.extension.cache import DataCache
 

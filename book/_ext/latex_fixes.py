@@ -18,6 +18,11 @@ from typing import Any
 
 from docutils import nodes
 
+from _pins import require
+
+# The versions this workaround was written for (see _pins.py and README.md).
+WRITTEN_FOR = {"Sphinx": "7.4.7", "sphinx-exercise": "1.2.1"}
+
 # Sphinx's own visit_admonition, kept by setup() and called by the patched one.
 _ORIGINAL: Any = None
 # Sphinx's own visit_number_reference, likewise.
@@ -69,6 +74,7 @@ def _visit_number_reference(self: Any, node: nodes.Element) -> None:
 
 def setup(app: Any) -> dict[str, Any]:
     """Patch the LaTeX translator's generic admonition and the exercises' labels."""
+    require("latex_fixes", WRITTEN_FOR)
     from sphinx.writers.latex import LaTeXTranslator
 
     global _ORIGINAL, _ORIGINAL_NUMREF

@@ -15,6 +15,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from _pins import require
+
+# The versions this workaround was written for (see _pins.py and README.md).
+WRITTEN_FOR = {"pydata-sphinx-theme": "0.17.1"}
+
 BARE = '<summary><span class="toctree-toggle"'
 LABELLED = '<summary aria-label="Show or hide the sections"><span class="toctree-toggle"'
 
@@ -35,5 +40,6 @@ def label_toggles(
 
 def setup(app: Any) -> dict[str, Any]:
     """Run after the theme has put its toctree functions into the page context."""
+    require("sidebar_a11y", WRITTEN_FOR)
     app.connect("html-page-context", label_toggles, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -1,27 +1,20 @@
-"""Small fixes to what Jupyter Book 1's theme stack puts on every page.
+"""Drop the script that Jupyter Book 1's theme stack puts on every page twice.
 
-* sphinx-thebe's inline configuration script is registered twice, which makes the
-  browser report "Identifier 'THEBE_JS_URL' has already been declared" on every page;
-  duplicate script entries are dropped.
-* pydata-sphinx-theme needs a default colour mode; without one it logs
-  "Got invalid theme mode" on first visit. The default is "auto" (follow the system).
-* ``book/_static/book.css`` raises the contrast of links inside tinted boxes.
-
-Each fix is checked by the browser tests in ``tests/test_book_browser.py``.
+sphinx-thebe (0.3.1) registers its inline configuration script twice, which makes the
+browser report "Identifier 'THEBE_JS_URL' has already been declared" on every page;
+duplicate script entries are dropped. (The book's stylesheet and default colour mode are
+configuration, in ``_config.yml``.) The browser tests in ``tests/test_book_browser.py``
+fail on any console error, this one included.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-STATIC = Path(__file__).resolve().parents[1] / "_static"
+from _pins import require
 
-
-def set_defaults(app: Any, config: Any) -> None:
-    """Add the book's static files and a default colour mode."""
-    config.html_static_path = [*config.html_static_path, str(STATIC)]
-    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+# The versions this workaround was written for (see _pins.py and README.md).
+WRITTEN_FOR = {"sphinx-thebe": "0.3.1"}
 
 
 def drop_duplicate_scripts(
@@ -46,8 +39,7 @@ def drop_duplicate_scripts(
 
 
 def setup(app: Any) -> dict[str, Any]:
-    """Register the fixes."""
-    app.connect("config-inited", set_defaults)
+    """Run last among the page's handlers."""
+    require("theme_fixes", WRITTEN_FOR)
     app.connect("html-page-context", drop_duplicate_scripts, priority=999)
-    app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
