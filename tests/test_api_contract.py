@@ -11,39 +11,13 @@
 from __future__ import annotations
 
 import doctest
-import importlib
 import inspect
-import pkgutil
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
 
 import derived
-
-# Modules that need optional extras (Triton) are checked in their own tests.
-OPTIONAL = {"derived.kernels", "derived.bench"}
-
-
-def public_modules() -> list[Any]:
-    names = [
-        f"derived.{m.name}"
-        for m in pkgutil.iter_modules(derived.__path__)
-        if not m.name.startswith("_")
-    ]
-    return [importlib.import_module(n) for n in sorted(names) if n not in OPTIONAL]
-
-
-def public_functions() -> list[tuple[str, Callable[..., Any]]]:
-    found = []
-    for module in public_modules():
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isfunction(obj) and obj.__module__ == module.__name__:
-                found.append((f"{module.__name__}.{name}", obj))
-    return found
-
+from surface import OPTIONAL, public_functions, public_modules
 
 MODULES = public_modules()
 FUNCTIONS = public_functions()

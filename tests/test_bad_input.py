@@ -19,7 +19,7 @@ import pytest
 from derived.mlp import MLP
 from derived.optim import SGD
 from derived.wann import Topology
-from test_api_contract import FUNCTIONS
+from surface import FUNCTIONS
 
 rng = np.random.default_rng(0)
 _XOR_NET = Topology(2, 2, ("gauss", "gauss"), ((2, 3), (0, 4), (1, 4)))
@@ -41,6 +41,7 @@ VALID: dict[str, dict[str, Any]] = {
     "derived.jacobians.jacobian_elementwise_square": {"w": rng.normal(size=3)},
     "derived.jacobians.jacobian_elementwise": {"dphi": np.cos, "w": rng.normal(size=3)},
     "derived.jacobians.jacobian_xwt": {"X": rng.normal(size=(2, 3)), "W": rng.normal(size=(4, 3))},
+    "derived.jacobians.numerical_jacobian": {"f": np.sin, "x": rng.normal(size=3)},
     "derived.jacobians.xwt_vjp": {
         "X": rng.normal(size=(2, 3)),
         "W": rng.normal(size=(4, 3)),
@@ -308,6 +309,8 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.softmax.softmax_vjp", "z", "empty"): "checked with v of the same shape",
     ("derived.softmax.softmax_vjp", "v", "empty"): "checked with z of the same shape",
     ("derived.affine.numerical_rank", "M", "empty"): "an empty matrix has rank 0",
+    ("derived.jacobians.numerical_jacobian", "x", "extra_dim"): "x may have any shape",
+    ("derived.jacobians.numerical_jacobian", "x", "empty"): "a map of R^0 has an empty Jacobian",
     ("derived.affine.drop_times", "levels", "empty"): "no levels asked for, no times returned",
     **{
         (f"derived.jacobians.jacobian_{f}", "w", "empty"): "a map of R^0 has an empty Jacobian"

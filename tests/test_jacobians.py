@@ -18,8 +18,10 @@ from derived.jacobians import (
     jacobian_squared_norm,
     jacobian_xwt,
     matmul_flops,
+    numerical_jacobian,
     xwt_vjp,
 )
+from oracles import float_arrays, t64
 
 
 def jacrev(fn, x: np.ndarray) -> np.ndarray:
@@ -140,3 +142,31 @@ def test_matmul_flops_counts_a_backward_pass():
 def test_matmul_flops_rejects_a_non_callable():
     with pytest.raises(TypeError, match="fn must be a callable"):
         matmul_flops(3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- finite differences
+
+
+@settings(max_examples=30, deadline=None)
+@given(float_arrays((2, 3), -2.0, 2.0))
+def test_numerical_jacobian_matches_torch_jacrev(W):
+    X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+
+    def f(M):  # a nonlinear map from (2, 3) to (2, 2), in both libraries
+        return np.tanh(X @ M.T)
+
+    Xt = t64(X)
+    expected = torch.func.jacrev(lambda M: torch.tanh(Xt @ M.T))(t64(W)).numpy()
+    J = numerical_jacobian(f, W)
+    assert J.shape == (2, 2, 2, 3)
+    np.testing.assert_allclose(J, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_numerical_jacobian_of_a_scalar_map_is_the_gradient_and_rejects_bad_steps():
+    w = np.array([1.0, -3.0, 0.5])
+    np.testing.assert_allclose(
+        numerical_jacobian(lambda a: np.sum(a * a), w), jacobian_squared_norm(w), atol=1e-8
+    )
+    for h in (0.0, -1e-6, np.inf):
+        with pytest.raises(ValueError, match="h"):
+            numerical_jacobian(np.sin, w, h)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from derived.jacobians import numerical_jacobian
 from derived.softmax import softmax
 
 __all__ = [
@@ -106,35 +107,6 @@ class Erratum:
     right: str
     check: Callable[[], ErratumCheck] = field(repr=False)
     box: str = ""
-
-
-def _numerical_jacobian(f: Callable[[Array], Array], x: Array, h: float = 1e-6) -> Array:
-    """Central-difference Jacobian of ``f`` at ``x`` in numerator layout.
-
-    Parameters
-    ----------
-    f : callable
-        Maps an array shaped like ``x`` to an array of any shape.
-    x : numpy.ndarray of float64
-        The point; any shape.
-    h : float, default 1e-6
-        The step.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape f(x).shape + x.shape
-        ``J[..., k] = (f(x + h e_k) - f(x - h e_k)) / (2h)``.
-
-    """
-    x = np.asarray(x, dtype=np.float64)
-    out_shape = np.shape(f(x))
-    jac = np.empty((*out_shape, x.size))
-    for k in range(x.size):  # one column per input entry (a handful here)
-        step = np.zeros(x.size)
-        step[k] = h
-        shift = step.reshape(x.shape)
-        jac[..., k] = (np.asarray(f(x + shift)) - np.asarray(f(x - shift))) / (2 * h)
-    return jac.reshape(*out_shape, *x.shape)
 
 
 def _max_abs(a: Array, b: Array) -> float:
@@ -269,7 +241,7 @@ def _check_xwt_index() -> ErratumCheck:
     rng = _rng(5)
     X = rng.normal(size=(3, 4))
     W = rng.normal(size=(2, 4))
-    oracle = _numerical_jacobian(lambda M: X @ M.T, W)  # (3, 2, 2, 4): [i, j, k, l]
+    oracle = numerical_jacobian(lambda M: X @ M.T, W)  # (3, 2, 2, 4): [i, j, k, l]
     eye = np.eye(2)
     right = np.einsum("il,jk->ijkl", X, eye)  # X_il 1[j = k]
     wrong = np.broadcast_to(  # X_il 1[i = k], the same for every j
@@ -286,7 +258,7 @@ def _check_xwt_index() -> ErratumCheck:
 def _check_softmax_matrix_form() -> ErratumCheck:
     z = _rng(6).normal(size=4)
     s = softmax(z)
-    oracle = _numerical_jacobian(softmax, z)
+    oracle = numerical_jacobian(softmax, z)
     eye = np.eye(s.size)
     right = (
         np.diag(s) - np.outer(s, s),  # the right formula
@@ -309,13 +281,15 @@ def _check_softmax_matrix_form() -> ErratumCheck:
 
 
 def _check_dfdz_chain() -> ErratumCheck:
+    from derived.autograd import central_difference
+
     x, y, z = 1.0, 3.0, 2.0
     h = 1e-6
 
     def f(zz: float) -> float:
         return float(np.log(x) + np.exp(y) * zz)
 
-    oracle = (f(z + h) - f(z - h)) / (2 * h)
+    oracle = central_difference(f, z, h)
     h2 = np.exp(y)
     df_dh3, df_dh2, dh3_dz = 1.0, z, h2  # f = h1 + h3, h3 = h2 z
     right = df_dh3 * dh3_dz
@@ -336,7 +310,7 @@ def _check_mse_norm() -> ErratumCheck:
     def loss(p: Array) -> Array:
         return np.asarray(np.linalg.norm(p - y))
 
-    oracle = _numerical_jacobian(loss, y_hat)
+    oracle = numerical_jacobian(loss, y_hat)
     right = (y_hat - y) / np.linalg.norm(y_hat - y)
     wrong = 2 * (y_hat - y)  # the gradient of the squared norm
     return ErratumCheck(
@@ -353,13 +327,13 @@ def _check_bce_gradient() -> ErratumCheck:
     def loss(p: Array) -> Array:
         return np.asarray(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
-    oracle = _numerical_jacobian(loss, y_tilde)
+    oracle = numerical_jacobian(loss, y_tilde)
     right = (y_tilde - y) / (K * y_tilde * (1 - y_tilde))
     n1 = y.sum()  # the seed's N_1: the number of entries of class one
     wrong = np.where(y == 1, -n1 / (K * y_tilde), (K - n1) / (K * (1 - y_tilde)))
     # Through a sigmoid output y~ = sigma(s): the gradient with respect to s is (y~ - y) / K.
     s = np.log(y_tilde / (1 - y_tilde))  # the logits of y~
-    through = _numerical_jacobian(lambda t: loss(1.0 / (1.0 + np.exp(-t))), s)
+    through = numerical_jacobian(lambda t: loss(1.0 / (1.0 + np.exp(-t))), s)
     return ErratumCheck(
         max(_max_abs(right, oracle), _max_abs((y_tilde - y) / K, through)),
         _max_abs(wrong, oracle),
@@ -383,7 +357,7 @@ def _check_softmax_regression_gradient() -> ErratumCheck:
     def loss(M: Array) -> Array:
         return np.asarray(-np.sum(y * np.log(softmax(M @ x + b))))
 
-    oracle = _numerical_jacobian(loss, W)
+    oracle = numerical_jacobian(loss, W)
     y_hat = softmax(W @ x + b)
     right = np.outer(y_hat - y, x)
     wrong = -np.outer(y * (1 - y_hat), x)  # cross terms of the softmax Jacobian dropped
@@ -561,7 +535,7 @@ def _check_tsne_gradient() -> ErratumCheck:
     np.fill_diagonal(P, 0.0)
     P /= P.sum()
     Y = rng.normal(size=(n, 2))
-    oracle = _numerical_jacobian(lambda M: np.asarray(_tsne_kl(P, M)), Y)
+    oracle = numerical_jacobian(lambda M: np.asarray(_tsne_kl(P, M)), Y)
     diff = Y[:, None, :] - Y[None, :, :]
     num = 1.0 / (1.0 + np.sum(diff**2, axis=-1))
     np.fill_diagonal(num, 0.0)
