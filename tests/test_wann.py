@@ -91,6 +91,59 @@ def test_topology_counts_and_adjacency():
     assert Topology(1, 1, ("abs",), ()).adjacency().sum() == 0
 
 
+def enumerated_path_lengths(g: Topology) -> set[int]:
+    """Every source-to-output path written out edge by edge (the oracle of path_lengths)."""
+    outputs = range(g.n_nodes - g.n_outputs, g.n_nodes)
+    paths = [[s] for s in range(g.n_inputs + 1)]  # the sources: inputs and the bias
+    lengths = set()
+    while paths:
+        path = paths.pop()
+        if path[-1] in outputs:
+            lengths.add(len(path) - 1)
+        paths.extend(path + [d] for s, d in g.edges if s == path[-1])
+    return lengths
+
+
+def test_path_lengths_by_hand():
+    # 0 -> 2 -> 3 has length 2 and 0 -> 4 length 1: at w = 1 and w = 3 the outputs for
+    # x = 1 are [1, 1] and [9, 3], not a common multiple, so the gain needs one length
+    mixed = Topology(1, 2, ("relu", "abs", "linear"), ((0, 2), (2, 3), (0, 4)))
+    assert mixed.path_lengths() == frozenset({1, 2})
+    np.testing.assert_array_equal(forward(mixed, [[1.0]], [1.0, 3.0])[:, 0], [[1, 1], [9, 3]])
+    chained = Topology(2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4)))
+    assert chained.path_lengths() == frozenset({1, 2})  # through output 0 into output 1
+    assert Topology(1, 1, ("abs",), ()).path_lengths() == frozenset()
+    assert Topology(1, 1, ("abs", "abs"), ((2, 3),)).path_lengths() == frozenset()  # no source
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_path_lengths_match_enumerated_paths(seed):
+    rng = np.random.default_rng(seed)
+    g = random_topology(2, 2, rng, max_hidden=5, edge_prob=float(rng.uniform(0.1, 0.7)))
+    assert g.path_lengths() == enumerated_path_lengths(g)
+
+
+def test_one_path_length_makes_the_shared_weight_a_gain():
+    """The proposition of the chapter: homogeneous nodes, every path of length k."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 2))
+    homogeneous = ("linear", "inverse", "abs", "relu")
+    checked = 0
+    for _ in range(3000):
+        g = random_topology(2, 2, rng, max_hidden=4, edge_prob=0.3, activations=homogeneous)
+        if len(g.path_lengths()) != 1:
+            continue
+        (k,) = g.path_lengths()
+        w = rng.uniform(-2, 2, size=5)
+        c = rng.uniform(0.1, 3.0, size=5)
+        expected = (c**k)[:, None, None] * forward(g, x, w)
+        scale = np.abs(expected).max()  # sums that cancel leave rounding of this size
+        np.testing.assert_allclose(forward(g, x, c * w), expected, rtol=1e-12, atol=1e-13 * scale)
+        checked += 1
+    assert checked >= 100
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [

@@ -154,6 +154,35 @@ class Topology:
         """Number of connections, the paper's measure of complexity."""
         return len(self.edges)
 
+    def path_lengths(self) -> frozenset[int]:
+        r"""Return the lengths of all paths that start at a source and end at an output.
+
+        The sources are the inputs and the bias. With :math:`D_j` the set of lengths of
+        the paths from a source to node :math:`j`, :math:`D_j = \{0\}` for a source and
+
+        .. math:: D_j = \{\, d + 1 : i \to j,\ d \in D_i \,\}
+
+        otherwise, in the order of the nodes; the result is the union of :math:`D_j` over
+        the output nodes (a path may pass through one output on its way to a later one).
+        A single length :math:`k` is the hypothesis under which the shared weight of a
+        network of positively homogeneous nodes is the gain :math:`w^k`.
+
+        Returns
+        -------
+        frozenset of int
+            The distinct lengths, empty when no source reaches an output.
+
+        Examples
+        --------
+        >>> Topology(2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4))).path_lengths()
+        frozenset({1, 2})
+        """
+        first = self.n_inputs + 1
+        depths: list[set[int]] = [{0} for _ in range(first)]  # the sources
+        for j in range(first, self.n_nodes):
+            depths.append({d + 1 for i, k in self.edges if k == j for d in depths[i]})
+        return frozenset(d for out in depths[self.n_nodes - self.n_outputs :] for d in out)
+
     def adjacency(self) -> Array:
         """Return the ``(n_nodes, n_nodes)`` matrix with ``A[i, j] = 1`` for an edge ``i -> j``."""
         a = np.zeros((self.n_nodes, self.n_nodes))
