@@ -25,7 +25,8 @@ A pooling layer summarises each window of a feature map by one number.
   of strided max pooling: the maximum over every window at stride 1, the
   :math:`[1, 2, 1]/4` blur along rows and columns, then every ``stride``-th pixel. This
   module's version wraps around the borders, so it commutes exactly with circular shifts
-  by multiples of the stride.
+  by multiples of the stride; it is a teaching variant, since the BlurPool layer released
+  with the paper (antialiased-cnns) pads by reflection instead.
 
 Windows overlap when the stride is smaller than the kernel; gradients from
 overlapping windows add up. The book's chapter *Pooling* derives this; ``tests/test_pooling.py``
@@ -441,6 +442,11 @@ def max_blur_pool2d(x: ArrayLike, kernel_size: Pair = 2, stride: Pair = 2) -> Ar
     blur :math:`[1, 2, 1]/4` down the columns (axis 2), then along the rows (axis 3)
     (the Tri-3 filter of Zhang, 2019), and every ``stride``-th row and column, starting
     with the first.
+
+    The wrap-around makes the layer commute exactly with circular shifts by multiples of
+    the stride, so that shifted maps can be compared exactly: a teaching variant. The
+    BlurPool layer released with the paper (antialiased-cnns) pads the map by reflection
+    instead.
 
     Parameters
     ----------
