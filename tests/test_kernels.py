@@ -277,8 +277,50 @@ def test_dot_shape_minimums_of_the_pinned_triton():
     for dtype, k_min in [(tl.float32, 8), (tl.float16, 16), (tl.bfloat16, 16)]:
         lhs, rhs = tl.block_type(dtype, [1, 1]), tl.block_type(dtype, [1, 1])
         assert bounds(lhs, rhs) == (1, 1, k_min)
-    assert CUDAOptions.default_dot_input_precision == "tf32"
     assert {"tf32", "tf32x3", "ieee"} <= set(CUDAOptions.allowed_dot_input_precisions)
+
+
+def test_dot_default_precision_of_the_pinned_triton():
+    # Triton 3.9's tl.dot does not read CUDAOptions.default_dot_input_precision: without
+    # input_precision it takes TRITON_F32_DEFAULT if set, else "tf32" where the backend
+    # allows it (the NVIDIA backend always lists it), else "ieee".
+    import triton
+    import triton.language.core as core
+    from triton.backends.nvidia.compiler import CUDAOptions
+
+    # read the file: the interpreter replaces core.dot once a kernel has run
+    module = Path(core.__file__).read_text(encoding="utf-8")
+    start = module.index("\ndef dot(")
+    source = module[start : module.index("\ndef ", start + 1)]
+    assert "knobs.language.fp32_default or" in source
+    assert "default_dot_input_precision" not in source
+    assert "tf32" in CUDAOptions.allowed_dot_input_precisions
+    assert os.environ.get("TRITON_F32_DEFAULT") == triton.knobs.language.fp32_default
+
+
+def test_autotune_configurations():
+    # Every block size a power of two (tl.arange), every step along K at least tl.dot's
+    # float32 minimum on an H100 (8), and the autotuner keyed on shape and precision.
+    import triton.language as tl
+    from triton.backends.compiler import GPUTarget
+    from triton.backends.nvidia.compiler import min_dot_size
+
+    kernels = sys.modules["derived.kernels.matmul"]  # the name matmul is the function
+    k_min = min_dot_size(GPUTarget("cuda", 90, 32))(
+        tl.block_type(tl.float32, [1, 1]), tl.block_type(tl.float32, [1, 1])
+    )[2]
+    sizes = [s for config in kernels.AUTOTUNE_CONFIGS for s in config[:3]]
+    sizes += [kernels.TILE_M, kernels.TILE_N, kernels.TILE_K, kernels.GROUP_M]
+    assert all(s > 0 and s & (s - 1) == 0 for s in sizes)
+    assert min(min(c[2] for c in kernels.AUTOTUNE_CONFIGS), kernels.TILE_K) >= k_min
+    tuner = kernels._autotuned_tiled_kernel()
+    assert list(tuner.keys) == list(kernels.AUTOTUNE_KEY)
+    assert "INPUT_PRECISION" in tuner.keys
+    built = [
+        (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)
+        for c in tuner.configs
+    ]
+    assert built == list(kernels.AUTOTUNE_CONFIGS)
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="the interpreter's behaviour; on a GPU TF32 differs")

@@ -41,13 +41,15 @@ row of :math:`A` but need a whole row of tiles of :math:`B`; numbering them in
 groups of ``GROUP_M`` tile rows, column by column inside a group, makes
 consecutive programs share tiles of both.
 
-**Precision.** ``tl.dot`` on float32 inputs uses TF32 tensor cores unless told
-otherwise (its ``input_precision`` defaults to ``"tf32"`` on NVIDIA GPUs): each
-input keeps a 10-bit mantissa (rounded or truncated, depending on the code path;
-relative error below :math:`2^{-10}`),
-several times faster than exact float32. ``"tf32x3"`` recovers nearly float32
-accuracy from three TF32 products; ``"ieee"`` computes exact float32 products
-without tensor cores. This module states the precision explicitly:
+**Precision.** On NVIDIA GPUs with TF32 tensor cores (Ampere, sm_80, and later),
+``tl.dot`` on float32 inputs uses them unless told otherwise: without an
+``input_precision`` argument, Triton 3.9 takes the environment variable
+``TRITON_F32_DEFAULT`` if it is set, else ``"tf32"``. Each input then keeps a
+10-bit mantissa (rounded or truncated, depending on the code path; relative
+error below :math:`2^{-10}`), several times faster than float32. ``"tf32x3"``
+recovers nearly float32 accuracy from three TF32 products; ``"ieee"`` computes
+IEEE float32 fused multiply-adds on the CUDA cores, without tensor cores. This
+module states the precision explicitly:
 ``input_precision="ieee"`` by default, ``"tf32"`` when ``allow_tf32=True``.
 Triton's interpreter ignores ``input_precision`` and multiplies in float32.
 """
@@ -74,6 +76,20 @@ TILE_M, TILE_N, TILE_K, GROUP_M = 64, 64, 32, 8
 
 #: Elements of K summed per step by a naive program.
 NAIVE_BLOCK_K = 128
+
+#: The configurations the autotuner times on a GPU, as
+#: ``(BLOCK_M, BLOCK_N, BLOCK_K, num_warps, num_stages)``, all with :data:`GROUP_M`.
+AUTOTUNE_CONFIGS: Final[tuple[tuple[int, int, int, int, int], ...]] = (
+    (128, 128, 32, 8, 3),
+    (128, 64, 32, 4, 4),
+    (64, 128, 32, 4, 4),
+    (64, 64, 32, 4, 4),
+    (128, 128, 16, 8, 4),
+)
+
+#: What the autotuner's choice depends on: it times every configuration once per
+#: distinct value of these arguments (shape and precision) and keeps the fastest.
+AUTOTUNE_KEY: Final[tuple[str, ...]] = ("M", "N", "K", "INPUT_PRECISION")
 
 
 @triton.jit
@@ -121,7 +137,7 @@ def _matmul_tiled_kernel(
     BLOCK_N: tl.constexpr,  # columns of the C tile, a power of two
     BLOCK_K: tl.constexpr,  # step along K: A tile is BLOCK_M x BLOCK_K, B tile BLOCK_K x BLOCK_N
     GROUP_M: tl.constexpr,  # tile rows per group in the launch order (L2 reuse)
-    INPUT_PRECISION: tl.constexpr,  # "ieee" (exact float32 products) or "tf32"
+    INPUT_PRECISION: tl.constexpr,  # "ieee" (float32 fused multiply-adds) or "tf32"
 ):
     # Grouped ordering: program id -> (tile row, tile column), GROUP_M tile rows at a time.
     pid = tl.program_id(axis=0)
@@ -157,26 +173,21 @@ def _matmul_tiled_kernel(
 def _autotuned_tiled_kernel() -> Any:
     """Return the tiled kernel wrapped in Triton's autotuner (GPU only, built on first use).
 
-    Each configuration is timed once per distinct (M, N, K) and the fastest kept.
-    Larger tiles reuse more loads but need more registers; the best trade-off
-    depends on the GPU, which is why it is measured rather than fixed.
+    Each configuration of :data:`AUTOTUNE_CONFIGS` is timed once per distinct
+    (M, N, K, precision), the :data:`AUTOTUNE_KEY`, and the fastest kept: the best
+    tiles may differ between shapes and between precisions. Larger tiles reuse more
+    loads but need more registers; the best trade-off depends on the GPU, which is
+    why it is measured rather than fixed.
     """
     configs = [
         triton.Config(
-            {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "GROUP_M": 8}, num_warps=w, num_stages=s
+            {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk, "GROUP_M": GROUP_M},
+            num_warps=w,
+            num_stages=s,
         )
-        for bm, bn, bk, w, s in [
-            (128, 128, 32, 8, 3),
-            (128, 64, 32, 4, 4),
-            (64, 128, 32, 4, 4),
-            (64, 64, 32, 4, 4),
-            (128, 128, 16, 8, 4),
-        ]
+        for bm, bn, bk, w, s in AUTOTUNE_CONFIGS
     ]
-    # tuned separately per shape and per precision (the best tiles may differ between the two)
-    return triton.autotune(configs=configs, key=["M", "N", "K", "INPUT_PRECISION"])(
-        _matmul_tiled_kernel
-    )
+    return triton.autotune(configs=configs, key=list(AUTOTUNE_KEY))(_matmul_tiled_kernel)
 
 
 def matmul(
@@ -195,7 +206,7 @@ def matmul(
         64 x 64 tile of C, in grouped order (autotuned tile sizes on a GPU).
     allow_tf32 : bool, default False
         If True, the tiled kernel's dots use TF32 tensor cores
-        (``input_precision="tf32"``); by default they are exact float32
+        (``input_precision="tf32"``); by default they are float32
         (``input_precision="ieee"``). The naive kernel has no dots, so it accepts
         only ``allow_tf32=False``.
 
