@@ -1,7 +1,8 @@
 # Deep Learning, Derived: build the book and test the package.
 #   make book    execute every chapter and build the HTML book into _build/html
 #   make test    lint and test the package `derived` (code/derived, tests/)
-#   make pdf     the whole book as one PDF (installs TeX Live from Debian's packages if missing)
+#   make pdf     the whole book as one PDF (needs LaTeX: make deps installs it)
+#   make deps    the system packages: Chromium for the browser tests, TeX Live for make pdf
 # Both create the virtual environment .venv on first use and install the pinned
 # dependencies (constraints.txt) into it; nothing is installed outside the repository.
 
@@ -17,13 +18,14 @@ PORT ?= 8000
 # Chapters and tests import the package from this checkout, whatever .venv points at.
 export PYTHONPATH := $(CURDIR)/code
 
-.PHONY: help book pdf latex test test-all test-book lint typecheck serve bench clean clean-all env
+.PHONY: help book pdf latex deps test test-all test-book lint typecheck serve bench clean clean-all env
 
 help:
 	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
 	@echo "make test   ruff + mypy + pytest (book tests too, once the book is built)"
 	@echo "make test-all  make test, with every chapter re-run and scanned for accessibility (CI)"
-	@echo "make pdf    build the whole book as _build/html/$(PDF_NAME) (needs LaTeX: installed if missing)"
+	@echo "make pdf    build the whole book as _build/html/$(PDF_NAME) (needs LaTeX: make deps)"
+	@echo "make deps   install the system packages (Chromium, TeX Live) with apt-get"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
 	@echo "make clean  remove the built book (keeps .venv and node_modules)"
@@ -61,13 +63,20 @@ PDF_NAME := deep-learning-derived.pdf
 LATEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
   texlive-xetex latexmk tex-gyre fonts-freefont-otf poppler-utils
 
-latex:
-	@if ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null \
-	     || ! command -v pdftotext >/dev/null; then \
-	  echo "Installing LaTeX from Debian's packages: $(LATEX_PACKAGES)"; \
-	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+# System packages, installed in one place: Chromium (browser tests of the built book) and
+# XeLaTeX from Debian's TeX Live (make pdf). Uses apt-get, with sudo unless run as root.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core $(LATEX_PACKAGES)
+
+deps:
+	@SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  echo "Installing from Debian's packages: $(SYSTEM_PACKAGES)"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    --no-install-recommends $(LATEX_PACKAGES) >/dev/null; fi
+	    --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null
+
+latex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null \
+	  && command -v pdftotext >/dev/null \
+	  || { echo "make pdf needs XeLaTeX, latexmk and pdftotext: run make deps first"; exit 1; }
 
 # The LaTeX build keeps its own Sphinx doctrees (swapped in and out of _build/.doctrees),
 # so that building the PDF does not make the next `make book` re-read every page.

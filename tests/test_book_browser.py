@@ -3,7 +3,7 @@
 The site in `_build/html` is served on 127.0.0.1 and driven with Debian's Chromium through
 Playwright. Every request to another host is blocked and recorded, so a page that needs a
 CDN fails here. The tests skip, with the reason, when the book is not built or Chromium is
-not installed (`.ci/run` installs it with apt-get).
+not installed (`make deps` installs it; `.ci/run` runs that).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _closed_port() -> int:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium; .ci/run does this)")
+        pytest.skip(f"no browser at {CHROMIUM} (make deps installs it; .ci/run does this)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         # The network is blocked by sending every request for another host to a proxy
