@@ -18,7 +18,6 @@ from derived.autograd import (
     central_difference_errors,
     checkpointed_chain_grad,
     count_saved_tensors,
-    draw_graph,
     forward_tangent,
     tanh_chain,
     topological_order,
@@ -345,41 +344,6 @@ def test_numpy_scalars_are_numbers():
 # --------------------------------------------------------------------------- drawing
 
 
-def test_draw_graph_draws_every_node():
-    x, y = Value(1.0, "x"), Value(2.0, "y")
-    f = (x * y).exp() + x
-    f.label = "f"
-    f.backward()
-    ax = draw_graph(f)
-    texts = [t.get_text() for t in ax.texts if t.get_text()]  # arrows are empty annotations
-    assert len(texts) == len(topological_order(f))
-    assert any(t.startswith("f = +") and "grad 1" in t for t in texts)
-    assert any(t.startswith("x\n1") for t in texts)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
-def test_draw_graph_edge_labels_sum_to_the_parent_gradient():
-    x, y = Value(1.5, "x"), Value(-0.5, "y")
-    f = x * y + x.tanh()
-    f.backward()
-    ax = draw_graph(f, show_edges=True, fmt=".12g")
-    boxes = [t for t in ax.texts if t.get_text() and "\n" in t.get_text()]
-    labels = [float(t.get_text()) for t in ax.texts if t.get_text() and "\n" not in t.get_text()]
-    order = topological_order(f)
-    assert len(boxes) == len(order)
-    assert len(labels) == sum(len(v.parents) for v in order)
-    # x has two outgoing edges (into x*y and tanh): their labels y and 1 - tanh(x)^2
-    assert sorted(labels) == pytest.approx(
-        sorted([-0.5, 1.5, 1 - math.tanh(1.5) ** 2, 1.0, 1.0]), rel=1e-11
-    )
-    assert x.grad == pytest.approx(-0.5 + 1 - math.tanh(1.5) ** 2, rel=1e-14)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
-
-
 def test_central_difference_is_second_order_with_the_exact_constant():
     # f = sin: f'''(x) = -cos(x), so D_h - f'(x) = -h^2 cos(x) / 6 + O(h^4)
     x = 0.7
@@ -410,24 +374,6 @@ def test_central_difference_rejects_bad_steps(x, h, match):
 def test_central_difference_errors_rejects_an_empty_sweep():
     with pytest.raises(ValueError, match="must not be empty"):
         central_difference_errors(math.exp, 1.0, math.e, [])
-
-
-def test_draw_graph_places_edge_labels_along_the_arrow():
-    matplotlib.use("Agg")
-    x = Value(2.0, "x")
-    f = x * 3.0
-    f.backward()
-    positions = []
-    for t in (0.2, 0.8):
-        ax = draw_graph(f, show_edges=True, label_at=t)
-        (label,) = [s for s in ax.texts if s.get_text() == "3"]  # the one edge label on x -> f
-        positions.append(label.get_position()[0])
-    assert positions[0] < positions[1]  # further along the arrow, further right
-    with pytest.raises(ValueError, match="label_at"):
-        draw_graph(f, show_edges=True, label_at=1.5)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def test_the_exact_step_is_exact_for_positive_x_and_steps_up_to_x():

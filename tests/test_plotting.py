@@ -4,13 +4,16 @@ the colour-blind-safe palette in order, and an SVG saved twice is the same but f
 (its element ids are salted, not random)."""
 
 import io
+import math
 import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 
-from derived.plotting import OKABE_ITO, use_book_style
+from derived.autograd import Value, topological_order
+from derived.plotting import OKABE_ITO, draw_graph, use_book_style
 
 
 def _figure() -> plt.Figure:
@@ -52,3 +55,50 @@ def test_an_svg_saved_twice_differs_only_in_its_date():
 def test_palette_is_distinct_hex_colours():
     assert len(set(OKABE_ITO)) == len(OKABE_ITO)
     assert all(c.startswith("#") and len(c) == 7 for c in OKABE_ITO)
+
+
+def test_draw_graph_draws_every_node():
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    f = (x * y).exp() + x
+    f.label = "f"
+    f.backward()
+    ax = draw_graph(f)
+    texts = [t.get_text() for t in ax.texts if t.get_text()]  # arrows are empty annotations
+    assert len(texts) == len(topological_order(f))
+    assert any(t.startswith("f = +") and "grad 1" in t for t in texts)
+    assert any(t.startswith("x\n1") for t in texts)
+    plt.close("all")
+
+
+def test_draw_graph_edge_labels_sum_to_the_parent_gradient():
+    x, y = Value(1.5, "x"), Value(-0.5, "y")
+    f = x * y + x.tanh()
+    f.backward()
+    ax = draw_graph(f, show_edges=True, fmt=".12g")
+    boxes = [t for t in ax.texts if t.get_text() and "\n" in t.get_text()]
+    labels = [float(t.get_text()) for t in ax.texts if t.get_text() and "\n" not in t.get_text()]
+    order = topological_order(f)
+    assert len(boxes) == len(order)
+    assert len(labels) == sum(len(v.parents) for v in order)
+    # x has two outgoing edges (into x*y and tanh): their labels y and 1 - tanh(x)^2
+    assert sorted(labels) == pytest.approx(
+        sorted([-0.5, 1.5, 1 - math.tanh(1.5) ** 2, 1.0, 1.0]), rel=1e-11
+    )
+    assert x.grad == pytest.approx(-0.5 + 1 - math.tanh(1.5) ** 2, rel=1e-14)
+    plt.close("all")
+
+
+def test_draw_graph_places_edge_labels_along_the_arrow():
+    mpl.use("Agg")
+    x = Value(2.0, "x")
+    f = x * 3.0
+    f.backward()
+    positions = []
+    for t in (0.2, 0.8):
+        ax = draw_graph(f, show_edges=True, label_at=t)
+        (label,) = [s for s in ax.texts if s.get_text() == "3"]  # the one edge label on x -> f
+        positions.append(label.get_position()[0])
+    assert positions[0] < positions[1]  # further along the arrow, further right
+    with pytest.raises(ValueError, match="label_at"):
+        draw_graph(f, show_edges=True, label_at=1.5)
+    plt.close("all")
