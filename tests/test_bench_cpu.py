@@ -1,15 +1,16 @@
-"""The CPU suites of chapters 14 and 17 in derived.bench: registered, documented rows."""
+"""The CPU suites of the chapters Convolution and t-SNE in derived.bench: registered rows."""
 
 from __future__ import annotations
 
 import pytest
 
-from derived import _bench_cpu, bench
+from derived import bench
+from derived.bench import cpu_suites
 
 
 def test_suites_are_registered_under_their_names():
-    assert bench.SUITES["conv2d"] is _bench_cpu.conv2d_suite
-    assert bench.SUITES["tsne"] is _bench_cpu.tsne_suite
+    assert bench.SUITES["conv2d"] is cpu_suites.conv2d_suite
+    assert bench.SUITES["tsne"] is cpu_suites.tsne_suite
 
 
 def test_quick_conv2d_rows_are_ratios_against_torch():

@@ -25,30 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from derived.bench.timing import _row, time_cpu
+
 __all__ = ["conv2d_suite", "tsne_suite"]
-
-
-def _row(
-    suite: str, name: str, size: str, t: float, ref: str, t_ref: float, **extra: Any
-) -> dict[str, Any]:
-    row = {
-        "suite": suite,
-        "name": name,
-        "size": size,
-        "median_s": t,
-        "reference": ref,
-        "reference_median_s": t_ref,
-        "ratio": t_ref / t,
-    }
-    row.update(extra)
-    return row
 
 
 def conv2d_suite(quick: bool) -> list[dict[str, Any]]:
     """NumPy im2col conv2d forward+backward against torch's CPU conv2d with autograd."""
     import torch
 
-    from derived.bench import time_cpu
     from derived.conv import conv2d, conv2d_backward
 
     n, c_in, c_out, hw = (8, 16, 32, 16) if quick else (32, 16, 32, 32)
