@@ -169,3 +169,40 @@ def test_topk_seed_count_with_ties_is_the_optimistic_convention():
     above = label_rank(scores, labels) - 1  # the seed's R: classes scoring strictly higher
     for k in range(1, 6):
         assert np.mean(above >= k) == topk_error(scores, labels, k, ties="optimistic")
+
+
+def test_softmax_column_row_broadcast_is_right_and_the_1d_broadcast_wrong():
+    from derived.softmax import softmax
+
+    z = torch.tensor([0.3, -1.2, 0.8, 2.0], dtype=torch.float64)
+    oracle = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, 0), z).numpy()
+    s, eye = softmax(z.numpy()), np.eye(4)
+    np.testing.assert_allclose(s[:, None] * (eye - s[None, :]), oracle, atol=1e-14)
+    assert np.max(np.abs(s * (eye - s) - oracle)) > 1e-2  # both S and S^T broadcast as rows
+
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seeds are not beside the repository")
+def test_doublify_seed_times_are_the_reported_ones():
+    from derived.errata import DOUBLIFY_SEED_CPU_S, DOUBLIFY_SEED_GPU_S
+
+    (seed,) = SEEDS.glob("003_*.txt")
+    line = next(t for t in seed.read_text("utf-8").splitlines() if "`doublify` takes" in t)
+    times = [float(v) for v in re.findall(r"0\.\d+", line)]
+    assert times == [DOUBLIFY_SEED_GPU_S, DOUBLIFY_SEED_CPU_S]
+
+
+def test_doublify_seed_times_are_plausible_for_a_square_matrix():
+    # If N is the side of an N x N matrix, 2^24 floats are doubled: the reported CPU time
+    # is a small multiple of NumPy's recorded one, the GPU rate below the H100's copy rate.
+    from derived.errata import DOUBLIFY_SEED_CPU_S, DOUBLIFY_SEED_GPU_S
+
+    rows = derived.roofline.load_bench(derived.roofline.find_recorded_bench("cpu.json"))["rows"]
+    (numpy_s,) = [
+        r["median_s"] for r in rows if r["suite"] == "numpy_doublify" and r["size"] == 2**24
+    ]
+    copy = derived.roofline.load_reference()["figures"]["copy_bytes_per_s"]["value"]
+    assert 1 < DOUBLIFY_SEED_CPU_S / numpy_s < 10
+    assert 1 < copy / (8 * 2**24 / DOUBLIFY_SEED_GPU_S) < 100
