@@ -10,10 +10,11 @@ import pytest
 import torch
 
 import derived.roofline
-from derived.errata import ERRATA, ErratumCheck, check_all, erratum_markdown, report
+from derived.errata import ERRATA, ErratumCheck, check_all, report
 
 ROOT = Path(__file__).resolve().parents[1]
 SYLLABUS = ROOT.parent / "shared" / "SYLLABUS.md"
+PAGE = ROOT / "book" / "appendix" / "errata.md"
 EXPECTED = {
     "or-threshold",
     "rank-equals-two",
@@ -75,24 +76,52 @@ def test_every_error_in_the_syllabus_has_an_entry():
             assert sum(e.chapter == n for e in ERRATA.values()) >= 2, n
 
 
+def page_sections() -> dict[str, str]:
+    """The Errata page's section of each erratum: from its label to the next label."""
+    page = PAGE.read_text(encoding="utf-8")
+    parts = re.split(r"^\(errata-([\w-]+)\)=$", page, flags=re.M)
+    ids = parts[1::2]
+    assert len(ids) == len(set(ids)), "an erratum label appears twice"
+    return dict(zip(ids, parts[2::2], strict=True))
+
+
+def code_cells(text: str) -> list[str]:
+    """The sources of the code cells in a piece of the page, in order."""
+    return re.findall(r"^```\{code-cell\} ipython3\n(.*?)^```$", text, flags=re.M | re.S)
+
+
+def prose(section: str) -> str:
+    """A section's words under its heading, up to its first code cell, lines joined."""
+    body = section.split("```{code-cell}")[0]
+    return " ".join(re.sub(r"^\s*## .*\n", "", body).split())
+
+
 def test_the_appendix_has_a_section_for_every_entry():
-    page = (ROOT / "book" / "appendix" / "errata.md").read_text(encoding="utf-8")
-    for erratum_id in ERRATA:
-        assert f"(errata-{erratum_id})=" in page
-        assert f'check("{erratum_id}")' in page
+    sections = page_sections()
+    assert list(sections) == list(ERRATA)  # one section each, in the order of the chapters
+    for erratum_id, section in sections.items():
+        assert re.match(r"\n## \S", section), erratum_id  # the label sits on a heading
+        text = prose(section)
+        assert "**Wrong.** " in text, erratum_id
+        assert "**Right.** " in text, erratum_id
+        # The first code cell after the words runs the erratum's check and prints its report.
+        first_line = code_cells(section)[0].split("\n")[0]
+        assert first_line == f'check("{erratum_id}")', erratum_id
 
 
-def test_markdown_links_back_to_the_chapter_box():
-    text = erratum_markdown("xwt-index")
-    assert "<mistake-xwt-index>" in text
-    assert "**Wrong.**" in text
-    assert "**Right.**" in text
-    assert "mistake-" not in erratum_markdown("xwt-index", link_back=False)
+def test_the_appendix_names_each_seed_and_chapter():
+    for erratum_id, section in page_sections().items():
+        e = ERRATA[erratum_id]
+        link = f"{{ref}}`the common mistake in chapter {e.chapter} <"
+        head = f"*From:* {e.seed}. *Corrected in:* {link}"
+        assert prose(section).startswith(head), erratum_id
 
 
-def test_unknown_erratum_is_a_clear_error():
-    with pytest.raises(KeyError, match="no erratum 'nope'"):
-        erratum_markdown("nope")
+def test_the_appendix_keeps_its_words_in_markdown():
+    page = PAGE.read_text(encoding="utf-8")
+    assert "describe(" not in page
+    for source in code_cells(page):  # no cell prints Markdown: the words are the page's own
+        assert "Markdown" not in source
 
 
 def test_verdict_logic():
@@ -152,12 +181,19 @@ def test_init_check_keeps_the_global_random_state():
 
 
 def test_every_entry_links_to_an_existing_box():
-    labels = set()
-    for chapter in (ROOT / "book").glob("part*/*.md"):
-        labels.update(re.findall(r"^:name: (mistake-[\w-]+)$", chapter.read_text("utf-8"), re.M))
+    # Each section links to a "Common mistake" box in the chapter it names.
+    sections = page_sections()
+    targets = {}
     for erratum in ERRATA.values():
-        assert f"mistake-{erratum.box or erratum.id}" in labels, erratum.id
-    assert "<mistake-adam-bias-correction>" in erratum_markdown("adam-epsilon")
+        (chapter,) = (ROOT / "book").glob(f"part*/{erratum.chapter:02d}-*.md")
+        labels = re.findall(r"^:name: (mistake-[\w-]+)$", chapter.read_text("utf-8"), re.M)
+        target = re.search(r"<(mistake-[\w-]+)>`", prose(sections[erratum.id]))
+        assert target is not None, erratum.id
+        assert target.group(1) in labels, erratum.id
+        targets[erratum.id] = target.group(1)
+    # One box discusses two errors: Adam's epsilon is corrected in the bias-correction box.
+    assert targets["adam-epsilon"] == "mistake-adam-bias-correction"
+    assert all(t == f"mistake-{i}" for i, t in targets.items() if i != "adam-epsilon")
 
 
 def test_topk_seed_count_with_ties_is_the_optimistic_convention():
@@ -192,6 +228,14 @@ def test_doublify_seed_times_are_the_reported_ones():
     line = next(t for t in seed.read_text("utf-8").splitlines() if "`doublify` takes" in t)
     times = [float(v) for v in re.findall(r"0\.\d+", line)]
     assert times == [DOUBLIFY_SEED_GPU_S, DOUBLIFY_SEED_CPU_S]
+
+
+def test_the_appendix_states_the_doublify_seed_times():
+    from derived.errata import DOUBLIFY_SEED_CPU_S, DOUBLIFY_SEED_GPU_S
+
+    text = prose(page_sections()["doublify-timing"])
+    gpu, cpu = f"{DOUBLIFY_SEED_GPU_S * 1e3:.3f} ms", f"{DOUBLIFY_SEED_CPU_S * 1e3:.3f} ms"
+    assert f"takes {gpu} on the GPU and {cpu} on the CPU" in text
 
 
 def test_doublify_seed_times_are_plausible_for_a_square_matrix():

@@ -1,17 +1,21 @@
 r"""The errata: every error in the homework solutions this book grew from, with a check.
 
-Each :class:`Erratum` records where an error came from, the wrong statement, the right
-one, and a *check*: a function that computes both versions and compares them with an
-independent oracle, returning an :class:`ErratumCheck`. The oracle is always something
-other than the formula under test: central finite differences in float64, brute-force
-enumeration or an exact counter, the framework's own implementation (PyTorch), the
-original network, a value known exactly, or recorded measurements
-(``derived/recorded/``). A check passes the book's standard
+Each :class:`Erratum` records where an error came from (the seed), the chapter that
+teaches the right version, and a *check*: a function that computes the wrong and the
+right version and compares them with an independent oracle, returning an
+:class:`ErratumCheck`. The oracle is always something other than the formula under test:
+central finite differences in float64, brute-force enumeration or an exact counter, the
+framework's own implementation (PyTorch), the original network, a value known exactly,
+or recorded measurements (``derived/recorded/``). A check passes the book's standard
 when the right version agrees with the oracle within the tolerance and the wrong
 version does not.
 
-The Errata appendix of the book renders :data:`ERRATA` with :func:`check_all`, and the
-test suite runs the same checks, so the appendix and the tests cannot drift apart.
+The words of each erratum (the wrong statement, the right one, and the link to the
+chapter's "Common mistake" box) are the Errata appendix's own text
+(``book/appendix/errata.md``), in a section labelled ``errata-<id>`` that ends in a cell
+running the check of :data:`ERRATA` ``[id]`` and printing its :func:`report`. The
+appendix's summary runs :func:`check_all`, and the test suite runs the same checks, so
+the appendix and the tests cannot drift apart.
 
 Finite differences use :math:`h = 10^{-6}`; their truncation and rounding errors are
 below :math:`10^{-8}` for the smooth functions here, so a tolerance of
@@ -38,7 +42,6 @@ __all__ = [
     "Erratum",
     "ErratumCheck",
     "check_all",
-    "erratum_markdown",
     "report",
 ]
 
@@ -80,35 +83,27 @@ class ErratumCheck:
 
 @dataclass(frozen=True)
 class Erratum:
-    """One error of the seeds, its correction and its check.
+    """One error of the seeds and its check.
+
+    The prose (the wrong and the right statement, and the link to the chapter's "Common
+    mistake" box) is the Errata page's own text, in the section labelled ``errata-<id>``.
 
     Attributes
     ----------
     id : str
-        Short identifier; the book labels are ``errata-<id>`` and ``mistake-<id>``.
+        Short identifier; the Errata page labels its section ``errata-<id>``.
     seed : str
         Which homework solution (problem set) and question it comes from.
     chapter : int
-        The chapter that teaches the right version.
-    topic : str
-        A few words on the subject.
-    wrong, right : str
-        The wrong and the right statement (Markdown with ``$...$`` math).
+        The chapter that teaches the right version (the order of :func:`check_all`).
     check : callable
         Computes both versions and compares them with an oracle.
-    box : str, default ""
-        The id of the chapter's "Common mistake" box (label ``mistake-<box>``) when it
-        differs from ``id`` (a box that discusses several errors); empty means ``id``.
     """
 
     id: str
     seed: str
     chapter: int
-    topic: str
-    wrong: str
-    right: str
     check: Callable[[], ErratumCheck] = field(repr=False)
-    box: str = ""
 
 
 def _max_abs(a: Array, b: Array) -> float:
@@ -607,289 +602,40 @@ def _check_doublify_timing() -> ErratumCheck:
     )
 
 
-#: Every erratum of the seeds, keyed by its id (the label of its "Common mistake" box).
+#: Every erratum of the seeds, keyed by its id (its section on the Errata page is labelled
+#: ``errata-<id>``), in the order of the chapters.
 ERRATA: dict[str, Erratum] = {
     e.id: e
     for e in [
-        Erratum(
-            "or-threshold",
-            "homework 000, question 2",
-            1,
-            "threshold of the OR unit",
-            "$w_{OR} = (1, 1)$ with $b_{OR} = 1$, while the worked cases compute with $-1$ "
-            "and, in one line, $-1.1$, writing $0 + 1 - 1.1 = 0$: that is $-0.1$ and, under "
-            "the solution's own marks ($< 0$ gives 0), class 0. The stated $b = 1$ puts "
-            "$(0, 0)$ at $z = 1$, in class 1, under either reading of a pre-activation of 0. "
-            "The marks put a pre-activation of exactly 0 in class 1, so $b = -1$ is right "
-            "under the implied rule (output 1 iff $z \\ge 0$), but the rule is stated only "
-            "through the marks; under $z > 0$, $b = -1$ misclassifies $(0, 1)$ and $(1, 0)$.",
-            "Fix one convention (output 1 iff $w^\\top x + b \\ge 0$); then $w = (1, 1)$ "
-            "computes OR exactly when $-1 \\le b < 0$. Choose $b$ strictly inside, for example "
-            "$b = -0.5$, and no input lands on 0: the unit is right under either reading of "
-            "a pre-activation of 0.",
-            _check_or_threshold,
-        ),
-        Erratum(
-            "rank-equals-two",
-            "homework 003, question 6.2",
-            2,
-            "the rank of a product of two layers",
-            "With $W_1 \\in \\mathbb R^{2 \\times 10}$ and $W_2 \\in \\mathbb R^{10 \\times 2}$, "
-            "$\\operatorname{rank} W_2 W_1 \\le \\min(\\operatorname{rank} W_1, "
-            "\\operatorname{rank} W_2) = 2$.",
-            "The bound is right, the equation is not: the minimum is *at most* 2, and "
-            "equals 2 only when both factors have rank 2. A $W_1$ with two parallel "
-            "non-zero rows has rank 1, and then $\\operatorname{rank} W_2 W_1 \\le 1$. "
-            "The solution's conclusion needs only the upper bound. The check builds the "
-            "factors with rank 1 or 2 and counts their ranks by singular values.",
-            _check_rank_equals_two,
-        ),
-        Erratum(
-            "pieces-base-case",
-            "homework 003, question 6.4",
-            3,
-            "counting linear pieces",
-            "Each ReLU unit gives 2 pieces, so a layer of $W$ units gives $2W$ pieces, each "
-            "further layer multiplies the count by $2W_d$, and $2^D \\prod_d W_d$ pieces "
-            "suffice to represent any function with that many. As an upper bound "
-            "$2^D \\prod_d W_d$ is true but loose; as a count, $2W$ is never reached for "
-            "$W \\ge 2$; as a sufficient condition (the solution's reading) it is wrong, "
-            "since a bound on the pieces is only a necessary condition. The check tests the "
-            "reading as a count, on one hidden layer.",
-            "A layer of $W$ units adds at most one breakpoint per unit and per existing "
-            "piece: at most $W + 1$ pieces from one layer (exactly $W + 1$ when the kinks are "
-            "distinct and each changes the slope), and at most $\\prod_d (W_d + 1)$ over "
-            "$D$ layers. The check counts the pieces of one layer of width 1 to 6, and those "
-            "of random depth-2 networks with the exact counter of `derived.regions`, which "
-            "must not exceed $\\prod_d (W_d + 1)$.",
-            _check_pieces_base_case,
-        ),
+        Erratum("or-threshold", "homework 000, question 2", 1, _check_or_threshold),
+        Erratum("rank-equals-two", "homework 003, question 6.2", 2, _check_rank_equals_two),
+        Erratum("pieces-base-case", "homework 003, question 6.4", 3, _check_pieces_base_case),
         Erratum(
             "sigmoid-tanh-conversion",
             "homework 003, question 4.2",
             4,
-            "converting sigmoid units into tanh units",
-            "A sigmoid unit is a tanh unit with halved weights and bias; the next layer "
-            "takes its output with weight 0.5 and an additional bias of 0.5 (and, the other "
-            "way, weight 2 and a bias of $-1$). The statement is ambiguous: as the map "
-            "$h = \\tfrac12 u + \\tfrac12$ of the tanh unit's value $u$ it is right, but "
-            "that map is never folded into the next layer's weights and biases; as a "
-            "weight of 0.5 and a constant extra bias of 0.5 in the next layer it is wrong.",
-            "$\\sigma(z) = \\tfrac12(1 + \\tanh\\tfrac z2)$, so a next layer "
-            "$W h + b$ becomes $\\tfrac12 W u + (b + \\tfrac12 W\\mathbf 1)$: each unit's "
-            "bias moves by half the sum of its incoming weights, not by a constant. The "
-            "other way, $2W'\\sigma + (b' - W'\\mathbf 1)$.",
             _check_sigmoid_tanh_conversion,
         ),
-        Erratum(
-            "xwt-index",
-            "homework 002, section 2",
-            5,
-            "Jacobian of $XW^\\top$",
-            "$\\partial (XW^\\top)_{ij} / \\partial W_{kl} = X_{il}\\, 1[i = k]$",
-            "$\\partial (XW^\\top)_{ij} / \\partial W_{kl} = X_{il}\\, 1[j = k]$",
-            _check_xwt_index,
-        ),
-        Erratum(
-            "softmax-matrix-form",
-            "homework 000, question 1",
-            6,
-            "matrix form of the softmax Jacobian",
-            '$\\partial S / \\partial Z = S\\,(I - S^\\top)$, "where $I$ is the '
-            'identity matrix", with $S$ the vector of probabilities. The solution says '
-            "what $I$ is but not whether $S$ is the column $s$ or "
-            "$\\operatorname{diag}(s)$, and as a matrix product neither reading is right. "
-            "With $S$ a column, $I - S^\\top$ is not a defined matrix difference (a "
-            "$K \\times K$ matrix minus a $1 \\times K$ row); the product is defined only "
-            "with the row $\\mathbf 1^\\top$ in place of $I$, and then it is "
-            "$s(\\mathbf 1 - s)^\\top$. With $S = \\operatorname{diag}(s)$ it is "
-            "$\\operatorname{diag}(s) - \\operatorname{diag}(s)^2$, every cross term "
-            "dropped. As NumPy broadcasting the formula is right only when $S$ is broadcast "
-            "as a column and $S^\\top$ as a row, `s[:, None] * (np.eye(K) - s[None, :])` "
-            "(that is $\\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$); the literal "
-            "`s * (np.eye(K) - s)` with a one-dimensional `s` broadcasts both as rows and "
-            "is wrong. The check's wrong distance is that of the closest of these three "
-            "wrong readings.",
-            "$J = \\operatorname{diag}(s) - s s^\\top "
-            "= \\operatorname{diag}(s)(I - \\mathbf 1 s^\\top)$. The check computes "
-            "this formula and the column-row broadcast; both match the finite differences.",
-            _check_softmax_matrix_form,
-        ),
-        Erratum(
-            "dfdz-chain",
-            "homework 002, section 5",
-            7,
-            "chain rule for $f = \\ln x + e^y z$",
-            "$\\partial f/\\partial z = (\\partial f/\\partial h_2)(\\partial h_3/\\partial z)$",
-            "$\\partial f/\\partial z = (\\partial f/\\partial h_3)"
-            "(\\partial h_3/\\partial z) = e^y$. The solution's number, "
-            "$1 \\cdot h_2 \\approx 20.09$ at $y = 3$, is right because the factor it wrote as "
-            "$\\partial f/\\partial h_2$ is 1, the value of $\\partial f/\\partial h_3$ "
-            "(the solution itself finds $\\partial f/\\partial h_2 = 2$); only the label "
-            "and the written formula are wrong. The check's wrong value evaluates the "
-            "written formula with the true $\\partial f/\\partial h_2 = z$.",
-            _check_dfdz_chain,
-        ),
-        Erratum(
-            "mse-norm",
-            "homework 001, question 1.1",
-            8,
-            "gradient of the regression loss",
-            "The loss is $\\lVert \\tilde y - y \\rVert_2$, differentiated as "
-            "$2(\\tilde y - y)$ (the gradient of the squared norm).",
-            "Either the loss is $\\lVert \\tilde y - y \\rVert_2^2$ "
-            "with gradient $2(\\tilde y - y)$, "
-            "or it is the norm, with gradient $(\\tilde y - y)/\\lVert \\tilde y - y \\rVert_2$ "
-            "for $\\tilde y \\ne y$.",
-            _check_mse_norm,
-        ),
-        Erratum(
-            "bce-gradient",
-            "homework 001, question 1.1",
-            8,
-            "gradient of the binary cross-entropy",
-            "$\\partial \\ell/\\partial \\tilde y_i = -N_1/(K \\tilde y_i)$ if $y_i = 1$ and "
-            "$(K - N_1)/(K(1 - \\tilde y_i))$ otherwise, $N_1$ the number of ones.",
-            "$\\partial \\ell/\\partial \\tilde y_i "
-            "= (\\tilde y_i - y_i)/(K \\tilde y_i (1 - \\tilde y_i))$; "
-            "through a sigmoid output, $(\\tilde y_i - y_i)/K$.",
-            _check_bce_gradient,
-        ),
+        Erratum("xwt-index", "homework 002, section 2", 5, _check_xwt_index),
+        Erratum("softmax-matrix-form", "homework 000, question 1", 6, _check_softmax_matrix_form),
+        Erratum("dfdz-chain", "homework 002, section 5", 7, _check_dfdz_chain),
+        Erratum("mse-norm", "homework 001, question 1.1", 8, _check_mse_norm),
+        Erratum("bce-gradient", "homework 001, question 1.1", 8, _check_bce_gradient),
         Erratum(
             "softmax-regression-gradient",
             "homework 004, section 2",
             9,
-            "softmax regression gradient",
-            "$\\partial \\ell/\\partial W_{ij} = -y_i x_j (1 - \\hat y_i)$, keeping only the "
-            "diagonal of the softmax Jacobian. On the way the solution writes, in one line, "
-            "$\\partial \\ell / \\partial \\hat y_i = -y_i / (\\hat y_i \\ln 10) "
-            "= -y_i/\\hat y_i$: "
-            "the factor $1/\\ln 10$ would be right for a base-10 logarithm, but the loss uses "
-            "the natural one, and the two sides of the equality differ.",
-            "$\\partial \\ell/\\partial W = (\\hat y - y) x^\\top$ (natural logarithm, all "
-            "entries of the softmax Jacobian kept).",
             _check_softmax_regression_gradient,
         ),
+        Erratum("init-constant", "homework 002, section 4, question 3", 10, _check_init_constant),
         Erratum(
-            "init-constant",
-            "homework 002, section 4, question 3",
-            10,
-            "a network started at zero",
-            "With every weight and bias of the ReLU network for XOR started at zero, only "
-            '$b_2$ can receive a non-zero gradient, and the network "will remain stuck '
-            'outputting 0".',
-            "$W_1$, $b_1$ and $W_2$ stay exactly zero, but $b_2$ moves whenever the loss's "
-            "derivative at the output 0, summed over the examples, is not zero. Under the "
-            "squared error it moves to the mean label, and the network outputs $\\tfrac12$ "
-            "for every input. It still cannot learn XOR. The check trains the solution's "
-            "network (two hidden units) from zero in PyTorch.",
-            _check_init_constant,
+            "adam-bias-correction", "homework 003, question 4.4", 11, _check_adam_bias_correction
         ),
-        Erratum(
-            "adam-bias-correction",
-            "homework 003, question 4.4",
-            11,
-            "Adam's bias correction",
-            "The update writes $s_{t+1} = \\beta_1 s_t + (1 - \\beta_1) g_t$ and divides "
-            "$s_{t+1}$ by $1 - \\beta_1^{t+1}$; the derivation unrolls $s_{t+1}$ as "
-            "$(1 - \\beta_1)\\sum_{k=1}^{t} \\beta_1^{t-k} g_k$ and concludes that the "
-            "divisor is $1 - \\beta_1^t$. The solution never states where its indices "
-            "start, and under either start its derivation and its update disagree: with "
-            "$s_0 = 0$ and first gradient $g_0$, $s_{t+1}$ averages $t + 1$ gradients, so the "
-            "update is right and the derivation wrong (it divides by zero at $t = 0$); with "
-            "$s_1 = 0$ and first gradient $g_1$, it averages $t$, so the derivation is right "
-            "and the update wrong.",
-            "The power in the correction is the number of gradients averaged: with $m_0 = 0$ "
-            "and $t$ counted from 1, $\\mathbb E[m_t] = (1 - \\beta_1^t)\\,\\mathbb E[g]$, "
-            "so divide $m_t$ by $1 - \\beta_1^t$, the same $t$. The check runs the "
-            "solution's recursion with a constant gradient under both starts; the wrong "
-            "distance is, over the two starts, the smaller of the errors of the worse half "
-            "(derivation or update), so the solution fails under either start.",
-            _check_adam_bias_correction,
-        ),
-        Erratum(
-            "adam-epsilon",
-            "homework 003, question 4.4",
-            11,
-            "where Adam adds $\\epsilon$",
-            "$w_{t+1} = w_t - \\eta\\, \\bar s_{t+1} / \\sqrt{\\bar r_{t+1} + \\delta}$: "
-            "the small constant $\\delta$ inside the square root.",
-            "Adam adds $\\epsilon$ outside the root: "
-            "$w_t = w_{t-1} - \\eta\\, \\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)$. The "
-            "difference matters when the gradients are small: with $\\epsilon = 10^{-8}$ and "
-            "gradients of size $10^{-4}$, $\\hat v_t$ is of the order of $\\epsilon$ itself. "
-            "The check compares both with `torch.optim.Adam` on such gradients.",
-            _check_adam_epsilon,
-            box="adam-bias-correction",
-        ),
-        Erratum(
-            "inverted-dropout",
-            "homework 002, section 1",
-            12,
-            "inverted dropout",
-            "Keeping the activations unscaled in training and scaling the weights down by "
-            "the dropout factor at evaluation is called inverse (inverted) dropout.",
-            "That scheme is the original dropout. *Inverted* dropout, the one frameworks "
-            "implement (`torch.nn.Dropout`), scales the kept activations by $1/(1 - p)$ during "
-            "training, so that evaluation needs no scaling at all.",
-            _check_inverted_dropout,
-        ),
-        Erratum(
-            "topk-rank",
-            "homework 004, section 7",
-            16,
-            "the index of the top-$k$ error",
-            "With $R$ the number of classes scoring strictly higher than the true label, "
-            "the top-$k$ error is the fraction of examples with $R > k$.",
-            "The true label is among the $k$ best exactly when $R \\le k - 1$: the top-$k$ "
-            "error counts $R \\ge k$, that is rank $r = R + 1 > k$. The rule $R > k$ is the "
-            "top-$(k + 1)$ error. The check goes through strict rankings (no ties). With "
-            "ties, $R \\ge k$ is the optimistic convention: a true label tied with others "
-            "counts as among the $k$ best whenever fewer than $k$ classes score strictly "
-            "higher.",
-            _check_topk_rank,
-        ),
-        Erratum(
-            "tsne-gradient",
-            "homework 004, section 8",
-            17,
-            "gradient of the t-SNE objective",
-            "$\\partial C/\\partial y_i = \\sum W_{ij}\\, \\partial E / \\partial X^{(i-1)}$ "
-            "(a formula from the convolution exercise). The check's wrong value reads it "
-            "literally: the affinities $p_{ij}$ as the weights $W_{ij}$ and an all-ones "
-            "upstream gradient, so it evaluates $\\sum_j p_{ij}$ for both coordinates.",
-            "$\\partial C/\\partial y_i = 4\\sum_j (p_{ij} - q_{ij})(y_i - y_j)"
-            "(1 + \\lVert y_i - y_j \\rVert^2)^{-1}$, for the symmetric affinities "
-            "$p_{ij} = (p_{j|i} + p_{i|j})/2N$ (the formula needs only a symmetric $P$ with "
-            "zero diagonal summing to 1; the check draws such a $P$ at random).",
-            _check_tsne_gradient,
-        ),
-        Erratum(
-            "doublify-timing",
-            "homework 003, question 5",
-            18,
-            "timing a GPU kernel",
-            "Doublify takes 1.714 ms on the GPU and 7.752 ms on the CPU for $N = 2^{12}$: "
-            "a single time per device, with no word on repeats, on what $N$ counts or on "
-            "how the GPU was timed, and no conclusion drawn (side by side, the times make "
-            "the GPU the faster).",
-            "If $N$ counts elements, the times are wrong: NumPy doubles $2^{12}$ floats in "
-            "under 10 µs, and on the H100 reference run kernels launched from Python take "
-            "tens of µs, so the CPU wins. Each reported time is then over ten times every "
-            "measurement of its entry (the check's wrong distance is the smallest gap, in "
-            "powers of ten, and the page asserts it exceeds 1), and such times look like "
-            "overheads, for example compilation, synchronisation, transfers or a Python "
-            "loop, rather than the doubling itself. But the doublify of PyCUDA's tutorial "
-            "doubles a square matrix, and the solution's next answer speaks of the "
-            '"matrix size". If $N$ is the side of an $N \\times N$ matrix, the times are '
-            "for $2^{24}$ floats and plausible (below). What is wrong under either reading "
-            "is the method: a single time per device, no word on repeats or on whether the "
-            "GPU was synchronised before the clock stopped, and no conclusion drawn from "
-            "the times. Say what $N$ counts, "
-            "time after a warm-up with the device synchronised, and report medians over "
-            "repeats.",
-            _check_doublify_timing,
-        ),
+        Erratum("adam-epsilon", "homework 003, question 4.4", 11, _check_adam_epsilon),
+        Erratum("inverted-dropout", "homework 002, section 1", 12, _check_inverted_dropout),
+        Erratum("topk-rank", "homework 004, section 7", 16, _check_topk_rank),
+        Erratum("tsne-gradient", "homework 004, section 8", 17, _check_tsne_gradient),
+        Erratum("doublify-timing", "homework 003, question 5", 18, _check_doublify_timing),
     ]
 }
 
@@ -909,38 +655,6 @@ def check_all() -> list[tuple[Erratum, ErratumCheck]]:
     True
     """
     return [(e, e.check()) for e in sorted(ERRATA.values(), key=lambda e: e.chapter)]
-
-
-def erratum_markdown(erratum_id: str, *, link_back: bool = True) -> str:
-    """Write the Errata appendix's text for one erratum, in MyST Markdown.
-
-    Parameters
-    ----------
-    erratum_id : str
-        A key of :data:`ERRATA`.
-    link_back : bool, default True
-        Link to the chapter's "Common mistake" box (label ``mistake-<id>``).
-
-    Returns
-    -------
-    str
-        Where the error came from, the wrong and the right statement.
-
-    Examples
-    --------
-    >>> "1[j = k]" in erratum_markdown("xwt-index", link_back=False)
-    True
-    """
-    if erratum_id not in ERRATA:
-        raise KeyError(f"no erratum {erratum_id!r}; known: {sorted(ERRATA)}")
-    e = ERRATA[erratum_id]
-    where = f"the common mistake in chapter {e.chapter}"
-    if link_back:
-        where = f"{{ref}}`{where} <mistake-{e.box or e.id}>`"
-    return (
-        f"*From:* {e.seed}. *Corrected in:* {where}.\n\n"
-        f"**Wrong.** {e.wrong}\n\n**Right.** {e.right}"
-    )
 
 
 def report(result: ErratumCheck) -> str:
