@@ -380,7 +380,7 @@ def _caption_cell(cell: Mapping[str, Any], ctx: Context) -> dict[str, Any] | Non
 
 
 def _convert_outputs(cell: dict[str, Any], ctx: Context) -> None:
-    """Markdown that a cell prints (the errata page) is MyST too: convert it like the text."""
+    """Markdown that a cell prints (a table of results) is MyST too: convert it like the text."""
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         if "text/markdown" in data:
