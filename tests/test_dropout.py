@@ -227,3 +227,50 @@ def test_dropout_mlp_backward_checks_the_shape():
     net.forward(np.ones((5, 3)))
     with pytest.raises(ValueError, match="dout must have the output's shape"):
         net.backward(np.ones((5, 3)))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "identity"])
+def test_dropout_mlp_gradients_match_torch_for_every_activation(activation):
+    # the backward pass reads f'(s) from the cached f(s): checked against autograd
+    rng = np.random.default_rng(5)
+    net = DropoutMLP([4, 6, 5, 3], 0.4, activation, rng=rng)
+    X, dout = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
+    out = net.forward(X)
+    grads = net.backward(dout)
+    assert net.masks is not None
+    f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "identity": lambda t: t}[activation]
+    params = [torch.tensor(q, requires_grad=True) for q in net.params]
+    a = torch.from_numpy(X)
+    for layer in range(3):
+        a = a @ params[2 * layer].T + params[2 * layer + 1]
+        if layer < 2:
+            a = f(a) * torch.from_numpy(net.masks[layer])
+    np.testing.assert_allclose(out, a.detach().numpy(), rtol=1e-12, atol=1e-14)
+    a.backward(torch.from_numpy(dout))
+    for g, q in zip(grads, params, strict=True):
+        np.testing.assert_allclose(g, q.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_dropout_mlp_draws_the_same_numbers_whatever_the_rate():
+    # one uniform draw per hidden unit and example, thresholded at p: the same generator
+    # gives the same stream at every rate, and the units dropped at a lower rate are
+    # dropped at every higher one (brute force over the masks)
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    rngs, nets = {}, {}
+    for p in (0.0, 0.2, 0.5, 0.8):
+        rngs[p] = np.random.default_rng(9)
+        nets[p] = DropoutMLP([4, 30, 30, 2], p, rng=rngs[p])
+        nets[p].forward(X)
+    states = [r.bit_generator.state for r in rngs.values()]
+    assert all(state == states[0] for state in states)
+    rates = sorted(nets)
+    for low, high in zip(rates, rates[1:], strict=False):
+        for m_low, m_high in zip(nets[low].masks, nets[high].masks, strict=True):
+            assert np.all((m_low == 0) <= (m_high == 0))  # dropped at low => dropped at high
+
+
+def test_dropout_mlp_training_switch_must_be_a_bool():
+    net = DropoutMLP([3, 4, 2], 0.5, rng=np.random.default_rng(0))
+    net.training = "no"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="training must be a bool"):
+        net.forward(np.ones((2, 3)))

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from derived._validate import as_float_array, check_generator
-from derived.mlp import MLP, activate, activation_derivative
+from derived.mlp import MLP, _derivative_from, activate
 
 __all__ = ["DropoutMLP", "dropout", "dropout_backward"]
 
@@ -106,14 +106,24 @@ def dropout(
     check_generator(rng)
     if not isinstance(training, bool | np.bool_) or not isinstance(inverted, bool | np.bool_):
         raise TypeError("training and inverted must be bools")
-    if training:
-        keep = rng.random(a.shape) >= rate  # P(keep) = 1 - p
-        scale = 1.0 if not inverted or rate == 1.0 else 1.0 / (1.0 - rate)
-        mask: Array = np.where(keep, scale, 0.0)  # same shape as x, float64
-    else:
-        mask = np.full(a.shape, 1.0 if inverted else 1.0 - rate)
+    mask = _mask(a.shape, rate, rng, training=bool(training), inverted=bool(inverted))
     y: Array = a * mask
     return y, mask
+
+
+def _mask(
+    shape: tuple[int, ...], rate: float, rng: np.random.Generator, *, training: bool, inverted: bool
+) -> Array:
+    """Return the factor dy/dx of :func:`dropout` (arguments checked): m/(1 - p), m, 1 or 1 - p.
+
+    Training draws ``rng.random(shape)`` whatever the rate, so that runs with different
+    rates and the same generator draw the same numbers.
+    """
+    if training:
+        keep = rng.random(shape) >= rate  # P(keep) = 1 - p
+        scale = 1.0 if not inverted or rate == 1.0 else 1.0 / (1.0 - rate)
+        return np.where(keep, scale, 0.0)  # float64
+    return np.full(shape, 1.0 if inverted else 1.0 - rate)
 
 
 def dropout_backward(dout: ArrayLike, mask: ArrayLike) -> Array:
@@ -204,7 +214,7 @@ class DropoutMLP:
         self.params: list[Array] = plain.params
         self.training: bool = True
         self.masks: list[Array] | None = None
-        self._cache: list[tuple[Array, Array]] | None = None
+        self._cache: list[tuple[Array, Array, Array]] | None = None  # (input, s, f(s))
 
     def forward(self, X: ArrayLike) -> Array:
         """Run the network on a batch, drawing masks if ``training``.
@@ -222,19 +232,22 @@ class DropoutMLP:
         a = as_float_array(X, "X", ndim=2)
         if a.shape[1] != self.sizes[0]:
             raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {a.shape}")
+        if not isinstance(self.training, bool | np.bool_):
+            raise TypeError(f"training must be a bool, got {type(self.training).__name__}")
         n_layers = len(self.sizes) - 1
-        cache: list[tuple[Array, Array]] = []
+        cache: list[tuple[Array, Array, Array]] = []
         masks: list[Array] = []
         for layer in range(n_layers):
             W, b = self.params[2 * layer], self.params[2 * layer + 1]
             s = a @ W.T + b  # (N, n_l)
-            cache.append((a, s))
             if layer == n_layers - 1:
+                cache.append((a, s, s))
                 a = s  # logits
             else:
-                a, mask = dropout(
-                    activate(s, self.activation), self.p, rng=self.rng, training=self.training
-                )
+                f = activate(s, self.activation)
+                cache.append((a, s, f))
+                mask = _mask(f.shape, self.p, self.rng, training=bool(self.training), inverted=True)
+                a = f * mask  # dropout(f), arguments already checked
                 masks.append(mask)
         self._cache, self.masks = cache, masks
         return a
@@ -263,10 +276,10 @@ class DropoutMLP:
             )
         grads: list[Array] = [np.empty(0)] * len(self.params)
         for layer in reversed(range(len(self._cache))):
-            a_in, s = self._cache[layer]
+            a_in, s, f = self._cache[layer]
             if layer < len(self._cache) - 1:  # hidden: through the mask, then f'
-                delta = dropout_backward(delta, self.masks[layer])
-                delta = delta * activation_derivative(s, self.activation)
+                delta = delta * self.masks[layer]  # dropout_backward
+                delta = delta * _derivative_from(s, f, self.activation)
             grads[2 * layer] = delta.T @ a_in  # (n_l, n_{l-1})
             grads[2 * layer + 1] = delta.sum(axis=0)  # (n_l,)
             delta = delta @ self.params[2 * layer]  # (N, n_{l-1})
