@@ -31,11 +31,14 @@ from derived.kernels import (  # noqa: E402
     MATMUL_METHODS,
     doublify,
     doublify_reference,
+    grouped_tile,
     interpreter_active,
     kernel_device,
     matmul,
     matmul_reference,
+    trace_memory,
 )
+from derived.roofline import matmul_loads  # noqa: E402
 
 HAS_CUDA = torch.cuda.is_available()
 DEVICE = kernel_device()
@@ -327,3 +330,137 @@ def test_autotune_configurations():
 def test_interpreter_ignores_input_precision():
     a, b = _random((40, 70), 1), _random((70, 30), 2)
     assert torch.equal(matmul(a, b, allow_tf32=True), matmul(a, b))
+
+
+# ---------------------------------------------------------------- grouped ordering
+
+
+def _grouped_order(tiles_m, tiles_n, group_m):
+    """The tiles in launch order, built directly: groups of group_m tile rows (the last
+    may be shorter), column by column inside a group, row by row inside a column."""
+    order = []
+    for first in range(0, tiles_m, group_m):
+        for col in range(tiles_n):
+            order += [(row, col) for row in range(first, min(first + group_m, tiles_m))]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("tiles_m", "tiles_n", "group_m"),
+    [(1, 1, 1), (3, 2, 2), (7, 7, 3), (8, 5, 8), (5, 9, 8), (10, 3, 4), (6, 4, 1), (1, 6, 3)],
+)
+def test_grouped_tile_matches_the_order_built_directly(tiles_m, tiles_n, group_m):
+    got = [grouped_tile(p, tiles_m, tiles_n, group_m) for p in range(tiles_m * tiles_n)]
+    assert got == _grouped_order(tiles_m, tiles_n, group_m)
+    assert sorted(got) == [(r, c) for r in range(tiles_m) for c in range(tiles_n)]  # a bijection
+
+
+def test_grouped_tile_with_one_row_per_group_is_row_major():
+    for p in range(5 * 7):
+        assert grouped_tile(p, 5, 7, 1) == divmod(p, 7)
+
+
+def test_grouped_tile_errors():
+    with pytest.raises(ValueError, match="pid must be < tiles_m \\* tiles_n = 6, got 6"):
+        grouped_tile(6, 2, 3, 1)
+    with pytest.raises(ValueError, match="group_m must be >= 1, got 0"):
+        grouped_tile(0, 2, 3, 0)
+    with pytest.raises(ValueError, match="pid must be >= 0, got -1"):
+        grouped_tile(-1, 2, 3, 1)
+    with pytest.raises(TypeError, match="tiles_n must be an int, got float"):
+        grouped_tile(0, 2, 3.0, 1)
+
+
+# ---------------------------------------------------------------- traced memory traffic
+
+interpreter_only = pytest.mark.skipif(HAS_CUDA, reason="traces the interpreter's programs")
+
+
+def _in(t, addresses):
+    """The element offsets into t's storage of the addresses that fall inside t."""
+    offsets = (addresses.astype(np.int64) - t.data_ptr()) // t.element_size()
+    return offsets[(offsets >= 0) & (offsets < t.numel())]
+
+
+def _count(accesses, kind, t):
+    return sum(_in(t, a.addresses).size for a in accesses if a.kind == kind)
+
+
+@interpreter_only
+@pytest.mark.parametrize("n", [1, 1000, 1024, 2500])
+def test_trace_memory_sees_every_element_of_doublify_once(n):
+    x = _random((n,), seed=n)
+    with trace_memory() as accesses:
+        doublify(x)
+    for kind in ("load", "store"):
+        offsets = np.concatenate([_in(x, a.addresses) for a in accesses if a.kind == kind])
+        assert sorted(offsets.tolist()) == list(range(n))
+
+
+@interpreter_only
+@pytest.mark.parametrize(("m", "k", "n"), [(17, 33, 5), (3, 130, 4)])
+def test_traced_loads_of_the_naive_kernel(m, k, n):
+    a, b = _random((m, k), seed=1), _random((k, n), seed=2)
+    with trace_memory() as accesses:
+        matmul(a, b, method="naive")
+    assert _count(accesses, "load", a) == _count(accesses, "load", b) == m * n * k
+    assert _count(accesses, "load", a) + _count(accesses, "load", b) == matmul_loads(m, k, n)
+
+
+@interpreter_only
+@pytest.mark.parametrize(("m", "k", "n"), [(70, 45, 130), (129, 1, 65), (64, 64, 64)])
+def test_traced_loads_of_the_tiled_kernel(m, k, n):
+    kernels = sys.modules["derived.kernels.matmul"]
+    a, b = _random((m, k), seed=1), _random((k, n), seed=2)
+    with trace_memory() as accesses:
+        matmul(a, b)
+    traced = _count(accesses, "load", a) + _count(accesses, "load", b)
+    assert traced == matmul_loads(m, k, n, kernels.TILE_M, kernels.TILE_N)
+
+
+@interpreter_only
+def test_tiled_programs_store_the_tiles_grouped_tile_names():
+    # Launch the kernel itself with small blocks, so that the grid is ragged (7 x 5 tiles)
+    # and the last group shorter (GROUP_M = 3): program p must write exactly its tile.
+    kernels = sys.modules["derived.kernels.matmul"]
+    bm, bn, group_m = 16, 8, 3
+    m, k, n = 100, 20, 37
+    a, b = _random((m, k), seed=1), _random((k, n), seed=2)
+    c = torch.zeros(m, n, device=DEVICE)
+    tiles_m, tiles_n = -(-m // bm), -(-n // bn)
+    with trace_memory() as accesses:
+        kernels._matmul_tiled_kernel[(tiles_m * tiles_n,)](
+            a, b, c, m, n, k, *a.stride(), *b.stride(), *c.stride(),
+            BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=16, GROUP_M=group_m, INPUT_PRECISION="ieee",
+        )  # fmt: skip
+    stores = [acc for acc in accesses if acc.kind == "store"]
+    assert len(stores) == tiles_m * tiles_n
+    for acc in stores:
+        row, col = grouped_tile(acc.program[0], tiles_m, tiles_n, group_m)
+        i, j = np.divmod(_in(c, acc.addresses), n)
+        expected = {(r, s) for r in range(row * bm, min(m, row * bm + bm))
+                    for s in range(col * bn, min(n, col * bn + bn))}  # fmt: skip
+        assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    _assert_matmul_close(c, a, b)
+
+
+@interpreter_only
+def test_trace_memory_restores_the_builder():
+    from triton.runtime import interpreter
+
+    builder = interpreter.interpreter_builder
+    with trace_memory():
+        assert "create_masked_load" in vars(builder)
+    assert "create_masked_load" not in vars(builder)
+    assert "create_masked_store" not in vars(builder)
+    x = _random((10,), seed=0)
+    expected = 2 * x
+    doublify(x)  # and the kernels still run
+    assert torch.equal(x, expected)
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_trace_memory_refuses_without_the_interpreter():
+    with pytest.raises(RuntimeError, match="needs Triton's interpreter"):
+        with trace_memory():
+            pass

@@ -8,6 +8,9 @@ Two lessons, one module each:
                           (``"naive"``) or per tile (``"tiled"``)
 ========================  ====================================================
 
+Under the interpreter, ``trace_memory`` records the loads and stores the kernels
+issue, so that their memory traffic can be counted rather than assumed.
+
 Triton is an optional extra: ``pip install "derived[gpu]"``. Nothing else in the
 package needs it, and ``import derived`` never imports it. Importing this
 subpackage imports Triton, so a missing Triton gives one clear ``ImportError``.
@@ -37,16 +40,19 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         f"(import failed with: {error})"
     ) from None
 
-from derived.kernels._device import interpreter_active, kernel_device
+from derived.kernels._device import MemoryAccess, interpreter_active, kernel_device, trace_memory
 from derived.kernels.doublify import doublify, doublify_reference
-from derived.kernels.matmul import MATMUL_METHODS, matmul, matmul_reference
+from derived.kernels.matmul import MATMUL_METHODS, grouped_tile, matmul, matmul_reference
 
 __all__ = [
     "MATMUL_METHODS",
+    "MemoryAccess",
     "doublify",
     "doublify_reference",
+    "grouped_tile",
     "interpreter_active",
     "kernel_device",
     "matmul",
     "matmul_reference",
+    "trace_memory",
 ]

@@ -9,12 +9,17 @@ to test a kernel's indexing and masking on a laptop.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import triton
 import triton.language as tl
+from numpy.typing import NDArray
 
-__all__ = ["check_tensor", "interpreter_active", "kernel_device"]
+__all__ = ["MemoryAccess", "check_tensor", "interpreter_active", "kernel_device", "trace_memory"]
 
 
 @triton.jit  # type: ignore[untyped-decorator]
@@ -134,3 +139,83 @@ def check_tensor(x: object, name: str, *, ndim: int | None) -> torch.Tensor:
             )
         )
     raise RuntimeError(f"{name} is on device {x.device}, which these Triton kernels do not support")
+
+
+class MemoryAccess(NamedTuple):
+    """One ``tl.load`` or ``tl.store`` of one program, as the interpreter executed it."""
+
+    #: ``"load"`` or ``"store"``.
+    kind: str
+    #: The program that issued it, ``(program_id(0), program_id(1), program_id(2))``.
+    program: tuple[int, int, int]
+    #: The byte addresses of the lanes the mask left on, in lane order (uint64).
+    addresses: NDArray[np.uint64]
+
+
+@contextmanager
+def trace_memory() -> Iterator[list[MemoryAccess]]:
+    """Record every masked load and store that kernels run by the interpreter issue.
+
+    Inside the ``with`` block, each ``tl.load`` and ``tl.store`` of a pointer tensor
+    (masked or not) appends one :class:`MemoryAccess` to the yielded list: the
+    program that issued it and the addresses of its unmasked lanes. The number of
+    numbers a kernel loads from a tensor ``t`` is then the count of load addresses
+    in ``[t.data_ptr(), t.data_ptr() + t.numel() * t.element_size())``. The
+    interpreter's builder (``triton.runtime.interpreter.interpreter_builder``, whose
+    ``create_masked_load`` and ``create_masked_store`` every load and store goes
+    through) is wrapped for the duration of the block and restored after it.
+
+    Returns
+    -------
+    Iterator[list[MemoryAccess]]
+        A context manager whose value is the list of accesses, filled as kernels run.
+
+    Raises
+    ------
+    RuntimeError
+        If the kernels do not run in the interpreter (on a GPU nothing can be traced).
+
+    Examples
+    --------
+    >>> from derived.kernels import doublify
+    >>> x = torch.zeros(1000, device=kernel_device())  # doctest: +SKIP
+    >>> with trace_memory() as accesses:  # doctest: +SKIP
+    ...     _ = doublify(x)
+    >>> sum(a.addresses.size for a in accesses if a.kind == "load")  # doctest: +SKIP
+    1000
+    """
+    if not interpreter_active():
+        raise RuntimeError(
+            _interpreter_hint("trace_memory needs Triton's interpreter, which is not active.")
+        )
+    from triton.runtime import interpreter
+
+    builder = interpreter.interpreter_builder
+    accesses: list[MemoryAccess] = []
+    names = ("create_masked_load", "create_masked_store")
+    shadowed = {name: vars(builder)[name] for name in names if name in vars(builder)}
+    load, store = builder.create_masked_load, builder.create_masked_store
+
+    def lanes(kind: str, ptrs: Any, mask: Any) -> None:
+        on = np.broadcast_to(np.asarray(mask.data, dtype=bool), ptrs.data.shape)
+        x, y, z = (int(i) for i in builder.grid_idx)
+        addresses = np.asarray(ptrs.data, dtype=np.uint64)[on].copy()
+        accesses.append(MemoryAccess(kind, (x, y, z), addresses))
+
+    def traced_load(ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
+        lanes("load", ptrs, mask)
+        return load(ptrs, mask, *args, **kwargs)
+
+    def traced_store(ptrs: Any, value: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
+        lanes("store", ptrs, mask)
+        return store(ptrs, value, mask, *args, **kwargs)
+
+    builder.create_masked_load, builder.create_masked_store = traced_load, traced_store
+    try:
+        yield accesses
+    finally:
+        for name in names:  # back to what was there before
+            if name in shadowed:
+                setattr(builder, name, shadowed[name])
+            else:
+                delattr(builder, name)

@@ -39,7 +39,8 @@ operands need ``BLOCK_K >= 8`` (16 for float16 and bfloat16) and no minimum on
 the L2 cache. Numbering tiles row by row, consecutive programs share one tile
 row of :math:`A` but need a whole row of tiles of :math:`B`; numbering them in
 groups of ``GROUP_M`` tile rows, column by column inside a group, makes
-consecutive programs share tiles of both.
+consecutive programs share tiles of both. :func:`grouped_tile` is the kernel's
+numbering in plain Python.
 
 **Precision.** On NVIDIA GPUs with TF32 tensor cores (Ampere, sm_80, and later),
 ``tl.dot`` on float32 inputs uses them unless told otherwise: without an
@@ -63,9 +64,10 @@ import torch
 import triton
 import triton.language as tl
 
+from derived._validate import check_int
 from derived.kernels._device import check_tensor, interpreter_active
 
-__all__ = ["MATMUL_METHODS", "matmul", "matmul_reference"]
+__all__ = ["MATMUL_METHODS", "grouped_tile", "matmul", "matmul_reference"]
 
 #: The implemented methods.
 MATMUL_METHODS: Final = ("naive", "tiled")
@@ -90,6 +92,63 @@ AUTOTUNE_CONFIGS: Final[tuple[tuple[int, int, int, int, int], ...]] = (
 #: What the autotuner's choice depends on: it times every configuration once per
 #: distinct value of these arguments (shape and precision) and keeps the fastest.
 AUTOTUNE_KEY: Final[tuple[str, ...]] = ("M", "N", "K", "INPUT_PRECISION")
+
+
+def grouped_tile(pid: int, tiles_m: int, tiles_n: int, group_m: int) -> tuple[int, int]:
+    r"""Return the tile (row, column) that program ``pid`` of the tiled kernel computes.
+
+    The same index arithmetic as the first lines of ``_matmul_tiled_kernel``, in
+    plain Python. The :math:`t_m \times t_n` tiles of :math:`C` are numbered in
+    groups of :math:`G` tile rows, column by column inside a group, row by row
+    inside a column:
+
+    .. math::
+
+        g = G t_n,\quad f = G \lfloor p / g \rfloor,\quad
+        r = \min(t_m - f, G),\quad
+        (\text{row}, \text{col}) = \big(f + (p \bmod g) \bmod r,\;
+        \lfloor (p \bmod g) / r \rfloor\big).
+
+    The last group has only :math:`r < G` rows when :math:`G` does not divide
+    :math:`t_m`. With :math:`G = 1` this is plain row-by-row numbering.
+
+    Parameters
+    ----------
+    pid : int
+        The program id, ``0 <= pid < tiles_m * tiles_n``.
+    tiles_m, tiles_n : int
+        Tile rows and tile columns of C, ``cdiv(M, BLOCK_M)`` and ``cdiv(N, BLOCK_N)``; >= 1.
+    group_m : int
+        Tile rows per group, ``GROUP_M``; >= 1.
+
+    Returns
+    -------
+    tuple of int
+        ``(pid_m, pid_n)``: the program computes rows ``pid_m * BLOCK_M`` onwards and
+        columns ``pid_n * BLOCK_N`` onwards of C.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an integer.
+    ValueError
+        If a count is below 1 or ``pid`` is outside the grid.
+
+    Examples
+    --------
+    >>> [grouped_tile(p, 3, 2, 2) for p in range(6)]
+    [(0, 0), (1, 0), (0, 1), (1, 1), (2, 0), (2, 1)]
+    >>> [grouped_tile(p, 2, 3, 1) for p in range(6)]  # G = 1: row by row
+    [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    """
+    tiles_m, tiles_n = check_int(tiles_m, "tiles_m", 1), check_int(tiles_n, "tiles_n", 1)
+    group_m, pid = check_int(group_m, "group_m", 1), check_int(pid, "pid", 0)
+    if pid >= tiles_m * tiles_n:
+        raise ValueError(f"pid must be < tiles_m * tiles_n = {tiles_m * tiles_n}, got {pid}")
+    tiles_per_group = group_m * tiles_n
+    first_m = (pid // tiles_per_group) * group_m
+    group_rows = min(tiles_m - first_m, group_m)  # the last group may be shorter
+    return first_m + (pid % tiles_per_group) % group_rows, (pid % tiles_per_group) // group_rows
 
 
 @triton.jit
@@ -139,7 +198,8 @@ def _matmul_tiled_kernel(
     GROUP_M: tl.constexpr,  # tile rows per group in the launch order (L2 reuse)
     INPUT_PRECISION: tl.constexpr,  # "ieee" (float32 fused multiply-adds) or "tf32"
 ):
-    # Grouped ordering: program id -> (tile row, tile column), GROUP_M tile rows at a time.
+    # Grouped ordering: program id -> (tile row, tile column), GROUP_M tile rows at a time
+    # (grouped_tile is the same arithmetic in plain Python).
     pid = tl.program_id(axis=0)
     tiles_m = tl.cdiv(M, BLOCK_M)
     tiles_n = tl.cdiv(N, BLOCK_N)
