@@ -29,10 +29,12 @@ EXPECTED = {
     "init-constant",
     "adam-bias-correction",
     "adam-epsilon",
+    "adam-second-moment",
     "inverted-dropout",
     "topk-rank",
     "tsne-gradient",
     "doublify-timing",
+    "wann-weight-per-layer",
 }
 # Errors found in the seeds after the syllabus was written, so not marked there.
 FOUND_BEYOND_SYLLABUS = {
@@ -40,6 +42,8 @@ FOUND_BEYOND_SYLLABUS = {
     "rank-equals-two",
     "init-constant",
     "adam-epsilon",
+    "adam-second-moment",
+    "wann-weight-per-layer",
 }
 
 
@@ -191,9 +195,11 @@ def test_every_entry_links_to_an_existing_box():
         assert target is not None, erratum.id
         assert target.group(1) in labels, erratum.id
         targets[erratum.id] = target.group(1)
-    # One box discusses two errors: Adam's epsilon is corrected in the bias-correction box.
-    assert targets["adam-epsilon"] == "mistake-adam-bias-correction"
-    assert all(t == f"mistake-{i}" for i, t in targets.items() if i != "adam-epsilon")
+    # One box discusses three errors: Adam's epsilon and its second moment are corrected in
+    # the bias-correction box.
+    shared_box = {"adam-epsilon", "adam-second-moment"}
+    assert all(targets[i] == "mistake-adam-bias-correction" for i in shared_box)
+    assert all(t == f"mistake-{i}" for i, t in targets.items() if i not in shared_box)
 
 
 def test_topk_seed_count_with_ties_is_the_optimistic_convention():
@@ -250,3 +256,37 @@ def test_doublify_seed_times_are_plausible_for_a_square_matrix():
     copy = derived.roofline.load_reference()["figures"]["copy_bytes_per_s"]["value"]
     assert 1 < DOUBLIFY_SEED_CPU_S / numpy_s < 10
     assert 1 < copy / (8 * 2**24 / DOUBLIFY_SEED_GPU_S) < 100
+
+
+def test_a_second_layer_weight_rescues_every_nonzero_first_layer_weight():
+    # The page's claim: with a weight per layer, w2 = 1/(2|w1|) makes the abs-then-cos
+    # network right on XOR for every w1 != 0, where the shared weight fails for
+    # |w| <= 2^(-3/2). Checked against derived.wann's forward pass, layer by layer.
+    from derived.wann import Topology, forward, sweep_accuracy, xor_data
+
+    x, labels = xor_data()
+    shared = Topology(2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4)))
+    layer1 = Topology(2, 1, ("abs",), ((0, 3), (1, 3)))
+    layer2 = Topology(1, 1, ("cos",), ((0, 2),))
+    for w1 in (-0.35, -1e-3, 1e-6, 0.01, 0.2, 2**-1.5 * (1 - 1e-9)):  # just below the edge
+        o0 = forward(layer1, x, [w1])[0, :, 0]
+        o1 = forward(layer2, o0[:, None], [1 / (2 * abs(w1))])[0, :, 0]
+        assert np.all(np.where(labels == 0, o0 > o1, o1 > o0)), w1
+        assert sweep_accuracy(shared, x, labels, [w1])[0] == 0.5, w1
+
+
+def test_adam_second_average_estimates_the_uncentred_moment_exactly():
+    # E[r_hat_t] = (1 - beta2) sum_k beta2^(t-k) E[g^2] / (1 - beta2^t) = E[g^2], by brute
+    # force over every sequence of gradients drawn from a two-point distribution.
+    import itertools
+
+    values, probs, beta2, steps = np.array([-1.0, 3.0]), np.array([0.25, 0.75]), 0.9, 5
+    expected = 0.0
+    for seq in itertools.product(range(2), repeat=steps):
+        r = 0.0
+        for k in seq:
+            r = beta2 * r + (1 - beta2) * values[k] ** 2
+        expected += np.prod(probs[list(seq)]) * r / (1 - beta2**steps)
+    second, variance = probs @ values**2, probs @ values**2 - (probs @ values) ** 2
+    assert expected == pytest.approx(second, rel=1e-12)
+    assert abs(expected - variance) > 1

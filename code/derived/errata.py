@@ -460,6 +460,31 @@ def _check_adam_epsilon() -> ErratumCheck:
     )
 
 
+def _check_adam_second_moment() -> ErratumCheck:
+    import torch  # the oracle: the second average kept by torch.optim.Adam
+
+    # Gradients with a non-zero mean, where E[g^2] = mu^2 + sigma^2 and Var[g] = sigma^2
+    # differ; each of the n entries of one parameter is an independent run of 10 steps.
+    mu, sigma, beta2, steps, n = 1.0, 0.5, 0.999, 10, 200_000
+    grads = _rng(4).normal(mu, sigma, size=(steps, n))
+    w = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=1e-3, betas=(0.9, beta2))
+    for g in grads:
+        w.grad = torch.tensor(g)
+        opt.step()
+    r_hat = opt.state[w]["exp_avg_sq"].numpy() / (1 - beta2**steps)  # bias-corrected r
+    oracle = float(np.mean(r_hat))  # E[r_hat], up to a Monte Carlo error of about 1e-3
+    second_moment, variance = mu**2 + sigma**2, sigma**2  # right; the seed's "variance"
+    return ErratumCheck(
+        abs(second_moment - oracle) / oracle,
+        abs(variance - oracle) / oracle,
+        1e-2,
+        "|claimed E[r_hat] - mean of torch.optim.Adam's bias-corrected second average| / that "
+        "mean, gradients N(1, 0.5^2), 10 steps, 200000 independent entries (right: E[g^2]; "
+        "wrong: Var[g])",
+    )
+
+
 # --------------------------------------------------------------------------- chapter 12
 
 
@@ -602,6 +627,45 @@ def _check_doublify_timing() -> ErratumCheck:
     )
 
 
+# --------------------------------------------------------------------------- chapter 19
+
+
+def _check_wann_weight_per_layer() -> ErratumCheck:
+    from derived.wann import Topology, forward, sweep_accuracy, xor_data
+
+    # The abs-then-cos topology of chapter 19: o_0 = |w (x_1 + x_2)|, o_1 = cos(pi w o_0).
+    # The oracle is the paper's model, one weight w on every connection; the check builds
+    # the same network layer by layer, so that each layer can carry its own weight.
+    x, labels = xor_data()
+    shared = Topology(2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4)))
+    layer1 = Topology(2, 1, ("abs",), ((0, 3), (1, 3)))  # the inputs into |.|
+    layer2 = Topology(1, 1, ("cos",), ((0, 2),))  # |.| into cos(pi .)
+    first = np.linspace(-2.0, 2.0, 401)  # the first layer's weight, the oracle's shared one
+    second = np.linspace(-10.0, 10.0, 2001)  # the second layer's weight, where it is free
+
+    def per_layer(w1: float, w2: Array) -> Array:
+        """Accuracy on XOR with weight w1 in layer 1 and each weight of w2 in layer 2."""
+        o0 = forward(layer1, x, [w1])[0, :, 0]  # (N,)
+        o1 = forward(layer2, o0[:, None], w2)[:, :, 0]  # (W2, N)
+        correct = np.where(labels == 0, o0 > o1, o1 > o0)  # a tie is an error
+        accuracy: Array = correct.mean(axis=1)
+        return accuracy
+
+    oracle = sweep_accuracy(shared, x, labels, first)
+    # Right: one weight on every connection (the second layer's weight is the first's).
+    right = np.array([per_layer(w1, np.array([w1]))[0] for w1 in first])
+    # Wrong: a weight per layer; the second is chosen for the best accuracy.
+    wrong = np.array([per_layer(w1, second).max() for w1 in first])
+    return ErratumCheck(
+        _max_abs(right, oracle),
+        _max_abs(wrong, oracle),
+        0.0,
+        "largest gap in accuracy on XOR from the paper's shared-weight network, at 401 "
+        "first-layer weights in [-2, 2] (right: the same weight on every connection; "
+        "wrong: a weight per layer, the second the best of 2001 in [-10, 10])",
+    )
+
+
 #: Every erratum of the seeds, keyed by its id (its section on the Errata page is labelled
 #: ``errata-<id>``), in the order of the chapters.
 ERRATA: dict[str, Erratum] = {
@@ -632,10 +696,17 @@ ERRATA: dict[str, Erratum] = {
             "adam-bias-correction", "homework 003, question 4.4", 11, _check_adam_bias_correction
         ),
         Erratum("adam-epsilon", "homework 003, question 4.4", 11, _check_adam_epsilon),
+        Erratum("adam-second-moment", "homework 003, question 4.4", 11, _check_adam_second_moment),
         Erratum("inverted-dropout", "homework 002, section 1", 12, _check_inverted_dropout),
         Erratum("topk-rank", "homework 004, section 7", 16, _check_topk_rank),
         Erratum("tsne-gradient", "homework 004, section 8", 17, _check_tsne_gradient),
         Erratum("doublify-timing", "homework 003, question 5", 18, _check_doublify_timing),
+        Erratum(
+            "wann-weight-per-layer",
+            "homework 000, paper review, question 1",
+            19,
+            _check_wann_weight_per_layer,
+        ),
     ]
 }
 
