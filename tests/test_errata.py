@@ -113,10 +113,21 @@ def test_the_appendix_has_a_section_for_every_entry():
         assert first_line == f'check("{erratum_id}")', erratum_id
 
 
+def _chapter_labels() -> dict[int, str]:
+    """Each chapter's number (from its file name) and its label, e.g. 6: "ch-softmax-jacobian"."""
+    found = {}
+    for path in sorted((ROOT / "book").glob("part*/*.md")):
+        label = re.search(r"^\((ch-[\w-]+)\)=", path.read_text(encoding="utf-8"), re.M)
+        assert label is not None, path
+        found[int(path.name[:2])] = label.group(1)
+    return found
+
+
 def test_the_appendix_names_each_seed_and_chapter():
+    labels = _chapter_labels()
     for erratum_id, section in page_sections().items():
         e = ERRATA[erratum_id]
-        link = f"{{ref}}`the common mistake in chapter {e.chapter} <"
+        link = f"{{numref}}`chapter {{number}} <{labels[e.chapter]}>`, {{ref}}`its common mistake <"
         head = f"*From:* {e.seed}. *Corrected in:* {link}"
         assert prose(section).startswith(head), erratum_id
 
