@@ -76,7 +76,7 @@ def run_suites(names: Sequence[str], quick: bool) -> dict[str, Any]:
     Parameters
     ----------
     names : sequence of str
-        Keys of :data:`SUITES`.
+        Keys of :data:`derived.bench.SUITES`.
     quick : bool
         Fewer, smaller sizes: seconds on a CPU.
 
@@ -134,7 +134,7 @@ def check_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Parameters
     ----------
     rows : sequence of dict
-        Rows from :func:`run_suites` (suites ``gpu_doublify`` and ``gpu_matmul``).
+        Rows from :func:`derived.bench.run_suites` (suites ``gpu_doublify`` and ``gpu_matmul``).
 
     Returns
     -------
