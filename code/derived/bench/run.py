@@ -76,7 +76,7 @@ def run_suites(names: Sequence[str], quick: bool) -> dict[str, Any]:
     Parameters
     ----------
     names : sequence of str
-        Keys of :data:`derived.bench.SUITES`.
+        Keys of ``derived.bench.SUITES``.
     quick : bool
         Fewer, smaller sizes: seconds on a CPU.
 
