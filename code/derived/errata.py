@@ -360,6 +360,11 @@ def _check_softmax_regression_gradient() -> ErratumCheck:
     y_hat = softmax(W @ x + b)
     right = np.outer(y_hat - y, x)
     wrong = -np.outer(y * (1 - y_hat), x)  # cross terms of the softmax Jacobian dropped
+    # The solution's "wrong classes remain unchanged": its rows i != c are zero, the
+    # oracle's are not.
+    others = y == 0
+    assert np.all(wrong[others] == 0)
+    assert np.all(np.abs(oracle[others]) > FD_TOL)
     return ErratumCheck(
         _max_abs(right, oracle), _max_abs(wrong, oracle), FD_TOL, "max |entry - finite difference|"
     )
