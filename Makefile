@@ -5,6 +5,8 @@
 #   make deps    the system packages: Chromium for the browser tests, TeX Live for make pdf
 # Both create the virtual environment .venv on first use and install the pinned
 # dependencies (constraints.txt) into it; nothing is installed outside the repository.
+# On a machine without an NVIDIA GPU add TORCH=cpu (e.g. make book TORCH=cpu) to install
+# the CPU build of torch instead of the multi-GB CUDA build; CI does exactly that.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -31,6 +33,18 @@ help:
 	@echo "make clean  remove the built book (keeps .venv and node_modules)"
 
 env: $(STAMP) $(NODE_STAMP)
+
+# Which torch build: torch's default wheel from PyPI (CUDA on Linux, several GB), or with
+# TORCH=cpu the CPU build from PyTorch's own index (0.75 GB installed; what CI installs). Both are
+# torch==2.13.0; a CPU wheel already on the machine's disk satisfies either. The index is
+# exported to every pip the targets run, the test suite's reader environments included.
+TORCH ?= default
+ifeq ($(filter $(TORCH),default cpu),)
+$(error TORCH must be "default" or "cpu", not "$(TORCH)")
+endif
+ifeq ($(TORCH),cpu)
+export PIP_EXTRA_INDEX_URL := https://download.pytorch.org/whl/cpu
+endif
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
