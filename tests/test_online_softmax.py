@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derived.online_softmax import (
+    attention_io,
     flash_attention_reference,
     merge_states,
     online_softmax,
@@ -231,6 +232,46 @@ def test_memory_at_L_4096_is_at_most_a_tenth_of_dense():
     assert flash_peak - flash.nbytes <= 10 * (b * b + b * d) * 8
 
 
+# --------------------------------------------------------------------------- memory traffic
+
+
+def tally_standard(n, d):
+    """Walk Algorithm 0 of Dao et al. (2022) and add up each array read or written."""
+    reads = {"Q": n * d, "K": n * d, "S": n * n, "P": n * n, "V": n * d}
+    writes = {"S": n * n, "P": n * n, "O": n * d}
+    flops = 2 * n * n * d + 2 * n * n * d  # Q K^T, then P V
+    return flops, sum(reads.values()) + sum(writes.values())
+
+
+def tally_tiled(n, d, b):
+    """Walk the loops of the tiled algorithm block by block and count what each loads."""
+    moved = flops = 0
+    for i0 in range(0, n, b):
+        rows = min(b, n - i0)
+        moved += 2 * rows * d  # load the query block, store its output block
+        for j0 in range(0, n, b):
+            cols = min(b, n - j0)
+            moved += 2 * cols * d  # load a block of K and of V
+            flops += 2 * rows * cols * d * 2
+    return flops, moved
+
+
+@pytest.mark.parametrize(("n", "d", "b"), [(1, 1, 1), (100, 8, 16), (128, 64, 64), (1000, 32, 7)])
+def test_attention_io_matches_a_tally_of_the_loops(n, d, b):
+    assert attention_io(n, d) == tally_standard(n, d)
+    assert attention_io(n, d, block_size=b) == tally_tiled(n, d, b)
+
+
+def test_tiled_traffic_is_theta_n2_d2_over_m():
+    """With b = M / (4 d) (Dao et al.'s block for an on-chip memory of M numbers), the tiled
+    count is 2 N d + 8 N^2 d^2 / M up to the rounding of N / b."""
+    n, d, m = 8192, 64, 2**16
+    b = m // (4 * d)
+    assert attention_io(n, d, b)[1] == 2 * n * d + 8 * n * n * d * d // m
+    ratio = attention_io(n, d)[1] / attention_io(n, d, b)[1]
+    assert 7 < ratio < 8  # tends to 4 N^2 / (2 N^2 d / b) = 2 b / d = 8 as N grows
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -283,5 +324,11 @@ def test_softmax_state_bad_input():
         merge_states(0.0, 1.0, np.inf, 1.0)
     with pytest.raises(ValueError, match="l_b must be finite"):
         merge_states(0.0, 1.0, 0.0, np.nan)
+    with pytest.raises(ValueError, match="seq_len must be >= 1"):
+        attention_io(0, 4)
+    with pytest.raises(ValueError, match="block_size must be >= 1"):
+        attention_io(4, 4, block_size=0)
+    with pytest.raises(TypeError, match="head_dim"):
+        attention_io(4, 4.0)
     with pytest.raises(ValueError, match="must broadcast together"):
         merge_states([0.0, 1.0], [1.0, 1.0], [0.0, 1.0, 2.0], [1.0, 1.0, 1.0])

@@ -49,6 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 from derived._validate import as_float_array, check_finite, check_int
 
 __all__ = [
+    "attention_io",
     "flash_attention_reference",
     "merge_states",
     "online_softmax",
@@ -303,3 +304,52 @@ def flash_attention_reference(
             m = m_new
         out[..., i0 : i0 + b, :] = acc / l[..., None]
     return out
+
+
+def attention_io(seq_len: int, head_dim: int, block_size: int | None = None) -> tuple[int, int]:
+    r"""Count the flops and the numbers moved to and from main memory by one attention head.
+
+    Self-attention of :math:`N` queries over :math:`N` keys with head dimension :math:`d`
+    (values of width :math:`d` too). The flops are those of the two products,
+    :math:`F = 2N^2d + 2N^2d = 4N^2d` (the softmax's :math:`O(N^2)` is left out).
+
+    *Standard* attention (``block_size=None``; Dao et al. 2022, Algorithm 0) reads
+    :math:`Q, K` and writes :math:`S`, reads :math:`S` and writes :math:`P`, reads
+    :math:`P, V` and writes :math:`O`:
+
+    .. math:: Q_{\text{std}} = 2Nd + 2N^2 + (N^2 + Nd) + Nd = 4N^2 + 4Nd.
+
+    *Tiled* attention with query blocks of :math:`b` rows reads :math:`Q` and writes
+    :math:`O` once, and reads all of :math:`K` and :math:`V` once per query block:
+
+    .. math:: Q_{\text{tiled}} = 2Nd + 2Nd\,\lceil N / b \rceil .
+
+    Parameters
+    ----------
+    seq_len : int
+        :math:`N \ge 1`.
+    head_dim : int
+        :math:`d \ge 1`.
+    block_size : int, optional
+        Query rows per block, :math:`b \ge 1`; None for standard attention.
+
+    Returns
+    -------
+    (flops, numbers) : tuple of int
+        :math:`F` and the count of numbers read plus written (multiply by the bytes per
+        number for bytes).
+
+    Examples
+    --------
+    >>> attention_io(1024, 64)  # 4 N^2 d flops; 4 N^2 + 4 N d numbers
+    (268435456, 4456448)
+    >>> attention_io(1024, 64, block_size=128)  # 2 N d (1 + 8) numbers
+    (268435456, 1179648)
+    """
+    n = check_int(seq_len, "seq_len", 1)
+    d = check_int(head_dim, "head_dim", 1)
+    flops = 4 * n * n * d
+    if block_size is None:
+        return flops, 4 * n * n + 4 * n * d
+    b = check_int(block_size, "block_size", 1)
+    return flops, 2 * n * d + 2 * n * d * math.ceil(n / b)
