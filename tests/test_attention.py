@@ -237,6 +237,10 @@ def test_bad_input():
         scaled_dot_product_attention(q, k, v, scale=np.inf)
     with pytest.raises(ValueError, match="dout must have the output's shape"):
         attention_backward(np.zeros((2, 3, 5)), q, k, v)
+    with pytest.raises(ValueError, match="x must not be empty"):
+        split_heads(np.zeros((3, 0)), 1)
+    with pytest.raises(ValueError, match="x must not be empty"):
+        merge_heads(np.zeros((2, 0, 3)))
     with pytest.raises(ValueError, match="multiple of n_heads=4"):
         split_heads(np.zeros((3, 6)), 4)
     with pytest.raises(ValueError, match="wk must have shape"):

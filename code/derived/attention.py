@@ -322,7 +322,7 @@ def split_heads(x: ArrayLike, n_heads: int) -> Array:
     >>> split_heads(np.arange(4.0).reshape(1, 4), 2).tolist()
     [[[0.0, 1.0]], [[2.0, 3.0]]]
     """
-    xa = as_float_array(x, "x", min_ndim=2)
+    xa = as_float_array(x, "x", min_ndim=2, allow_empty=False)
     h = check_int(n_heads, "n_heads", 1)
     length, width = xa.shape[-2:]
     if width % h:
@@ -349,7 +349,7 @@ def merge_heads(x: ArrayLike) -> Array:
     >>> merge_heads(split_heads(np.arange(4.0).reshape(1, 4), 2)).tolist()
     [[0.0, 1.0, 2.0, 3.0]]
     """
-    xa = as_float_array(x, "x", min_ndim=3)
+    xa = as_float_array(x, "x", min_ndim=3, allow_empty=False)
     joined = np.swapaxes(xa, -2, -3)  # (..., L, H, dh)
     return joined.reshape(*joined.shape[:-2], -1)  # (..., L, H*dh)
 
@@ -393,7 +393,7 @@ def multi_head_attention(
     >>> multi_head_attention([[1.0, 2.0]], eye, eye, eye, eye, n_heads=2).tolist()
     [[1.0, 2.0]]
     """
-    xa = as_float_array(x, "x", min_ndim=2)
+    xa = as_float_array(x, "x", min_ndim=2, allow_empty=False)
     width = xa.shape[-1]
     mats = []
     for name, w in (("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo)):

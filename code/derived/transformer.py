@@ -391,6 +391,20 @@ def accuracy(
 ) -> float:
     """Fraction of positions whose most likely token is the target.
 
+    Parameters
+    ----------
+    params : dict
+        As returned by :func:`init_params`.
+    tokens, targets : array_like of int, shape (B, L)
+        Inputs and the token wanted at each position.
+    cfg : TransformerConfig
+        The model's shape.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+
     Examples
     --------
     >>> cfg = TransformerConfig()
@@ -457,6 +471,17 @@ def train_torch(
     The model is written with ``torch.nn.functional`` (``layer_norm``,
     ``scaled_dot_product_attention``, ``relu``, ``cross_entropy``), differentiated by
     autograd and stepped by ``torch.optim.Adam``; ``params`` is copied, not changed.
+
+    Parameters
+    ----------
+    params : dict
+        As returned by :func:`init_params`.
+    batches : sequence of (tokens, targets)
+        One batch per step.
+    cfg : TransformerConfig
+        The model's shape.
+    lr : float, default 1e-2
+        Adam's learning rate (torch's other defaults).
 
     Returns
     -------
