@@ -18,12 +18,18 @@ import pytest
 
 from derived.mlp import MLP
 from derived.optim import SGD
+from derived.transformer import TransformerConfig as _TC
+from derived.transformer import forward as _tf_forward
+from derived.transformer import init_params as _tf_init
 from derived.wann import Topology
 from surface import FUNCTIONS
 
 rng = np.random.default_rng(0)
 _XOR_NET = Topology(2, 2, ("gauss", "gauss"), ((2, 3), (0, 4), (1, 4)))
 _XOR_X = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]
+_TF_CFG = _TC(vocab=4, length=3, d_model=4, n_heads=2, d_ff=4)
+_TF_PARAMS = _tf_init(_TF_CFG, np.random.default_rng(0))
+_TF_CACHE = _tf_forward(_TF_PARAMS, np.zeros((2, 3), dtype=int), _TF_CFG)[1]
 
 # A valid call for each public function taking array arguments: name -> kwargs.
 VALID: dict[str, dict[str, Any]] = {
@@ -296,6 +302,112 @@ VALID: dict[str, dict[str, Any]] = {
         "X": rng.normal(size=(4, 3)),
         "depth": 2,
     },
+    "derived.attention.scaled_dot_product_attention": {
+        "q": rng.normal(size=(2, 3, 4)),
+        "k": rng.normal(size=(2, 5, 4)),
+        "v": rng.normal(size=(2, 5, 6)),
+        "attn_mask": rng.random((3, 5)) < 0.5,
+    },
+    "derived.attention.attention_weights": {
+        "q": rng.normal(size=(2, 3, 4)),
+        "k": rng.normal(size=(2, 5, 4)),
+        "attn_mask": rng.random((3, 5)) < 0.5,
+    },
+    "derived.attention.attention_backward": {
+        "dout": rng.normal(size=(2, 3, 6)),
+        "q": rng.normal(size=(2, 3, 4)),
+        "k": rng.normal(size=(2, 5, 4)),
+        "v": rng.normal(size=(2, 5, 6)),
+        "attn_mask": rng.random((3, 5)) < 0.5,
+    },
+    "derived.attention.split_heads": {"x": rng.normal(size=(3, 4)), "n_heads": 2},
+    "derived.attention.merge_heads": {"x": rng.normal(size=(2, 3, 2))},
+    "derived.attention.multi_head_attention": {
+        "x": rng.normal(size=(3, 4)),
+        "wq": rng.normal(size=(4, 4)),
+        "wk": rng.normal(size=(4, 4)),
+        "wv": rng.normal(size=(4, 4)),
+        "wo": rng.normal(size=(4, 4)),
+        "n_heads": 2,
+    },
+    "derived.transformer.forward": {
+        "params": _TF_PARAMS,
+        "tokens": rng.integers(4, size=(2, 3)),
+        "cfg": _TF_CFG,
+    },
+    "derived.transformer.accuracy": {
+        "params": _TF_PARAMS,
+        "tokens": rng.integers(4, size=(2, 3)),
+        "targets": rng.integers(4, size=(2, 3)),
+        "cfg": _TF_CFG,
+    },
+    "derived.transformer.loss_and_grads": {
+        "params": _TF_PARAMS,
+        "tokens": rng.integers(4, size=(2, 3)),
+        "targets": rng.integers(4, size=(2, 3)),
+        "cfg": _TF_CFG,
+    },
+    "derived.transformer.backward": {
+        "cache": _TF_CACHE,
+        "dlogits": rng.normal(size=(2, 3, 4)),
+        "cfg": _TF_CFG,
+    },
+    # normalisation layers
+    "derived.norm.batch_norm": {
+        "x": rng.normal(size=(4, 3)),
+        "gamma": rng.normal(size=3),
+        "beta": rng.normal(size=3),
+    },
+    "derived.norm.batch_norm_backward": {
+        "dy": rng.normal(size=(4, 3)),
+        "x": rng.normal(size=(4, 3)),
+        "gamma": rng.normal(size=3),
+    },
+    "derived.norm.batch_norm_eval": {
+        "x": rng.normal(size=(4, 3)),
+        "running_mean": rng.normal(size=3),
+        "running_var": rng.random(3) + 0.5,
+        "gamma": rng.normal(size=3),
+        "beta": rng.normal(size=3),
+    },
+    "derived.norm.batch_norm_running_update": {
+        "running_mean": rng.normal(size=3),
+        "running_var": rng.random(3) + 0.5,
+        "x": rng.normal(size=(4, 3)),
+    },
+    "derived.norm.layer_norm": {
+        "x": rng.normal(size=(4, 3)),
+        "gamma": rng.normal(size=3),
+        "beta": rng.normal(size=3),
+    },
+    "derived.norm.layer_norm_backward": {
+        "dy": rng.normal(size=(4, 3)),
+        "x": rng.normal(size=(4, 3)),
+        "gamma": rng.normal(size=3),
+    },
+    "derived.norm.rms_norm": {"x": rng.normal(size=(4, 3)), "gamma": rng.normal(size=3)},
+    "derived.norm.rms_norm_backward": {
+        "dy": rng.normal(size=(4, 3)),
+        "x": rng.normal(size=(4, 3)),
+        "gamma": rng.normal(size=3),
+    },
+    "derived.norm.standardize": {"x": rng.normal(size=(4, 3))},
+    "derived.norm.standardize_jacobian": {"x": rng.normal(size=3)},
+    # the online softmax and attention block by block
+    "derived.online_softmax.flash_attention_reference": {
+        "q": rng.normal(size=(2, 3, 4)),
+        "k": rng.normal(size=(2, 5, 4)),
+        "v": rng.normal(size=(2, 5, 6)),
+        "block_size": 2,
+    },
+    "derived.online_softmax.merge_states": {
+        "m_a": rng.normal(size=3),
+        "l_a": rng.random(3) + 0.5,
+        "m_b": rng.normal(size=3),
+        "l_b": rng.random(3) + 0.5,
+    },
+    "derived.online_softmax.online_softmax": {"x": rng.normal(size=(3, 5)), "block_size": 2},
+    "derived.online_softmax.online_softmax_state": {"x": rng.normal(size=(3, 5)), "block_size": 2},
 }
 
 # (function, argument, kind) -> why that input is legal for it.
@@ -340,6 +452,19 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.wann.apply_activation", "s", "extra_dim"): "elementwise: any shape is legal",
     ("derived.wann.apply_activation", "s", "empty"): "elementwise: any shape is legal",
     ("derived.tsne.squared_distances", "X", "empty"): "no points: an empty distance matrix",
+    ("derived.attention.split_heads", "x", "extra_dim"): "any number of leading axes",
+    ("derived.attention.merge_heads", "x", "extra_dim"): "any number of leading axes",
+    ("derived.attention.multi_head_attention", "x", "extra_dim"): "any number of batch axes",
+    ("derived.norm.layer_norm", "x", "extra_dim"): "any number of leading axes",
+    ("derived.norm.rms_norm", "x", "extra_dim"): "any number of leading axes",
+    ("derived.norm.standardize", "x", "extra_dim"): "any number of leading axes",
+    ("derived.norm.standardize_jacobian", "x", "extra_dim"): "a batch of Jacobians, one per row",
+    ("derived.online_softmax.merge_states", "m_a", "extra_dim"): "elementwise, any shape",
+    ("derived.online_softmax.merge_states", "l_a", "extra_dim"): "elementwise, any shape",
+    ("derived.online_softmax.merge_states", "m_b", "extra_dim"): "elementwise, any shape",
+    ("derived.online_softmax.merge_states", "l_b", "extra_dim"): "elementwise, any shape",
+    ("derived.online_softmax.online_softmax", "x", "extra_dim"): "any number of leading axes",
+    ("derived.online_softmax.online_softmax_state", "x", "extra_dim"): "any number of leading axes",
 }
 
 KINDS: dict[str, Callable[[np.ndarray], Any]] = {
