@@ -1,11 +1,13 @@
 """GPU kernels written in Triton, each beside a plain reference (the book's GPU chapter).
 
-Two lessons, one module each:
+Three lessons, one module each:
 
 ========================  ====================================================
 ``doublify``              ``x *= 2`` in place: the simplest memory-bound kernel
 ``matmul``                ``A @ B`` in float32, one program per output element
                           (``"naive"``) or per tile (``"tiled"``)
+``flash_attention``       attention block by block with the online softmax,
+                          never forming the ``L x L`` scores (the FlashAttention chapter)
 ========================  ====================================================
 
 Under the interpreter, ``trace_memory`` records the loads and stores the kernels
@@ -42,6 +44,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from derived.kernels._device import MemoryAccess, interpreter_active, kernel_device, trace_memory
 from derived.kernels.doublify import doublify, doublify_reference
+from derived.kernels.flash_attention import flash_attention
 from derived.kernels.matmul import MATMUL_METHODS, grouped_tile, matmul, matmul_reference
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "MemoryAccess",
     "doublify",
     "doublify_reference",
+    "flash_attention",
     "grouped_tile",
     "interpreter_active",
     "kernel_device",
