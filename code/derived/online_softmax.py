@@ -317,12 +317,12 @@ def attention_io(seq_len: int, head_dim: int, block_size: int | None = None) -> 
     :math:`Q, K` and writes :math:`S`, reads :math:`S` and writes :math:`P`, reads
     :math:`P, V` and writes :math:`O`:
 
-    .. math:: Q_{\text{std}} = 2Nd + 2N^2 + (N^2 + Nd) + Nd = 4N^2 + 4Nd.
+    .. math:: D_{\text{std}} = 2Nd + 2N^2 + (N^2 + Nd) + Nd = 4N^2 + 4Nd.
 
     *Tiled* attention with query blocks of :math:`b` rows reads :math:`Q` and writes
     :math:`O` once, and reads all of :math:`K` and :math:`V` once per query block:
 
-    .. math:: Q_{\text{tiled}} = 2Nd + 2Nd\,\lceil N / b \rceil .
+    .. math:: D_{\text{tiled}} = 2Nd + 2Nd\,\lceil N / b \rceil .
 
     Parameters
     ----------
