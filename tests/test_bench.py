@@ -97,6 +97,46 @@ def test_gpu_suites_skip_with_reason_without_cuda():
     assert "no CUDA GPU" in result["skipped"]["gpu_copy"]
 
 
+def test_gpu_attention_suite_skips_without_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present: the GPU suite runs instead of skipping")
+    result = bench.run_suites(["gpu_attention"], quick=True)
+    assert result["rows"] == []
+    assert "no CUDA GPU" in result["skipped"]["gpu_attention"]
+
+
+def test_gpu_attention_suite_shapes():
+    from derived.bench import gpu_suites
+
+    assert bench.SUITES["gpu_attention"] is gpu_suites.gpu_attention_suite
+    lengths = gpu_suites.ATTENTION_LENGTHS
+    assert lengths == (512, 1024, 2048, 4096, 8192, 16384)
+    batches = [gpu_suites.attention_batch(n) for n in lengths]
+    assert batches == [4, 4, 4, 4, 2, 1]
+    # from L = 4096 on, the tokens B * L (and so the memory of q, k, v) stay the same
+    assert {b * n for b, n in zip(batches, lengths, strict=True) if n >= 4096} == {4 * 4096}
+
+
+@pytest.mark.gpu
+def test_gpu_attention_suite_quick_rows_on_a_gpu():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    rows = bench.run_suites(["gpu_attention"], quick=True)["rows"]
+    triton_rows = [r for r in rows if r["name"].startswith("triton")]
+    assert {(r["seq_len"], r["causal"]) for r in triton_rows} == {
+        (n, c) for n in (1024, 4096) for c in (False, True)
+    }
+    for row in rows:
+        assert set(bench.ROW_KEYS) <= set(row)
+        b, h, n, d = row["shape"]
+        flops = 4 * b * h * n * n * d / (2 if row["causal"] else 1)
+        assert row["tflops"] == pytest.approx(flops / row["median_s"] / 1e12)
+    assert all(r["correct"] for r in triton_rows)
+    assert bench.check_targets(rows)[2]["measured"] is not None
+
+
 def test_time_cpu_measures_a_known_sleep():
     import time
 
@@ -106,24 +146,45 @@ def test_time_cpu_measures_a_known_sleep():
         bench.time_cpu(lambda: None, repeats=0)
 
 
-def _rows(doublify_ratio, matmul_ratio):
+def _rows(doublify_ratio, matmul_ratio, attention_ratio=0.7, causal_ratio=0.8):
     return [
         {"name": "triton doublify", "reference": "torch x.mul_(2)", "size": 2**26,
          "ratio": doublify_ratio},
         {"name": "triton doublify", "reference": "torch x.mul_(2)", "size": 2**12, "ratio": 0.1},
         {"name": "triton matmul tiled (ieee)", "size": "4096x4096x4096", "ratio": matmul_ratio},
+        {"name": "triton flash_attention", "size": "4x16x4096x64", "seq_len": 4096,
+         "ratio": attention_ratio},
+        {"name": "triton flash_attention causal", "size": "4x16x4096x64", "seq_len": 4096,
+         "ratio": causal_ratio},
+        {"name": "triton flash_attention", "size": "4x16x512x64", "seq_len": 512, "ratio": 0.1},
+        {"name": "torch sdpa fp16", "size": "4x16x4096x64", "seq_len": 4096, "ratio": 0.1},
     ]  # fmt: skip
 
 
 def test_check_targets_with_noise_margin():
     margin = bench.NOISE_MARGIN
     ok = bench.check_targets(_rows(0.95 - margin + 1e-9, 0.80 - margin + 1e-9))
-    assert [t["passed"] for t in ok] == [True, True]  # small sizes do not count
+    assert [t["passed"] for t in ok] == [True, True, True]  # small sizes do not count
     missed = bench.check_targets(_rows(0.95 - margin - 0.01, 0.85))
-    assert [t["passed"] for t in missed] == [False, True]
+    assert [t["passed"] for t in missed] == [False, True, True]
     missed = bench.check_targets(_rows(1.0, 0.80 - margin - 0.01))
-    assert [t["passed"] for t in missed] == [True, False]
-    assert [t["passed"] for t in bench.check_targets([])] == [False, False]
+    assert [t["passed"] for t in missed] == [True, False, True]
+    assert [t["passed"] for t in bench.check_targets([])] == [False, False, False]
+
+
+def test_attention_target_is_the_worse_of_causal_and_not_at_4096():
+    margin = bench.NOISE_MARGIN
+    target = bench.check_targets(_rows(1.0, 1.0, 0.9, 0.60 - margin + 1e-9))[2]
+    assert "flash_attention" in target["target"]
+    assert "4096" in target["target"]
+    assert target["required"] == 0.60
+    assert target["measured"] == pytest.approx(0.60 - margin + 1e-9)
+    assert target["passed"]
+    target = bench.check_targets(_rows(1.0, 1.0, 0.60 - margin - 0.01, 0.9))[2]
+    assert not target["passed"]
+    # L = 512 and torch's own rows do not count
+    only_small = [r for r in _rows(1.0, 1.0) if r.get("seq_len") != 4096]
+    assert bench.check_targets(only_small)[2]["measured"] is None
 
 
 def test_recorded_cpu_quick_json_is_valid():

@@ -20,12 +20,16 @@ Metrics, written out:
   once): bandwidth = ``8 * N / median_s`` bytes per second; a copy moves the same.
 - a product of :math:`M \times K` and :math:`K \times N` matrices costs
   :math:`2MNK` flops (a multiply and an add per term): ``2*M*N*K / median_s``.
+- attention over B batches of H heads of length L and head dimension d costs
+  :math:`4BHL^2d` flops (the products :math:`QK^\top` and :math:`PV`), half of
+  that with a causal mask: ``4*B*H*L*L*d / median_s``, halved for causal rows.
 
 Usage::
 
     python -m derived.bench --quick               # seconds on a CPU
     python -m derived.bench --out bench.json      # the full run
     python -m derived.bench --only gpu_matmul --only gpu_doublify
+    python -m derived.bench --only gpu_attention --check-targets
     python -m derived.bench --list
     python -m derived.bench --check-targets       # exit 1 if a GPU target is missed
 

@@ -1,4 +1,4 @@
-r"""CPU benchmark suites of the chapters *Convolution* and *t-SNE* (:mod:`derived.bench`).
+r"""CPU benchmark suites of the chapters *Convolution*, *t-SNE* and *FlashAttention*.
 
 * ``conv2d``: :func:`derived.conv.conv2d` forward plus :func:`derived.conv.conv2d_backward`
   against ``torch.nn.functional.conv2d`` forward plus autograd backward on the CPU, for a
@@ -15,19 +15,30 @@ r"""CPU benchmark suites of the chapters *Convolution* and *t-SNE* (:mod:`derive
   reached, both evaluated by :func:`derived.tsne.kl_divergence` with the same
   affinities, and scikit-learn's own ``kl_divergence_``.
 
-Torch and scikit-learn are imported inside the suites, never at import time.
+* ``cpu_attention``: :func:`derived.attention.flash_attention_reference` (keys and queries
+  in blocks of 64, the online softmax) against the dense
+  :func:`derived.attention.scaled_dot_product_attention`, both NumPy float64, one head,
+  d = 64, L = 256, 1024, 2048, 4096 (quick: 256 and 1024), causal and not. Each row also
+  records both peak memories (``tracemalloc``, one untimed call each) and the largest
+  difference between the two outputs.
+
+Torch and scikit-learn are imported inside the suites, never at import time. All are
+registered in :mod:`derived.bench` (``python -m derived.bench --list``).
 """
 
 from __future__ import annotations
 
 import time
+import tracemalloc
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from derived.bench.timing import _row, time_cpu
 
-__all__ = ["conv2d_suite", "tsne_suite"]
+__all__ = ["cpu_attention_suite", "conv2d_suite", "tsne_suite"]
 
 
 def conv2d_suite(quick: bool) -> list[dict[str, Any]]:
@@ -116,3 +127,41 @@ def tsne_suite(quick: bool) -> list[dict[str, Any]]:
              reference_own_kl=float(model.kl_divergence_),
              kl_excess=kl / kl_ref - 1.0, reference_n_iter=int(model.n_iter_) + 1),
     ]  # fmt: skip
+
+
+def _peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak memory allocated by one call of ``fn`` beyond what was allocated before it."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def cpu_attention_suite(quick: bool) -> list[dict[str, Any]]:
+    """NumPy block-by-block attention (online softmax) against dense NumPy attention."""
+    from derived.attention import flash_attention_reference, scaled_dot_product_attention
+
+    rng = np.random.default_rng(22)
+    d, block_size = 64, 64
+    rows = []
+    for seq_len in (256, 1024) if quick else (256, 1024, 2048, 4096):
+        q, k, v = (rng.standard_normal((seq_len, d)) for _ in range(3))
+        for causal in (False, True):
+            blocked = partial(flash_attention_reference, q, k, v, causal, None, block_size)
+            dense = partial(scaled_dot_product_attention, q, k, v, is_causal=causal)
+            repeats = 3 if quick or seq_len >= 2048 else 5
+            t, t_ref = time_cpu(blocked, repeats=repeats), time_cpu(dense, repeats=repeats)
+            suffix = " causal" if causal else ""
+            rows.append(
+                _row("cpu_attention", f"flash_attention_reference{suffix}", seq_len, t,
+                     f"dense attention{suffix}", t_ref, shape=[seq_len, d],
+                     block_size=block_size, causal=causal,
+                     max_abs_diff=float(np.abs(blocked() - dense()).max()),
+                     peak_mib=_peak_bytes(blocked) / 2**20,
+                     reference_peak_mib=_peak_bytes(dense) / 2**20)
+            )  # fmt: skip
+    return rows

@@ -1,4 +1,4 @@
-"""The Triton and GPU suites: the kernels' smoke test, copies, doublify and matrix products.
+"""The Triton and GPU suites: smoke test, copies, doublify, matrix products, attention.
 
 Each raises :class:`~derived.bench.timing.SuiteSkippedError` where it cannot run (no torch,
 no CUDA GPU, no Triton); ``triton_smoke`` runs under Triton's interpreter without a GPU.
@@ -21,7 +21,20 @@ from derived.bench.timing import (
     time_cpu,
 )
 
-__all__ = ["gpu_copy_suite", "gpu_doublify_suite", "gpu_matmul_suite", "triton_smoke_suite"]
+__all__ = [
+    "ATTENTION_LENGTHS",
+    "gpu_attention_suite",
+    "gpu_copy_suite",
+    "gpu_doublify_suite",
+    "gpu_matmul_suite",
+    "triton_smoke_suite",
+]
+
+#: Sequence lengths of the ``gpu_attention`` suite (``--quick``: 1024 and 4096).
+ATTENTION_LENGTHS = (512, 1024, 2048, 4096, 8192, 16384)
+
+#: Heads and head dimension of the ``gpu_attention`` suite.
+ATTENTION_HEADS, ATTENTION_HEAD_DIM = 16, 64
 
 
 def _import_kernels() -> Any:
@@ -193,4 +206,90 @@ def gpu_matmul_suite(quick: bool) -> list[dict[str, Any]]:
             del a, b
     finally:
         torch.backends.cuda.matmul.allow_tf32 = saved_tf32
+    return rows
+
+
+def attention_batch(seq_len: int) -> int:
+    """Batch size of the ``gpu_attention`` suite at length ``seq_len``.
+
+    4 up to L = 4096 (64 heads of work: at least 4 x 64 = 256 programs of 128 queries,
+    enough for every streaming multiprocessor of a large GPU), then halved each time L
+    doubles, so that the B L tokens, and the memory of q, k, v and the output, stay at
+    those of L = 4096 (the work still grows as L^2).
+
+    Examples
+    --------
+    >>> [attention_batch(n) for n in ATTENTION_LENGTHS]
+    [4, 4, 4, 4, 2, 1]
+    """
+    return max(1, 4 * 4096 // max(seq_len, 4096))
+
+
+def gpu_attention_suite(quick: bool) -> list[dict[str, Any]]:
+    r"""FlashAttention forward in float16: the Triton kernel against torch's fused attention.
+
+    ``derived.kernels.flash_attention`` against
+    ``torch.nn.functional.scaled_dot_product_attention`` (whichever fused backend torch
+    dispatches to; without ``--quick`` each backend that accepts the inputs, FlashAttention,
+    cuDNN, memory-efficient, is also timed on its own), float16, B = :func:`attention_batch`,
+    H = 16, d = 64, L in :data:`ATTENTION_LENGTHS`, causal and not.
+
+    Throughput counts the two matrix products, :math:`QK^\top` and :math:`PV`, each
+    :math:`2 L^2 d` flops per head: ``flops = 4 * B * H * L * L * d``, halved for causal
+    attention (half of the scores are masked, and both kernels skip them). The softmax's
+    exponentials are not counted. Each Triton row also records the largest difference from
+    torch's output; a difference above 1e-2 (float16 has 11 significant bits) fails the run.
+    """
+    torch = _require_cuda()
+    kernels = _import_kernels()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+    backends = {}
+    if not quick:
+        backends = {
+            "flash": SDPBackend.FLASH_ATTENTION,
+            "cudnn": SDPBackend.CUDNN_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION,
+        }
+    h, d = ATTENTION_HEADS, ATTENTION_HEAD_DIM
+    rows = []
+    for seq_len in (1024, 4096) if quick else ATTENTION_LENGTHS:
+        b = attention_batch(seq_len)
+        gen = torch.Generator(device="cuda").manual_seed(seq_len)
+        q, k, v = (
+            torch.randn(b, h, seq_len, d, device="cuda", dtype=torch.float16, generator=gen)
+            for _ in range(3)
+        )
+        size = f"{b}x{h}x{seq_len}x{d}"
+        for causal in (False, True):
+            flops = 4 * b * h * seq_len * seq_len * d // (2 if causal else 1)
+            suffix = " causal" if causal else ""
+            extra = {"shape": [b, h, seq_len, d], "seq_len": seq_len, "causal": causal}
+            out = kernels.flash_attention(q, k, v, is_causal=causal)
+            diff = float((out - sdpa(q, k, v, is_causal=causal)).abs().max())
+            del out
+            t_ref = _time_cuda(partial(sdpa, q, k, v, is_causal=causal))
+            t = _time_cuda(partial(kernels.flash_attention, q, k, v, is_causal=causal))
+            ref = f"torch sdpa fp16{suffix}"
+            rows += [
+                _row("gpu_attention", f"triton flash_attention{suffix}", size, t, ref, t_ref,
+                     tflops=flops / t / 1e12, max_abs_diff=diff, correct=diff <= 1e-2, **extra),
+                _row("gpu_attention", ref, size, t_ref, ref, t_ref, tflops=flops / t_ref / 1e12,
+                     **extra),
+            ]  # fmt: skip
+            for backend_name, backend in backends.items():
+                try:
+                    with sdpa_kernel(backend):
+                        t_backend = _time_cuda(partial(sdpa, q, k, v, is_causal=causal))
+                except RuntimeError:  # this backend does not take these inputs here
+                    continue
+                rows.append(
+                    _row("gpu_attention", f"torch sdpa [{backend_name}]{suffix}", size, t_backend,
+                         ref, t_ref, tflops=flops / t_backend / 1e12, **extra)
+                )  # fmt: skip
+        del q, k, v
+    wrong = [row for row in rows if row.get("correct") is False]
+    if wrong:
+        raise AssertionError(f"the Triton attention kernel differs from torch's: {wrong}")
     return rows

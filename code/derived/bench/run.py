@@ -22,11 +22,15 @@ __all__ = ["NOISE_MARGIN", "SUITES", "check_targets", "main", "run_suites"]
 NOISE_MARGIN = 0.05
 
 #: Targets checked by ``--check-targets``: Triton doublify within 95% of torch's
-#: in-place multiply for N >= 2^26, tiled fp32 matmul within 80% of cuBLAS fp32 at 4096.
+#: in-place multiply for N >= 2^26, tiled fp32 matmul within 80% of cuBLAS fp32 at 4096,
+#: the float16 FlashAttention kernel at least 60% of torch's fused attention at L = 4096
+#: (causal and not; the worse of the two counts).
 DOUBLIFY_TARGET = 0.95
 DOUBLIFY_TARGET_MIN_N = 2**26
 MATMUL_TARGET = 0.80
 MATMUL_TARGET_N = 4096
+ATTENTION_TARGET = 0.60
+ATTENTION_TARGET_L = 4096
 
 
 # --------------------------------------------------------------------------- registry
@@ -39,10 +43,13 @@ SUITES: dict[str, Suite] = {
     "gpu_copy": gpu_suites.gpu_copy_suite,
     "gpu_doublify": gpu_suites.gpu_doublify_suite,
     "gpu_matmul": gpu_suites.gpu_matmul_suite,
+    "gpu_attention": gpu_suites.gpu_attention_suite,
     # CPU suites of the chapters Convolution and t-SNE (they import torch and scikit-learn
     # only when they run)
     "conv2d": cpu_suites.conv2d_suite,
     "tsne": cpu_suites.tsne_suite,
+    # the chapter FlashAttention: the NumPy block-by-block reference against dense attention
+    "cpu_attention": cpu_suites.cpu_attention_suite,
 }
 
 
@@ -134,7 +141,8 @@ def check_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Parameters
     ----------
     rows : sequence of dict
-        Rows from :func:`derived.bench.run_suites` (suites ``gpu_doublify`` and ``gpu_matmul``).
+        Rows from :func:`derived.bench.run_suites` (suites ``gpu_doublify``, ``gpu_matmul``
+        and ``gpu_attention``).
 
     Returns
     -------
@@ -161,10 +169,17 @@ def check_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if r["name"] == "triton matmul tiled (ieee)"
         and r["size"] == f"{MATMUL_TARGET_N}x{MATMUL_TARGET_N}x{MATMUL_TARGET_N}"
     ]
+    attn = [
+        r["ratio"]
+        for r in rows
+        if r["name"] in ("triton flash_attention", "triton flash_attention causal")
+        and r.get("seq_len") == ATTENTION_TARGET_L
+    ]
     results = []
     for target, required, measured in (
         ("triton doublify / torch x.mul_(2), N >= 2^26", DOUBLIFY_TARGET, dbl),
         ("triton tiled fp32 matmul / cuBLAS fp32, N = 4096", MATMUL_TARGET, mm),
+        ("triton fp16 flash_attention / torch sdpa fp16, L = 4096", ATTENTION_TARGET, attn),
     ):
         worst = min(measured) if measured else None
         passed = worst is not None and worst >= required - NOISE_MARGIN
