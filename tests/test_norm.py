@@ -16,6 +16,8 @@ from derived.norm import (
     batch_norm_running_update,
     layer_norm,
     layer_norm_backward,
+    mean_pairwise_cosine,
+    relu_cosine_map,
     rms_norm,
     rms_norm_backward,
     standardize,
@@ -327,3 +329,53 @@ def test_bad_input_is_named():
         standardize(np.array(["a", "b"]))
     with pytest.raises(TypeError, match="eps must be a real number"):
         standardize_jacobian(np.ones(3), eps="small")
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 9), st.integers(1, 6), st.integers(0, 2**31))
+def test_mean_pairwise_cosine_brute_force(n, d, seed):
+    h = np.random.default_rng(seed).normal(0.3, 1.0, size=(n, d))
+    pairs = [
+        h[i] @ h[j] / np.linalg.norm(h[i]) / np.linalg.norm(h[j])
+        for i in range(n)
+        for j in range(n)
+        if i != j
+    ]
+    assert mean_pairwise_cosine(h) == pytest.approx(np.mean(pairs), rel=1e-12, abs=1e-12)
+
+
+def test_mean_pairwise_cosine_extremes_and_torch():
+    assert mean_pairwise_cosine(np.outer([1.0, 2.0, 5.0], [1.0, -1.0, 3.0])) == pytest.approx(1)
+    assert mean_pairwise_cosine(np.eye(4)) == pytest.approx(0, abs=1e-15)
+    h = np.random.default_rng(0).normal(size=(7, 5))
+    ref = F.cosine_similarity(t64(h)[:, None, :], t64(h)[None, :, :], dim=2)
+    oracle = (ref.sum() - 7) / 42
+    assert mean_pairwise_cosine(h) == pytest.approx(oracle.item(), rel=1e-12)
+
+
+def test_relu_cosine_map_monte_carlo():
+    rng = np.random.default_rng(1)
+    for c in (-0.9, -0.3, 0.0, 0.5, 0.95):
+        a, z = rng.normal(size=(2, 2_000_000))  # standard error about 1e-3
+        b = c * a + np.sqrt(1 - c**2) * z  # correlation c with a, unit variance
+        estimate = np.mean(np.maximum(a, 0) * np.maximum(b, 0)) / 0.5  # E[relu(a)^2] = 1/2
+        assert relu_cosine_map(c) == pytest.approx(estimate, abs=5e-3)
+    np.testing.assert_allclose(relu_cosine_map([-1.0, 0.0, 1.0]), [0.0, 1 / np.pi, 1.0])
+    grid = np.linspace(-1, 0.999, 50)
+    assert np.all(relu_cosine_map(grid) > grid)  # the cosine grows at every layer
+
+
+def test_geometry_bad_input():
+    with pytest.raises(ValueError, match="h must have at least 2 rows"):
+        mean_pairwise_cosine(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="h must have no zero row"):
+        mean_pairwise_cosine(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="h must have 2 dimension"):
+        mean_pairwise_cosine(np.ones(3))
+    with pytest.raises(ValueError, match="c must lie in"):
+        relu_cosine_map([0.5, 1.5])
+    with pytest.raises(ValueError, match="c must be finite"):
+        relu_cosine_map([np.nan])

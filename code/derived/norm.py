@@ -35,7 +35,13 @@ In evaluation mode batch norm uses running statistics instead of the batch's, up
 training as torch does: :math:`m \leftarrow (1 - \alpha) m + \alpha\mu` and
 :math:`v \leftarrow (1 - \alpha) v + \alpha s^2` with momentum :math:`\alpha` and the
 *unbiased* variance :math:`s^2 = \frac{n}{n - 1}\sigma_\text{biased}^2`, :math:`n` the
-number of values per channel. The normalisation chapter of the book derives all of this;
+number of values per channel.
+
+To see what a normalisation does to a deep ReLU network, two measures of how parallel the
+examples' hidden vectors are: :func:`mean_pairwise_cosine`, the mean cosine between the rows
+of a matrix, and :func:`relu_cosine_map`, the cosine after a ReLU layer with Gaussian
+weights as a function of the cosine before it. The normalisation chapter of the book
+derives all of this;
 ``tests/test_norm.py`` checks it against torch in float64.
 """
 
@@ -53,7 +59,9 @@ __all__ = [
     "batch_norm_running_update",
     "layer_norm",
     "layer_norm_backward",
+    "mean_pairwise_cosine",
     "rms_norm",
+    "relu_cosine_map",
     "rms_norm_backward",
     "standardize",
     "standardize_jacobian",
@@ -518,3 +526,80 @@ def rms_norm_backward(
     gg = up * g
     dx: Array = (gg - xhat * np.mean(gg * xhat, axis=-1, keepdims=True)) / rms
     return dx, np.sum(up * xhat, axis=tuple(range(arr.ndim - 1)))
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def mean_pairwise_cosine(h: ArrayLike) -> float:
+    r"""Mean cosine between the rows of ``h`` over all pairs of different rows.
+
+    With :math:`\hat h_n = h_n / \lVert h_n\rVert` and :math:`N` rows,
+
+    .. math::
+
+        \bar c = \frac{1}{N(N-1)} \sum_{n \ne m} \hat h_n^\top \hat h_m
+               = \frac{\lVert \sum_n \hat h_n \rVert^2 - N}{N(N-1)},
+
+    computed in :math:`O(ND)` by the second form (the sum over all pairs, diagonal
+    included, is the squared norm of the sum of the unit rows).
+
+    Parameters
+    ----------
+    h : array_like, shape (N, D)
+        Finite, ``N >= 2`` rows, none of them zero.
+
+    Returns
+    -------
+    float
+        In :math:`[-1/(N-1), 1]`; 1 when all rows point the same way.
+
+    Examples
+    --------
+    >>> round(mean_pairwise_cosine([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]), 4)
+    0.4714
+    """
+    arr = as_float_array(h, "h", ndim=2)
+    n = arr.shape[0]
+    if n < 2:
+        raise ValueError(f"h must have at least 2 rows, got shape {arr.shape}")
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("h must have no zero row (its cosine is undefined)")
+    total = np.sum(arr / norms, axis=0)
+    return float((total @ total - n) / (n * (n - 1)))
+
+
+def relu_cosine_map(c: ArrayLike) -> Array:
+    r"""Return the cosine between two examples after a wide ReLU layer, from the one before.
+
+    For pre-activations :math:`(a, b)` jointly Gaussian with equal variances and
+    correlation :math:`c` (a wide layer with Gaussian weights and zero bias),
+
+    .. math::
+
+        \frac{\mathbb E[\operatorname{relu}(a)\operatorname{relu}(b)]}
+              {\mathbb E[\operatorname{relu}(a)^2]}
+        = \frac{\sqrt{1 - c^2} + (\pi - \arccos c)\, c}{\pi},
+
+    the arc-cosine kernel of degree 1. It maps 0 to :math:`1/\pi`, 1 to 1, and
+    :math:`c < 1` to a larger value, so its iterates climb to 1.
+
+    Parameters
+    ----------
+    c : array_like
+        Cosines in :math:`[-1, 1]`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, the shape of ``c``
+
+    Examples
+    --------
+    >>> relu_cosine_map([0.0, 1.0]).round(4).tolist()
+    [0.3183, 1.0]
+    """
+    arr = as_float_array(c, "c")
+    if np.any(np.abs(arr) > 1):
+        raise ValueError("c must lie in [-1, 1]")
+    return (np.sqrt(1 - arr**2) + (np.pi - np.arccos(arr)) * arr) / np.pi
