@@ -227,6 +227,9 @@ def test_bad_input_is_a_clear_error():
         flash_attention(q, k, v[:, :, :5])
     with pytest.raises(ValueError, match=r"at least one key \(Lk >= 1\)"):
         flash_attention(q, k[:, :, :0], v[:, :, :0])
+    big = torch.zeros(1, 1, 1, 16, device=DEVICE).expand(256, 257, 1, 16)  # no memory
+    with pytest.raises(ValueError, match="B \\* H must be at most 65535"):
+        flash_attention(big, big, big)
     with pytest.raises(TypeError, match="is_causal must be a bool, got int"):
         flash_attention(q, k, v, is_causal=1)
     with pytest.raises(ValueError, match="scale must be finite"):

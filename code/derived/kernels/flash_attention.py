@@ -71,7 +71,7 @@ import triton.language as tl
 from derived._validate import check_finite
 from derived.kernels._device import check_tensor, interpreter_active
 
-__all__ = ["AUTOTUNE_CONFIGS", "HEAD_DIMS", "INTERPRETER_BLOCKS", "flash_attention"]
+__all__ = ["AUTOTUNE_CONFIGS", "HEAD_DIMS", "INTERPRETER_BLOCKS", "MAX_HEADS", "flash_attention"]
 
 #: The head dimensions the kernel is compiled for (``tl.arange`` needs powers of two).
 HEAD_DIMS: Final = (16, 32, 64, 128)
@@ -89,6 +89,10 @@ AUTOTUNE_CONFIGS: Final[tuple[tuple[int, int, int, int], ...]] = (
     (64, 64, 4, 3),
     (64, 32, 4, 2),
 )
+
+#: The most heads ``B * H`` in one call: they are the launch grid's second axis, which
+#: CUDA limits to 65535.
+MAX_HEADS: Final = 65535
 
 #: What the autotuner's choice depends on (Triton adds the tensors' dtypes).
 AUTOTUNE_KEY: Final = ("Lq", "Lk", "HEAD_DIM", "IS_CAUSAL")
@@ -284,6 +288,10 @@ def _check_inputs(q: object, k: object, v: object) -> tuple[torch.Tensor, ...]:
         raise ValueError(f"k and v must have the same number of keys Lk, got {shapes}")
     if kt.shape[2] == 0:
         raise ValueError(f"k and v must have at least one key (Lk >= 1), got {shapes}")
+    if qt.shape[0] * qt.shape[1] > MAX_HEADS:
+        raise ValueError(
+            f"B * H must be at most {MAX_HEADS} (one program column per head), got {shapes}"
+        )
     return qt, kt, vt
 
 
@@ -329,7 +337,8 @@ def flash_attention(
         differ; if ``is_causal`` is not a bool.
     ValueError
         If an input is not 4-dimensional, the shapes disagree (B, H, d, or Lk of k and
-        v), ``d`` is not one of :data:`HEAD_DIMS`, ``Lk = 0``, or ``scale`` is not finite.
+        v), ``d`` is not one of :data:`HEAD_DIMS`, ``Lk = 0``, ``B * H > 65535``, or
+        ``scale`` is not finite.
     RuntimeError
         If the inputs are on different devices, or on the CPU without the interpreter.
 
