@@ -206,6 +206,14 @@ def test_sinusoidal_positions_brute_force():
             assert p[t, 2 * i + 1] == pytest.approx(np.cos(t * w), abs=1e-15)
 
 
+def test_sinusoidal_longest_wavelength():
+    # the slowest pair turns by 2 pi over base ** (1 - 2 / dim) positions, not base
+    dim, base = 32, 100.0
+    wavelength = 2 * np.pi * base ** (1 - 2 / dim)
+    p = sinusoidal_positions(2, dim, base=base)
+    assert np.arctan2(p[1, -2], p[1, -1]) == pytest.approx(2 * np.pi / wavelength, rel=1e-14)
+
+
 # --------------------------------------------------------------------------- bad input
 
 

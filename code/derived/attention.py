@@ -422,7 +422,10 @@ def sinusoidal_positions(length: int, dim: int, base: float = 10000.0) -> Array:
     dim : int
         Width, an even number >= 2.
     base : float, default 10000.0
-        The longest wavelength is :math:`2\pi \cdot \text{base}`.
+        The slowest pair turns by
+        :math:`\omega_{\text{dim}/2 - 1} = \text{base}^{-(1 - 2/\text{dim})}` radians
+        per position: the longest wavelength is
+        :math:`2\pi \cdot \text{base}^{1 - 2/\text{dim}}`, not :math:`2\pi \cdot \text{base}`.
 
     Returns
     -------
