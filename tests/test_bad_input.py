@@ -393,6 +393,8 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "derived.norm.standardize": {"x": rng.normal(size=(4, 3))},
     "derived.norm.standardize_jacobian": {"x": rng.normal(size=3)},
+    "derived.norm.mean_pairwise_cosine": {"h": rng.normal(size=(5, 3))},
+    "derived.norm.relu_cosine_map": {"c": [-0.5, 0.0, 0.3, 1.0]},
     # the online softmax and attention block by block
     "derived.online_softmax.flash_attention_reference": {
         "q": rng.normal(size=(2, 3, 4)),
@@ -459,6 +461,8 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("derived.norm.rms_norm", "x", "extra_dim"): "any number of leading axes",
     ("derived.norm.standardize", "x", "extra_dim"): "any number of leading axes",
     ("derived.norm.standardize_jacobian", "x", "extra_dim"): "a batch of Jacobians, one per row",
+    ("derived.norm.relu_cosine_map", "c", "extra_dim"): "elementwise, any shape",
+    ("derived.norm.relu_cosine_map", "c", "empty"): "elementwise: empty in, empty out",
     ("derived.online_softmax.merge_states", "m_a", "extra_dim"): "elementwise, any shape",
     ("derived.online_softmax.merge_states", "l_a", "extra_dim"): "elementwise, any shape",
     ("derived.online_softmax.merge_states", "m_b", "extra_dim"): "elementwise, any shape",
