@@ -10,7 +10,7 @@ maximum and the sum of the shifted exponentials,
 
 The pair :math:`(m, \ell)` of a concatenation is obtained from the pairs of its parts
 (Milakov & Gimelshein 2018): if :math:`(m_a, \ell_a)` and :math:`(m_b, \ell_b)` summarise
-two disjoint pieces, then
+two pieces at disjoint positions, then
 
 .. math::
 
@@ -71,16 +71,17 @@ def merge_states(
 ) -> tuple[Array, Array]:
     r"""Merge two softmax states :math:`(m_a, \ell_a)` and :math:`(m_b, \ell_b)`.
 
-    A state summarises a set of numbers :math:`X` by :math:`m = \max X` and
-    :math:`\ell = \sum_{x \in X} e^{x - m}`; the empty set is :math:`(-\infty, 0)`. For
-    disjoint :math:`X_a, X_b` the state of :math:`X_a \cup X_b` is
+    A state summarises the numbers :math:`x_j` at a finite set of positions :math:`J` by
+    :math:`m = \max_{j \in J} x_j` and :math:`\ell = \sum_{j \in J} e^{x_j - m}`; the empty
+    set is :math:`(-\infty, 0)`. For disjoint sets of positions :math:`J_a, J_b` (the
+    values may repeat) the state of :math:`J_a \cup J_b` is
 
     .. math::
 
         m = \max(m_a, m_b), \qquad \ell = \ell_a e^{m_a - m} + \ell_b e^{m_b - m}.
 
     Both exponents are at most 0, so nothing overflows. The merge is commutative and
-    associative, and :math:`(-\infty, 0)` is its identity.
+    associative, and :math:`(-\infty, 0)` is its identity (Milakov & Gimelshein 2018).
 
     Parameters
     ----------
@@ -317,7 +318,7 @@ def attention_io(seq_len: int, head_dim: int, block_size: int | None = None) -> 
     :math:`Q, K` and writes :math:`S`, reads :math:`S` and writes :math:`P`, reads
     :math:`P, V` and writes :math:`O`:
 
-    .. math:: D_{\text{std}} = 2Nd + 2N^2 + (N^2 + Nd) + Nd = 4N^2 + 4Nd.
+    .. math:: D_{\text{std}} = 2Nd + N^2 + 2N^2 + (N^2 + Nd) + Nd = 4N^2 + 4Nd.
 
     *Tiled* attention with query blocks of :math:`b` rows reads :math:`Q` and writes
     :math:`O` once, and reads all of :math:`K` and :math:`V` once per query block:

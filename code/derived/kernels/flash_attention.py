@@ -47,8 +47,10 @@ halves the work.
 
 **Precision.** Products and running state are float32. For float32 inputs the dots use
 ``input_precision="ieee"`` (float32 fused multiply-adds, no TF32 rounding), so that the
-kernel agrees with float32 attention to rounding. For float16 inputs (GPU only) the dots
-run on tensor cores, where products of float16 numbers are exact in the float32
+kernel agrees with float32 attention to rounding; without it ``tl.dot`` would use TF32
+wherever the GPU supports it (or what ``TRITON_F32_DEFAULT`` names). Triton's interpreter
+ignores the option and multiplies in float32 with NumPy. For float16 inputs (GPU only)
+the dots run on tensor cores, where products of float16 numbers are exact in the float32
 accumulator; the weights :math:`P` are rounded to float16 before :math:`P V`, as in
 FlashAttention-2 (Dao, 2024). The output is returned in the inputs' dtype.
 
@@ -157,6 +159,9 @@ def _attend_to_key_blocks(
     return acc, l_i, m_i
 
 
+# fmt: off
+# (The argument lists below are grouped by hand, one tensor's strides or one role per line;
+# the formatter would put every argument on a line of its own.)
 @triton.jit
 def _flash_attention_kernel(
     q_ptr,  # pointer to Q[0, 0, 0, 0], shape (B, H, Lq, d)
@@ -176,8 +181,9 @@ def _flash_attention_kernel(
     INPUT_PRECISION: tl.constexpr,  # "ieee" for float32 inputs, None for float16
     BLOCK_M: tl.constexpr,  # queries per program
     BLOCK_N: tl.constexpr,  # keys per step, divides BLOCK_M
-):  # fmt: skip
-    # Which queries: program (pid_m, pid_bh) owns queries pid_m*BLOCK_M ... of head pid_bh.
+):
+    # Which queries: program (pid_m, pid_bh) owns queries pid_m*BLOCK_M ... of one head; the
+    # second axis runs over the B*H heads of the batch, flattened: pid_bh = b*H + h.
     pid_m = tl.program_id(axis=0)
     pid_bh = tl.program_id(axis=1)
     b = (pid_bh // H).to(tl.int64)  # int64: offsets of large tensors overflow int32
@@ -211,18 +217,19 @@ def _flash_attention_kernel(
         acc, l_i, m_i, q, k_base, v_base, stride_kl, stride_kd, stride_vl, stride_vd,
         offs_m, qk_scale, Lk, 0, unmasked_stop,
         BLOCK_N, HEAD_DIM, False, IS_CAUSAL, INPUT_PRECISION,
-    )  # fmt: skip
+    )
     # 2. The rest: the diagonal blocks (causal) and the ragged last block, masked.
     acc, l_i, m_i = _attend_to_key_blocks(
         acc, l_i, m_i, q, k_base, v_base, stride_kl, stride_kd, stride_vl, stride_vd,
         offs_m, qk_scale, Lk, unmasked_stop, stop,
         BLOCK_N, HEAD_DIM, True, IS_CAUSAL, INPUT_PRECISION,
-    )  # fmt: skip
+    )
 
     # O = O~ / l, in the output's dtype; rows past Lq are not written.
     out = acc / l_i[:, None]
     o_ptrs = o_base + offs_m[:, None] * stride_ol + offs_d[None, :] * stride_od
     tl.store(o_ptrs, out.to(o_ptr.dtype.element_ty), mask=offs_m[:, None] < Lq)
+# fmt: on
 
 
 @functools.cache
