@@ -197,6 +197,20 @@ def test_literalinclude_becomes_a_code_block():
     }
 
 
+def test_literalinclude_options_are_typed_as_the_directive_types_them(tmp_path):
+    """A page's ``:dedent: 4`` reaches Sphinx's reader as the integer 4 (as text, the
+    reader's slice fails), and the included code comes out dedented."""
+    from sphinx.directives.code import LiteralIncludeReader
+
+    typed = nd.typed_options({"language": "python", "dedent": "4", "lines": "2-3"})
+    assert typed == {"language": "python", "dedent": 4, "lines": "2-3"}
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    a = 1\n    return a\n")
+    config = type("Config", (), {"source_encoding": "utf-8", "highlight_language": "python"})()
+    text, _ = LiteralIncludeReader(str(source), typed, config).read()
+    assert text == "a = 1\nreturn a\n"
+
+
 def test_an_unknown_directive_fails_instead_of_being_dropped():
     with pytest.raises(nd.UnknownDirectiveError, match=r"\{mermaid\}"):
         nd.convert_markdown("```{mermaid}\ngraph TD\n```", CTX)

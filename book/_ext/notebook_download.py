@@ -625,6 +625,17 @@ def write_zip(notebook_dir: Path, target: Path) -> list[str]:
     return names
 
 
+def typed_options(options: Mapping[str, str]) -> dict[str, Any]:
+    """Convert a ``literalinclude``'s options from the page's text as the directive does.
+
+    ``:dedent: 4`` becomes the integer 4, ``:lines:`` stays a string, a flag becomes None.
+    """
+    from sphinx.directives.code import LiteralInclude
+
+    spec = LiteralInclude.option_spec or {}
+    return {key: spec[key](value) if key in spec else value for key, value in options.items()}
+
+
 def _sphinx_include(app: Any, pagename: str) -> Callable[[str, Mapping[str, str]], str]:
     """Read a ``literalinclude`` of page ``pagename`` with Sphinx's own reader."""
     from sphinx.directives.code import LiteralIncludeReader
@@ -632,9 +643,8 @@ def _sphinx_include(app: Any, pagename: str) -> Callable[[str, Mapping[str, str]
     page_dir = (Path(app.srcdir) / app.env.doc2path(pagename, False)).parent
 
     def include(argument: str, options: Mapping[str, str]) -> str:
-        text, _lines = LiteralIncludeReader(
-            str(page_dir / argument), dict(options), app.config
-        ).read()
+        reader = LiteralIncludeReader(str(page_dir / argument), typed_options(options), app.config)
+        text, _lines = reader.read()
         return str(text)
 
     return include
