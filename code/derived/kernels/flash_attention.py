@@ -344,8 +344,8 @@ def flash_attention(
         differ; if ``is_causal`` is not a bool.
     ValueError
         If an input is not 4-dimensional, the shapes disagree (B, H, d, or Lk of k and
-        v), ``d`` is not one of :data:`HEAD_DIMS`, ``Lk = 0``, ``B * H > 65535``, or
-        ``scale`` is not finite.
+        v), ``d`` is not one of ``HEAD_DIMS`` (16, 32, 64, 128), ``Lk = 0``,
+        ``B * H > 65535``, or ``scale`` is not finite.
     RuntimeError
         If the inputs are on different devices, or on the CPU without the interpreter.
 
