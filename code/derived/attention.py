@@ -412,7 +412,7 @@ def sinusoidal_positions(length: int, dim: int, base: float = 10000.0) -> Array:
 
     .. math::
 
-        P_{t, 2i} = \sin(t\,\omega_i), \quad P_{t, 2i+1} = \cos(t\,\omega_i), \qquad
+        \Phi_{t, 2i} = \sin(t\,\omega_i), \quad \Phi_{t, 2i+1} = \cos(t\,\omega_i), \qquad
         \omega_i = \text{base}^{-2i/\text{dim}}.
 
     Parameters

@@ -5,12 +5,12 @@ token per position:
 
 .. math::
 
-    X_0 &= E[\text{tokens}] + P, \\
+    X_0 &= E[\text{tokens}] + \Phi, \\
     X_1 &= X_0 + \operatorname{MHA}(\operatorname{LN}_1(X_0)), \\
     X_2 &= X_1 + \operatorname{relu}(\operatorname{LN}_2(X_1) W_1 + b_1) W_2 + b_2, \\
     Z &= \operatorname{LN}_f(X_2)\, W_\text{out} + b_\text{out},
 
-with :math:`E` the token embedding, :math:`P` the position codes (learned, sinusoidal or
+with :math:`E` the token embedding, :math:`\Phi` the position codes (learned, sinusoidal or
 none), MHA the multi-head self-attention of :mod:`derived.attention` and LN the layer
 norm :math:`\operatorname{LN}(x) = \gamma \odot (x - \mu)/\sqrt{\sigma^2 + \epsilon} + \beta`
 over the features of each position. The loss is the mean cross-entropy over all
@@ -19,8 +19,10 @@ positions.
 *Pre-LN* (each sub-layer normalises its input, the residual stream itself is left alone,
 and one final norm comes before the read-out) rather than the *post-LN* of the original
 transformer (a norm after each residual addition): the identity path from the embedding
-to the read-out is then free of normalisations, which is what lets pre-LN stacks train
-without a learning-rate warm-up (Xiong et al., 2020).
+to the final norm is then free of normalisations. Xiong et al. (2020) argue, by a
+mean-field analysis at initialisation, that post-LN gives large expected gradients to the
+parameters near the output, which is why it needs a learning-rate warm-up, and that
+pre-LN does not, so pre-LN stacks can train without one.
 
 :func:`backward` is written by hand, one line per forward line in reverse;
 :func:`train` runs Adam (:class:`derived.optim.Adam`) on it. :func:`train_torch` is its
