@@ -582,8 +582,10 @@ def relu_cosine_map(c: ArrayLike) -> Array:
               {\mathbb E[\operatorname{relu}(a)^2]}
         = \frac{\sqrt{1 - c^2} + (\pi - \arccos c)\, c}{\pi},
 
-    the arc-cosine kernel of degree 1. It maps 0 to :math:`1/\pi`, 1 to 1, and
-    :math:`c < 1` to a larger value, so its iterates climb to 1.
+    the normalised arc-cosine kernel of degree 1 of Cho and Saul (2009), quoted here,
+    not derived. It maps 0 to :math:`1/\pi`, 1 to 1, and :math:`c < 1` to a larger
+    value, so its iterates climb to 1; iterating it layer by layer is the mean-field map
+    of deep random networks of Poole et al. (2016) and Schoenholz et al. (2017).
 
     Parameters
     ----------
