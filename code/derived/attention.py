@@ -412,8 +412,8 @@ def sinusoidal_positions(length: int, dim: int, base: float = 10000.0) -> Array:
 
     .. math::
 
-        \Phi_{t, 2i} = \sin(t\,\omega_i), \quad \Phi_{t, 2i+1} = \cos(t\,\omega_i), \qquad
-        \omega_i = \text{base}^{-2i/\text{dim}}.
+        \Phi_{t, 2n} = \sin(t\,\omega_n), \quad \Phi_{t, 2n+1} = \cos(t\,\omega_n), \qquad
+        \omega_n = \text{base}^{-2n/\text{dim}}.
 
     Parameters
     ----------
