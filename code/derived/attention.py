@@ -17,7 +17,8 @@ A boolean mask :math:`M` marks the pairs that take part: where :math:`M_{ij}` is
 :math:`M_{ij} = [j \le i]`, the lower triangle of an :math:`L_q \times L_k` matrix aligned
 at its top left, as ``torch.nn.functional.scaled_dot_product_attention`` (PyTorch 2.13)
 does. A query row with no key left takes part in nothing: its weights, its output and
-its gradients are 0, which is also what torch returns for it.
+its gradients are 0, which is also what ``scaled_dot_product_attention`` returns for it
+(``torch.nn.MultiheadAttention`` with ``need_weights=True`` returns NaN there).
 
 The backward pass needs only the softmax's vector-Jacobian product, row by row
 (:func:`derived.softmax.softmax_vjp`):
