@@ -51,8 +51,8 @@ kernel agrees with float32 attention to rounding; without it ``tl.dot`` would us
 wherever the GPU supports it (or what ``TRITON_F32_DEFAULT`` names). Triton's interpreter
 ignores the option and multiplies in float32 with NumPy. For float16 inputs (GPU only)
 the dots run on tensor cores, where products of float16 numbers are exact in the float32
-accumulator; the weights :math:`P` are rounded to float16 before :math:`P V`, as in
-FlashAttention-2 (Dao, 2024). The output is returned in the inputs' dtype.
+accumulator; the weights :math:`P` are rounded to float16 before :math:`P V`, as Triton's
+fused-attention tutorial does. The output is returned in the inputs' dtype.
 
 **Block sizes.** On a GPU, Triton's autotuner picks ``BLOCK_M``, ``BLOCK_N``, the warps
 and the pipeline stages from :data:`AUTOTUNE_CONFIGS`, once per shape, causality and
