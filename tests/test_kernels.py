@@ -12,21 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-GPU_EXTRA = "derived.kernels needs torch and triton: pip install 'derived[gpu]'"
-torch = pytest.importorskip("torch", reason=GPU_EXTRA)
-if not torch.cuda.is_available():
-    os.environ["TRITON_INTERPRET"] = "1"
-pytest.importorskip("triton", reason=GPU_EXTRA)
-
-import derived.kernels  # noqa: E402
-
-if not torch.cuda.is_available() and not derived.kernels.interpreter_active():
-    pytest.skip(
-        "no CUDA GPU, and triton was imported (by an earlier test) before this module could "
-        "set TRITON_INTERPRET=1; set it in the environment to run these tests",
-        allow_module_level=True,
-    )
-
 from derived.kernels import (  # noqa: E402
     MATMUL_METHODS,
     doublify,
@@ -39,6 +24,7 @@ from derived.kernels import (  # noqa: E402
     trace_memory,
 )
 from derived.roofline import matmul_loads  # noqa: E402
+from kernel_env import torch  # torch, and the interpreter without a GPU
 
 HAS_CUDA = torch.cuda.is_available()
 DEVICE = kernel_device()

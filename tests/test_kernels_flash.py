@@ -6,32 +6,16 @@ Triton is imported); the same tests run on a GPU when there is one, and those ma
 ``gpu`` need one (float16, long sequences, the autotuner).
 """
 
-import os
 import sys
 
 import numpy as np
 import pytest
+import torch.nn.functional as F  # noqa: E402
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-GPU_EXTRA = "derived.kernels needs torch and triton: pip install 'derived[gpu]'"
-torch = pytest.importorskip("torch", reason=GPU_EXTRA)
-if not torch.cuda.is_available():
-    os.environ["TRITON_INTERPRET"] = "1"
-pytest.importorskip("triton", reason=GPU_EXTRA)
-
-import derived.kernels  # noqa: E402
-
-if not torch.cuda.is_available() and not derived.kernels.interpreter_active():
-    pytest.skip(
-        "no CUDA GPU, and triton was imported (by an earlier test) before this module could "
-        "set TRITON_INTERPRET=1; set it in the environment to run these tests",
-        allow_module_level=True,
-    )
-
-import torch.nn.functional as F  # noqa: E402
-
 from derived.kernels import flash_attention, kernel_device, trace_memory  # noqa: E402
+from kernel_env import torch  # torch, and the interpreter without a GPU
 
 fa = sys.modules["derived.kernels.flash_attention"]  # the module; the name is the function
 HAS_CUDA = torch.cuda.is_available()
