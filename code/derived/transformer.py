@@ -33,6 +33,7 @@ chapter of the book shows the two loss curves agree step for step.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ from derived.attention import (
     split_heads,
 )
 from derived.losses import cross_entropy, cross_entropy_grad
+from derived.norm import layer_norm, layer_norm_backward
 from derived.optim import Adam
 
 __all__ = [
@@ -166,46 +168,23 @@ def _tokens(tokens: ArrayLike, cfg: TransformerConfig, name: str = "tokens") -> 
     return t.astype(np.intp)
 
 
+@functools.cache
+def _param_shapes(cfg: TransformerConfig) -> dict[str, tuple[int, ...]]:
+    """Return the shapes ``init_params`` gives, drawn once per configuration."""
+    return {k: w.shape for k, w in init_params(cfg, np.random.default_rng(0)).items()}
+
+
 def _check_params(params: Any, cfg: TransformerConfig) -> Params:
     """Validate the parameter dictionary against ``init_params``' shapes."""
-    want = init_params(cfg, np.random.default_rng(0))
+    want = _param_shapes(cfg)
     if not isinstance(params, dict) or set(params) != set(want):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise ValueError(f"params must have the keys {sorted(want)}, got {got}")
     out = {k: as_float_array(params[k], f"params[{k!r}]") for k in want}
-    for k, w in want.items():
-        if out[k].shape != w.shape:
-            raise ValueError(f"params[{k!r}] must have shape {w.shape}, got {out[k].shape}")
+    for k, shape in want.items():
+        if out[k].shape != shape:
+            raise ValueError(f"params[{k!r}] must have shape {shape}, got {out[k].shape}")
     return out
-
-
-def _layer_norm(x: Array, g: Array, b: Array) -> tuple[Array, tuple[Array, Array]]:
-    r"""Layer-normalise: :math:`\gamma \odot \hat x + \beta`, :math:`\hat x = (x - \mu)/\sigma`.
-
-    Here :math:`\sigma = \sqrt{\operatorname{Var}(x) + \epsilon}` (biased variance); also returns
-    :math:`\hat x` and :math:`1/\sigma` for the backward pass.
-    """
-    mu = x.mean(axis=-1, keepdims=True)
-    inv = 1 / np.sqrt(x.var(axis=-1, keepdims=True) + EPS)  # (..., 1), biased variance
-    xhat = (x - mu) * inv
-    return g * xhat + b, (xhat, inv)
-
-
-def _layer_norm_backward(dy: Array, g: Array, cache: tuple[Array, Array]) -> tuple[Array, ...]:
-    r"""Return :math:`dx, d\gamma, d\beta` of :func:`_layer_norm`.
-
-    With :math:`d\hat x = \gamma \odot dy` and bars for means over the features,
-    :math:`dx = (d\hat x - \overline{d\hat x} - \hat x\,\overline{d\hat x \odot \hat x}) / \sigma`.
-    """
-    xhat, inv = cache
-    dxhat = dy * g
-    dx = (
-        dxhat
-        - dxhat.mean(axis=-1, keepdims=True)
-        - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
-    ) * inv
-    rows = tuple(range(dy.ndim - 1))
-    return dx, (dy * xhat).sum(axis=rows), dy.sum(axis=rows)
 
 
 def _positions(params: Params, cfg: TransformerConfig) -> Array | float:
@@ -248,19 +227,19 @@ def forward(
     t = _tokens(tokens, cfg)
     h = cfg.n_heads
     x0 = p["embed"][t] + _positions(p, cfg)  # (B, L, D)
-    a, ln1 = _layer_norm(x0, p["ln1_g"], p["ln1_b"])
+    a = layer_norm(x0, p["ln1_g"], p["ln1_b"], EPS)
     q, k, v = (split_heads(a @ p[w], h) for w in ("wq", "wk", "wv"))  # (B, H, L, dh)
     heads = scaled_dot_product_attention(q, k, v, is_causal=cfg.is_causal)  # (B, H, L, dh)
     o = merge_heads(heads)  # (B, L, D)
     x1 = x0 + o @ p["wo"]
-    b, ln2 = _layer_norm(x1, p["ln2_g"], p["ln2_b"])
+    b = layer_norm(x1, p["ln2_g"], p["ln2_b"], EPS)
     pre = b @ p["w1"] + p["b1"]  # (B, L, F)
     hid = np.maximum(pre, 0.0)
     x2 = x1 + hid @ p["w2"] + p["b2"]
-    f, lnf = _layer_norm(x2, p["lnf_g"], p["lnf_b"])
+    f = layer_norm(x2, p["lnf_g"], p["lnf_b"], EPS)
     logits: Array = f @ p["w_out"] + p["b_out"]  # (B, L, V)
     cache = {"p": p, "t": t, "a": a, "q": q, "k": k, "v": v, "o": o, "b": b, "pre": pre}
-    cache |= {"hid": hid, "f": f, "ln1": ln1, "ln2": ln2, "lnf": lnf}
+    cache |= {"hid": hid, "f": f, "x0": x0, "x1": x1, "x2": x2}  # the norms' inputs
     return logits, cache
 
 
@@ -297,12 +276,12 @@ def backward(cache: dict[str, Any], dlogits: ArrayLike, cfg: TransformerConfig) 
     rows = (0, 1)
     g: Params = {"w_out": np.einsum("bld,blv->dv", c["f"], dz), "b_out": dz.sum(axis=rows)}
     df = dz @ p["w_out"].T  # (B, L, D)
-    dx2, g["lnf_g"], g["lnf_b"] = _layer_norm_backward(df, p["lnf_g"], c["lnf"])
+    dx2, g["lnf_g"], g["lnf_b"] = layer_norm_backward(df, c["x2"], p["lnf_g"], EPS)
     g["w2"], g["b2"] = np.einsum("blf,bld->fd", c["hid"], dx2), dx2.sum(axis=rows)
     dpre = (dx2 @ p["w2"].T) * (c["pre"] > 0)  # relu'
     g["w1"], g["b1"] = np.einsum("bld,blf->df", c["b"], dpre), dpre.sum(axis=rows)
     db = dpre @ p["w1"].T
-    dln2, g["ln2_g"], g["ln2_b"] = _layer_norm_backward(db, p["ln2_g"], c["ln2"])
+    dln2, g["ln2_g"], g["ln2_b"] = layer_norm_backward(db, c["x1"], p["ln2_g"], EPS)
     dx1 = dx2 + dln2  # the residual adds its gradient
     g["wo"] = np.einsum("bld,ble->de", c["o"], dx1)
     dheads = split_heads(dx1 @ p["wo"].T, cfg.n_heads)  # (B, H, L, dh)
@@ -312,7 +291,7 @@ def backward(cache: dict[str, Any], dlogits: ArrayLike, cfg: TransformerConfig) 
         dm = merge_heads(dh)  # (B, L, D)
         g[name] = np.einsum("bld,ble->de", c["a"], dm)
         da += dm @ p[name].T
-    dln1, g["ln1_g"], g["ln1_b"] = _layer_norm_backward(da, p["ln1_g"], c["ln1"])
+    dln1, g["ln1_g"], g["ln1_b"] = layer_norm_backward(da, c["x0"], p["ln1_g"], EPS)
     dx0 = dx1 + dln1
     if cfg.positions == "learned":
         g["pos"] = dx0.sum(axis=0)
