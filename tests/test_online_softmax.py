@@ -27,9 +27,14 @@ ATOL = 1e-12
 
 
 def torch_attention(q, k, v, is_causal=False, scale=None):
+    # Causal as a boolean lower-triangular mask aligned at the top left, which is what
+    # is_causal means: torch's is_causal path multiplies the masked -inf scores by the scale,
+    # so scale=0 gives NaN (0 * -inf) where the boolean mask gives the right answer.
+    shape = (np.shape(q)[-2], np.shape(k)[-2])
+    mask = torch.ones(shape, dtype=torch.bool).tril() if is_causal else None
     return n64(
         torch.nn.functional.scaled_dot_product_attention(
-            t64(q), t64(k), t64(v), is_causal=is_causal, scale=scale
+            t64(q), t64(k), t64(v), attn_mask=mask, scale=scale
         )
     )
 
