@@ -1,0 +1,220 @@
+"""The machinery every check shares: cases, comparisons, messages, reports.
+
+A check runs a student's function ``impl`` on a fixed list of cases (random inputs
+from fixed seeds, then edge cases), compares each result with an independent oracle,
+and stops at the first case that fails with a :class:`CheckFailure`, whose message
+names the case, its inputs, what was expected and what came back, and the largest
+error. When every case passes it returns a :class:`CheckResult`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["REPORT_ENV", "CheckFailure", "CheckResult", "Checker", "numerical_gradient", "torch"]
+
+# When this environment variable names a file, every check appends one JSON line to it:
+# {"check": name, "passed": bool, "message": str}. The grader (python -m derived.check) uses it.
+REPORT_ENV = "DERIVED_CHECK_REPORT"
+
+
+class CheckFailure(AssertionError):
+    """A check failed: the message names the first failing case.
+
+    In Jupyter the failure shows as its message alone, without a traceback into this
+    package (the traceback says where the check is, which a student does not need).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What passed: the check's name and the cases it ran."""
+
+    name: str
+    cases: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name} passed all {len(self.cases)} cases: " + "; ".join(self.cases) + "."
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's display
+        p.text(str(self))
+
+
+def _report(name: str, passed: bool, message: str) -> None:
+    path = os.environ.get(REPORT_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"check": name, "passed": passed, "message": message}) + "\n")
+
+
+def show(value: Any, limit: int = 6) -> str:
+    """Return a short, readable text for a value in a message (arrays abbreviated)."""
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple | float)
+    ):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fc" or arr.dtype.kind in "iub":
+            text = np.array2string(
+                arr, precision=6, suppress_small=False, threshold=limit * 4, edgeitems=3
+            )
+            text = " ".join(text.split())
+            return f"array of shape {arr.shape}: {text}"
+    return repr(value)
+
+
+@dataclass
+class Checker:
+    """Run one check on the student's function ``impl``.
+
+    ``case`` opens a case, ``call`` runs ``impl`` on it, ``close``/``equal``/``require``
+    compare, ``result`` closes the check.
+
+    Every failure raises :class:`CheckFailure` with the case's name and inputs.
+    """
+
+    name: str
+    impl: Callable[..., Any]
+    func: str = "your function"
+    _cases: list[str] = field(default_factory=list)
+    _inputs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not callable(self.impl):
+            self.fail_now(
+                f"{self.name} needs a function, got {type(self.impl).__name__} {self.impl!r}."
+            )
+
+    # -- cases --------------------------------------------------------------------------
+    def case(self, label: str, **inputs: Any) -> None:
+        """Start the case ``label`` with the named ``inputs`` (shown if it fails)."""
+        self._cases.append(label)
+        self._inputs = inputs
+
+    def _where(self) -> str:
+        n = len(self._cases)
+        lines = (
+            [f"{self.name} failed on case {n}, {self._cases[-1]!r}:"]
+            if n
+            else [f"{self.name} failed:"]
+        )
+        lines += [f"  {k} = {show(v)}" for k, v in self._inputs.items()]
+        return "\n".join(lines)
+
+    def fail_now(self, message: str) -> None:
+        """Raise a :class:`CheckFailure` with ``message`` (after the case, if one is open)."""
+        text = message if not self._cases else f"{self._where()}\n  {message}"
+        _report(self.name, False, text)
+        raise CheckFailure(text)
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """``impl(*args, **kwargs)`` on copies of the arguments; its errors become failures."""
+        args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        try:
+            return self.impl(*args, **kwargs)
+        except NotImplementedError:
+            self.fail_now(
+                f"{self.func} is not written yet (it raised NotImplementedError): "
+                "replace the `raise NotImplementedError` line with your code."
+            )
+        except Exception as err:  # the student's bug: say where it happened
+            frames = traceback.extract_tb(err.__traceback__)[1:]
+            where = (
+                f" (line {frames[-1].lineno}: {frames[-1].line})"
+                if frames and frames[-1].line
+                else ""
+            )
+            self.fail_now(f"{self.func} raised {type(err).__name__}: {err}{where}".rstrip())
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- comparisons --------------------------------------------------------------------
+    def close(
+        self,
+        got: Any,
+        expected: Any,
+        *,
+        what: str = "result",
+        rtol: float = 1e-7,
+        atol: float = 1e-10,
+    ) -> np.ndarray:
+        """``got`` equals ``expected`` (same shape, finite where expected is) within tolerances."""
+        exp = np.asarray(expected, dtype=np.float64)
+        try:
+            arr = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            self.fail_now(
+                f"the {what} should be numbers of shape {exp.shape}; got {type(got).__name__} "
+                f"{show(got)}"
+            )
+        if arr.shape != exp.shape:
+            self.fail_now(
+                f"the {what} should have shape {exp.shape}, got shape {arr.shape}.\n"
+                f"  expected {show(exp)}\n  got      {show(arr)}"
+            )
+        bad_nan = ~np.isfinite(arr) & np.isfinite(exp)
+        err = np.abs(arr - exp)
+        err = np.where(np.isfinite(exp) & np.isfinite(arr), err, np.where(arr == exp, 0.0, np.inf))
+        allowed = atol + rtol * np.abs(np.where(np.isfinite(exp), exp, 0.0))
+        if bad_nan.any() or (err > allowed).any():
+            worst = np.unravel_index(int(np.argmax(err - allowed)), err.shape) if err.ndim else ()
+            at = f" at index {tuple(int(i) for i in worst)}" if err.ndim else ""
+            kind = "is not finite (NaN or inf)" if bad_nan.any() else "is wrong"
+            self.fail_now(
+                f"the {what} {kind}.\n  expected {show(exp)}\n  got      {show(arr)}\n"
+                f"  largest error {float(err[worst] if err.ndim else err):.3g}{at} "
+                f"(allowed {atol:g} + {rtol:g} * |expected|)"
+            )
+        return arr
+
+    def equal(self, got: Any, expected: Any, *, what: str = "result") -> None:
+        """``got == expected`` exactly (integers, counts, labels)."""
+        same = bool(np.all(np.asarray(got) == np.asarray(expected))) and np.shape(got) == np.shape(
+            expected
+        )
+        if not same:
+            self.fail_now(
+                f"the {what} is wrong.\n  expected {show(expected)}\n  got      {show(got)}"
+            )
+
+    def require(self, condition: bool, message: str) -> None:
+        """Fail with ``message`` unless ``condition``."""
+        if not condition:
+            self.fail_now(message)
+
+    def result(self) -> CheckResult:
+        """Every case passed: report and return the summary."""
+        res = CheckResult(self.name, tuple(self._cases))
+        _report(self.name, True, str(res))
+        return res
+
+
+def torch() -> Any:
+    """Return the torch module, the oracle of most checks (float64 by default inside checks)."""
+    try:
+        import torch as _torch
+    except ImportError as err:  # pragma: no cover - torch is in derived[notebooks]
+        raise ImportError(
+            "the checks compare with torch: pip install 'derived[notebooks]'"
+        ) from err
+    return _torch
+
+
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6
+) -> np.ndarray:
+    """Central differences of the scalar ``f`` at ``x`` (float64), shaped like ``x``."""
+    from derived.jacobians import numerical_jacobian
+
+    return numerical_jacobian(lambda a: np.asarray(f(a), dtype=np.float64), x, h)
