@@ -164,7 +164,8 @@ class Checker:
                 f"  expected {show(exp)}\n  got      {show(arr)}"
             )
         bad_nan = ~np.isfinite(arr) & np.isfinite(exp)
-        err = np.abs(arr - exp)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where both are infinite
+            err = np.abs(arr - exp)
         err = np.where(np.isfinite(exp) & np.isfinite(arr), err, np.where(arr == exp, 0.0, np.inf))
         allowed = atol + rtol * np.abs(np.where(np.isfinite(exp), exp, 0.0))
         if bad_nan.any() or (err > allowed).any():
