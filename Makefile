@@ -3,6 +3,7 @@
 #   make test    lint and test the package `derived` (code/derived, tests/)
 #   make pdf     the whole book as one PDF (needs LaTeX: make deps installs it)
 #   make deps    the system packages: Chromium for the browser tests, TeX Live for make pdf
+#   make problem-sets  write the students' problem sets (book/problems) from the teachers' (problems/)
 # Both create the virtual environment .venv on first use and install the pinned
 # dependencies (constraints.txt) into it; nothing is installed outside the repository.
 # On a machine without an NVIDIA GPU add TORCH=cpu (e.g. make book TORCH=cpu) to install
@@ -20,7 +21,7 @@ PORT ?= 8000
 # Chapters and tests import the package from this checkout, whatever .venv points at.
 export PYTHONPATH := $(CURDIR)/code
 
-.PHONY: help book pdf latex deps test test-all test-book lint typecheck serve bench clean clean-all env
+.PHONY: help book pdf latex deps test test-all test-book lint typecheck serve bench clean clean-all env problem-sets
 
 help:
 	@echo "make book   build the HTML book into _build/html (first run installs into .venv)"
@@ -28,6 +29,7 @@ help:
 	@echo "make test-all  make test, with every chapter re-run and scanned for accessibility (CI)"
 	@echo "make pdf    build the whole book as _build/html/$(PDF_NAME) (needs LaTeX: make deps)"
 	@echo "make deps   install the system packages (Chromium, TeX Live) with apt-get"
+	@echo "make problem-sets  write the students' problem sets from the teachers' versions"
 	@echo "make serve  serve _build/html on http://localhost:$(PORT)"
 	@echo "make bench  run the quick CPU benchmark (python -m derived.bench --quick)"
 	@echo "make clean  remove the built book (keeps .venv and node_modules)"
@@ -105,6 +107,12 @@ pdf: $(STAMP) latex
 	@mkdir -p _build/html && cp _build/latex/$(PDF_NAME) _build/html/$(PDF_NAME)
 	@echo
 	@echo "The PDF is built: $(CURDIR)/_build/html/$(PDF_NAME)"
+
+# The students' problem sets (book/problems/, built into the book) are written from the
+# teachers' versions (problems/, with the solutions) by jupytext and nbgrader's markers;
+# tests/test_problem_sets.py fails if they differ.
+problem-sets: $(STAMP)
+	$(BIN)/python tools/problem_sets.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

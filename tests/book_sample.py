@@ -23,6 +23,7 @@ SAMPLE = (
     "book/part5/18-gpu-kernels",
     "book/part6/19-wann",
     "book/part7/22-flash-attention",
+    "book/problems/part7",
     "book/appendix/errata",
 )
 TEST_ALL = os.environ.get("DERIVED_TEST_ALL", "") not in ("", "0")

@@ -33,8 +33,21 @@ def public_functions() -> list[tuple[str, Callable[..., Any]]]:
     for module in public_modules():
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+            # A package's public names may be defined in its private submodules
+            # (derived.check re-exports derived.check._part2.check_softmax).
+            home = obj.__module__ if inspect.isfunction(obj) else ""
+            if home == module.__name__ or home.startswith(f"{module.__name__}._"):
                 found.append((f"{module.__name__}.{name}", obj))
+    return found
+
+
+def private_submodules() -> list[Any]:
+    """The private submodules of public packages (their docstring examples run too)."""
+    found = []
+    for module in public_modules():
+        for m in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            if m.name.startswith("_") and m.name != "__main__":
+                found.append(importlib.import_module(f"{module.__name__}.{m.name}"))
     return found
 
 

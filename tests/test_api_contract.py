@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import derived
-from surface import OPTIONAL, public_functions, public_modules
+from surface import OPTIONAL, private_submodules, public_functions, public_modules
 
 MODULES = public_modules()
 FUNCTIONS = public_functions()
@@ -64,7 +64,7 @@ def test_function_is_typed_and_documented(name, func):
     assert "Examples\n--------" in doc, f"{name}: no Examples section"
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", MODULES + private_submodules(), ids=lambda m: m.__name__)
 def test_docstring_examples_run(module):
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

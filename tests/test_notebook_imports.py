@@ -22,7 +22,7 @@ import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("part*/*.md"))
+CHAPTERS = sorted([*(ROOT / "book").glob("part*/*.md"), *(ROOT / "book").glob("problems/*.md")])
 READER_OWN = {"derived", "IPython"}  # the package itself, and the reader's Jupyter
 
 

@@ -36,6 +36,7 @@ module                        concept
 ``derived.attention``         scaled dot-product attention, heads, masks
 ``derived.transformer``       a pre-LN transformer block, trained
 ``derived.online_softmax``    online softmax, block-by-block attention
+``derived.check``             checks that grade a student's functions
 ``derived.errata``            the seeds' errors, each with a check
 ``derived.plotting``          the book's single figure style
 ``derived.book``              glued values, in the book and downloads

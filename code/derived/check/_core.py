@@ -127,7 +127,7 @@ class Checker:
         except NotImplementedError:
             self.fail_now(
                 f"{self.func} is not written yet (it raised NotImplementedError): "
-                "replace the `raise NotImplementedError` line with your code."
+                "replace the line raise NotImplementedError() with your code."
             )
         except Exception as err:  # the student's bug: say where it happened
             frames = traceback.extract_tb(err.__traceback__)[1:]

@@ -47,8 +47,31 @@ def _called_checks(nb: object) -> tuple[str, ...]:
 def grade_notebook(path: str | Path, timeout: int = 120, kernel: str = "python3") -> Grade:
     """Execute the notebook ``path`` in a fresh kernel (in its folder) and grade its checks.
 
-    Every cell runs even after an error, as a student's "Run all" would with the
-    problem set's tags. A check counts as passed when its last run passed.
+    Every cell runs even after an error. The checks the notebook calls are found in its
+    code cells' text (``check_<name>(``); a check counts as passed when its last run in
+    the notebook passed (each check reports to a file named by the environment variable
+    ``DERIVED_CHECK_REPORT``, set here for the kernel).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A Jupyter notebook (``.ipynb``); it runs in its own folder.
+    timeout : int, default 120
+        Seconds allowed per cell.
+    kernel : str, default "python3"
+        The Jupyter kernel to run it in.
+
+    Returns
+    -------
+    Grade
+        The checks called, those passed, each failure's message, the run time, and any
+        error raised outside a check.
+
+    Examples
+    --------
+    >>> grade = grade_notebook("submissions/alice.ipynb")  # doctest: +SKIP
+    >>> grade.score  # doctest: +SKIP
+    '5/6'
     """
     import nbformat
     from nbclient import NotebookClient
@@ -100,7 +123,24 @@ def grade_notebook(path: str | Path, timeout: int = 120, kernel: str = "python3"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m derived.check NOTEBOOK_OR_FOLDER ... [--csv FILE]``."""
+    """Grade notebooks from the command line: ``python -m derived.check PATH ... [--csv FILE]``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: the command line's).
+
+    Returns
+    -------
+    int
+        0 if every notebook passed every check it calls with no error, else 1.
+
+    Examples
+    --------
+    >>> main(["submissions/", "--csv", "grades.csv"])  # doctest: +SKIP
+    submissions/alice.ipynb: 6/6 checks passed (8.1 s); failed: -
+    1
+    """
     import argparse
 
     parser = argparse.ArgumentParser(

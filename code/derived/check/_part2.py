@@ -29,6 +29,29 @@ def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
 
     Cases: random rows and a batch, one class, equal scores, and scores near +-1000,
     where computing ``exp(z)`` before shifting by the maximum overflows.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's softmax: a float64 array ``z`` of shape (..., K) to the array of
+        the same shape whose rows are the softmax of the rows of ``z``.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose result is wrong, naming the case, ``z``, the expected
+        and the returned arrays and the largest error.
+
+    Examples
+    --------
+    >>> from derived.softmax import softmax
+    >>> check_softmax(softmax)
+    check_softmax passed all 6 cases: random scores, one row of 5; ...
     """
     c = Checker("check_softmax", impl, "softmax")
     t = torch()
