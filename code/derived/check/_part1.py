@@ -107,7 +107,7 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
     """Check ``impl(weights, biases, interval)``, the number of affine pieces of a ReLU network.
 
     The network has one input and one output: ``weights[d]`` has shape
-    ``(W_{d+1}, W_d)`` with ``W_0 = 1``, ``biases[d]`` shape ``(W_{d+1},)``, ReLU after
+    ``(n_{d+1}, n_d)`` with widths ``n_0 = 1``, ``biases[d]`` shape ``(n_{d+1},)``, ReLU after
     every layer but the last. ``interval`` is ``(lo, hi)``. A piece is a maximal interval on
     which the network is affine: two neighbours with the same affine function are one piece.
 
