@@ -189,6 +189,20 @@ class Checker:
                 f"the {what} is wrong.\n  expected {show(expected)}\n  got      {show(got)}"
             )
 
+    def outputs(self, got: Any, names: tuple[str, ...], what: str) -> tuple[Any, ...]:
+        """``got`` as a tuple of ``len(names)`` outputs, or fail naming the expected ones.
+
+        ``what`` names them in the message, e.g. "gradients" for
+        "f should return three gradients (dx, dw, db), got ...".
+        """
+        count = {1: "one", 2: "two", 3: "three", 4: "four"}.get(len(names), str(len(names)))
+        self.require(
+            isinstance(got, tuple | list) and len(got) == len(names),
+            f"{self.func} should return {count} {what} ({', '.join(names)}), "
+            f"got {type(got).__name__} {got!r}"[:400],
+        )
+        return tuple(got)
+
     def require(self, condition: bool, message: str) -> None:
         """Fail with ``message`` unless ``condition``."""
         if not condition:

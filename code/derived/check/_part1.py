@@ -187,10 +187,7 @@ def check_xor_network(impl: Callable[[], Any]) -> CheckResult:
     c = Checker("check_xor_network", impl, "xor_network")
     c.case("the weights' shapes")
     params = c.call()
-    c.require(
-        isinstance(params, tuple | list) and len(params) == 4,
-        f"xor_network should return four arrays (W1, b1, W2, b2), got {params!r}",
-    )
+    params = c.outputs(params, ("W1", "b1", "W2", "b2"), "arrays")
     W1, b1, W2, b2 = (np.asarray(p, dtype=np.float64) for p in params)
     H = W1.shape[0] if W1.ndim == 2 else -1
     shapes = [W1.shape, b1.shape, W2.shape, b2.shape]

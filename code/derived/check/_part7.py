@@ -48,10 +48,7 @@ def _norm_check(
     for label, dy, x, gamma in cases:
         c.case(label, dy=dy, x=x, gamma=gamma, eps=_EPS)
         got = c.call(dy, x, gamma, _EPS)
-        c.require(
-            isinstance(got, tuple | list) and len(got) == 3,
-            f"{func} should return a tuple (dx, dgamma, dbeta), got {type(got).__name__}.",
-        )
+        got = c.outputs(got, ("dx", "dgamma", "dbeta"), "gradients")
         expected = _norm_oracle(kind, dy, x, gamma, _EPS)
         for what, g, e in zip(("dx", "dgamma", "dbeta"), got, expected, strict=True):
             c.close(g, e, what=what, rtol=_RTOL, atol=_ATOL)
@@ -238,10 +235,7 @@ def check_attention_backward(impl: Callable[..., Any]) -> CheckResult:
     for label, q, k, v, dout in _attention_cases():
         c.case(label, q=q, k=k, v=v, dout=dout)
         got = c.call(q, k, v, dout)
-        c.require(
-            isinstance(got, tuple | list) and len(got) == 3,
-            f"attention_backward should return a tuple (dq, dk, dv), got {type(got).__name__}.",
-        )
+        got = c.outputs(got, ("dq", "dk", "dv"), "gradients")
         qt, kt, vt = (t.tensor(a, dtype=t.float64, requires_grad=True) for a in (q, k, v))
         out = t.nn.functional.scaled_dot_product_attention(qt, kt, vt)
         out.backward(t.tensor(dout, dtype=t.float64))
@@ -321,10 +315,7 @@ def check_merge_states(impl: Callable[..., Any]) -> CheckResult:
         m, ell = _state(np.concatenate([xa, xb], axis=-1))
         c.case(label, x_a=xa, x_b=xb, m_a=ma, l_a=la, m_b=mb, l_b=lb)
         got = c.call(ma, la, mb, lb)
-        c.require(
-            isinstance(got, tuple | list) and len(got) == 2,
-            f"merge_states should return a tuple (m, l), got {type(got).__name__}.",
-        )
+        got = c.outputs(got, ("m", "l"), "arrays")
         gm = np.asarray(got[0], dtype=np.float64) if _numbers(got[0]) else got[0]
         empty = np.isneginf(m)
         if empty.any() and isinstance(gm, np.ndarray) and gm.shape == m.shape:
