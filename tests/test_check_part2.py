@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pytest
 
+from derived.autograd import Value, topological_order
 from derived.check import CheckFailure
 from derived.check._part2 import (
+    check_backward_rules,
     check_log_softmax,
     check_softmax,
     check_softmax_jacobian,
     check_softmax_vjp,
     check_two_layer_backward,
+    check_value_backward,
 )
 from derived.losses import cross_entropy_grad
 from derived.mlp import MLP
@@ -32,6 +36,36 @@ def _mlp_backward(X, W1, b1, W2, b2, y):
     return tuple(net.backward(cross_entropy_grad(net.forward(X), y)))
 
 
+_VALUE_OPS = {
+    "add": Value.__add__,
+    "sub": Value.__sub__,
+    "mul": Value.__mul__,
+    "div": Value.__truediv__,
+    "pow": lambda x, p: x**p.data,  # p is a constant: Value(p) only carries it here
+    "exp": Value.exp,
+    "log": Value.log,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+}
+
+
+def _value_rule(op):
+    """The rule derived.autograd.Value applies: its cached local derivatives times out_grad."""
+
+    def rule(*args):
+        *inputs, _out, out_grad = args
+        grads = [d * out_grad for d in op(*map(Value, inputs)).local_grads]
+        return grads[0] if len(grads) == 1 else tuple(grads)
+
+    return rule
+
+
+def _value_rules(**replaced):
+    """The package's rules, with some replaced by planted wrong ones."""
+    return {name: _value_rule(op) for name, op in _VALUE_OPS.items()} | replaced
+
+
 # --------------------------------------------------------------------------- the package
 
 
@@ -41,12 +75,15 @@ def test_the_package_passes_every_check():
     assert len(check_softmax_vjp(softmax_vjp).cases) == 7
     assert len(check_softmax_jacobian(softmax_jacobian).cases) == 6
     assert len(check_two_layer_backward(_mlp_backward).cases) == 6
+    assert len(check_backward_rules(_value_rules()).cases) == 10
+    assert len(check_value_backward(Value.backward).cases) == 6
 
 
 @pytest.mark.parametrize(
     "check",
     [check_softmax, check_log_softmax, check_softmax_vjp, check_softmax_jacobian,
-     check_two_layer_backward],
+     check_two_layer_backward, check_value_backward,
+     lambda f: check_backward_rules({op: f for op in _VALUE_OPS})],
 )  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
@@ -226,3 +263,162 @@ def test_two_layer_backward_catches_swapped_gradients_and_a_bad_return():
         check_two_layer_backward(swapped)
     with pytest.raises(CheckFailure, match="should return four gradients"):
         check_two_layer_backward(lambda *a: _backward(*a)[:2])
+
+
+# --------------------------------------------------------------------------- backward rules
+
+
+def test_the_adapter_gives_the_package_rules():
+    assert _value_rules()["mul"](2.0, 3.0, 6.0, 0.5) == (1.5, 1.0)
+    assert _value_rules()["pow"](4.0, -0.5, 0.5, 2.0) == pytest.approx(-0.125)
+
+
+def _seed_mul(a, b, out, out_grad):
+    """The seeds' slip (errata dfdz-chain): b gets the adjoint of the other operand, not out's."""
+    da = out_grad * b
+    return da, da * a
+
+
+@pytest.mark.parametrize(
+    ("op", "wrong", "case"),
+    [
+        ("mul", lambda a, b, out, g: (g * a, g * b), "case 1, 'random x, y used twice"),
+        ("mul", lambda a, b, out, g: (b, a), "case 2, 'random x, y, a diamond"),  # no out_grad
+        ("mul", _seed_mul, "case 1, 'random x, y used twice"),
+        ("add", lambda a, b, out, g: (g, 0.0), "case 1, 'random x, y used twice"),
+        ("sub", lambda a, b, out, g: (g, g), "case 1, 'random x, y used twice"),
+        ("div", lambda a, b, out, g: (g / b, g * a / b**2), "case 2, 'random x, y, a diamond"),
+        ("div", lambda a, b, out, g: (g / b, -g / b**2), "case 2, 'random x, y, a diamond"),
+        ("tanh", lambda x, out, g: g * (1 - x**2), "case 2, 'random x, y, a diamond"),
+        ("tanh", lambda x, out, g: 1 - out**2, "case 2, 'random x, y, a diamond"),
+        ("exp", lambda x, out, g: g * x, "case 2, 'random x, y, a diamond"),
+        ("exp", lambda x, out, g: out, "case 2, 'random x, y, a diamond"),  # no out_grad
+        ("sigmoid", lambda x, out, g: g * x * (1 - x), "case 2, 'random x, y, a diamond"),
+        ("sigmoid", lambda x, out, g: g * math.exp(-x) / (1 + math.exp(-x)) ** 2,
+         "case 8, 'far in the tails"),  # exp(800) overflows
+        ("log", lambda x, out, g: g * out, "case 3, 'random positive x, y"),
+        ("log", lambda x, out, g: -g / x, "case 3, 'random positive x, y"),
+        ("pow", lambda x, p, out, g: g * x ** (p - 1), "case 4, 'random x > 0"),  # no factor p
+        ("pow", lambda x, p, out, g: g * p * out, "case 4, 'random x > 0"),  # p x^p
+        ("relu", lambda x, out, g: g * (x >= 0), "case 7, 'relu at 0"),  # slope 1 at 0
+        ("relu", lambda x, out, g: g * out, "case 7, 'relu at 0"),  # relu(x) for its slope
+    ],
+    ids=["mul-swapped", "mul-no-out-grad", "mul-seeds-adjoint", "add-drops-b", "sub-sign",
+         "div-sign", "div-no-a", "tanh-of-input", "tanh-no-out-grad", "exp-input",
+         "exp-no-out-grad", "sigmoid-of-input", "sigmoid-overflow", "log-output", "log-sign",
+         "pow-no-factor", "pow-no-decrement", "relu-slope-1-at-0", "relu-output"],
+)  # fmt: skip
+def test_backward_rules_catch(op, wrong, case):
+    with pytest.raises(CheckFailure, match=case) as info:
+        check_backward_rules(_value_rules(**{op: wrong}))
+    assert "<lambda>" not in str(info.value)
+
+
+def test_backward_rules_name_the_wrong_rule_and_its_arguments():
+    def tanh_backward(x, out, out_grad):
+        return out_grad * (1 - x**2)
+
+    with pytest.raises(CheckFailure) as info:
+        check_backward_rules(_value_rules(tanh=tanh_backward))
+    message = str(info.value)
+    assert "case 2, 'random x, y, a diamond" in message
+    assert "the result of tanh_backward(x=" in message
+    assert "out_grad=" in message
+
+
+def test_backward_rules_need_every_rule_and_the_right_outputs():
+    rules = _value_rules()
+    del rules["relu"]
+    with pytest.raises(CheckFailure, match="missing: relu"):
+        check_backward_rules(rules)
+    with pytest.raises(CheckFailure, match="needs a dict of rules"):
+        check_backward_rules(_value_rule(Value.__mul__))  # type: ignore[arg-type]
+    with pytest.raises(CheckFailure, match="should return two adjoints"):
+        check_backward_rules(_value_rules(mul=lambda a, b, out, g: g * b))
+    with pytest.raises(CheckFailure, match="should return dx, a number"):
+        check_backward_rules(_value_rules(exp=lambda x, out, g: [g * out]))
+
+
+# --------------------------------------------------------------------------- backward pass
+
+
+def _value_backward(output, *, accumulate=True, reset=True, seed=1.0, reverse=True):
+    order = topological_order(output)
+    if reset:
+        for v in order:
+            v.grad = 0.0
+    output.grad = seed
+    for v in reversed(order) if reverse else order:
+        for parent, local in zip(v.parents, v.local_grads, strict=True):
+            if accumulate:
+                parent.grad += local * v.grad
+            else:
+                parent.grad = local * v.grad
+
+
+def _backward_breadth_first(output):
+    """The chapter's wrong order: nodes by their distance from the output."""
+    for v in topological_order(output):
+        v.grad = 0.0
+    output.grad = 1.0
+    queue, seen = [output], {id(output)}
+    for v in queue:
+        for parent, local in zip(v.parents, v.local_grads, strict=True):
+            parent.grad += local * v.grad
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                queue.append(parent)
+
+
+def _backward_recursive(output):
+    """Right, but a recursive depth-first search: one Python frame per level."""
+    order, seen = [], set()
+
+    def visit(v):
+        if id(v) not in seen:
+            seen.add(id(v))
+            for p in v.parents:
+                visit(p)
+            order.append(v)
+
+    visit(output)
+    for v in order:
+        v.grad = 0.0
+    output.grad = 1.0
+    for v in reversed(order):
+        for parent, local in zip(v.parents, v.local_grads, strict=True):
+            parent.grad += local * v.grad
+
+
+def test_the_planted_backward_pass_is_right_when_nothing_is_planted():
+    check_value_backward(_value_backward)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda f: _value_backward(f, accumulate=False), "case 1, 'random x, y, x used three"),
+        (lambda f: _value_backward(f, reset=False), "case 5, 'backward called twice"),
+        (lambda f: _value_backward(f, seed=0.0), "case 1, 'random x, y, x used three times"),
+        (lambda f: _value_backward(f, reverse=False), "case 1, 'random x, y, x used three times"),
+        (_backward_breadth_first, "case 2, 'random x, y, a diamond"),  # a before exp(a)
+        (_backward_recursive, "case 6, 'a chain of 2000 steps(.|\n)*RecursionError"),
+    ],
+    ids=["assign-not-accumulate", "no-reset", "no-seed", "parents-first", "breadth-first",
+         "recursive"],
+)  # fmt: skip
+def test_value_backward_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_value_backward(wrong)
+
+
+def test_value_backward_catches_breadth_first_on_the_chapter_graph():
+    """Right on the first two cases, breadth-first from then on: a + exp(a^2) still fails."""
+    calls = []
+
+    def late_breadth_first(output):
+        calls.append(output)
+        (_value_backward if len(calls) <= 2 else _backward_breadth_first)(output)
+
+    with pytest.raises(CheckFailure, match="case 3, 'g = a \\+ exp"):
+        check_value_backward(late_breadth_first)

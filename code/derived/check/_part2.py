@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -10,11 +11,13 @@ import numpy as np
 from derived.check._core import Checker, CheckResult, torch
 
 __all__ = [
+    "check_backward_rules",
     "check_log_softmax",
     "check_softmax",
     "check_softmax_jacobian",
     "check_softmax_vjp",
     "check_two_layer_backward",
+    "check_value_backward",
 ]
 
 
@@ -364,4 +367,438 @@ def check_two_layer_backward(impl: Callable[..., Any]) -> CheckResult:
         t.nn.functional.cross_entropy(logits, t.tensor(y)).backward()
         for name, g, p in zip(names, got, params, strict=True):
             c.close(g, p.grad.numpy(), what=f"gradient {name}", rtol=1e-8, atol=1e-12)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- backward rules
+
+# The operations whose rules a student writes, by the keys the check looks up.
+_RULES = ("add", "sub", "mul", "div", "pow", "exp", "log", "tanh", "sigmoid", "relu")
+
+
+def _sigmoid(x: float) -> float:
+    e = math.exp(-abs(x))  # at most 1: never overflows
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+_FORWARD: dict[str, Callable[..., float]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, p: a**p,
+    "exp": math.exp,
+    "log": math.log,
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda a: max(a, 0.0),
+}
+
+
+class _Node:
+    """A scalar of the check's own reverse-mode engine: the student supplies its rules.
+
+    Operators and method names match those of derived.autograd.Value and of torch
+    tensors, so that one expression builds the graph on all three.
+    """
+
+    __slots__ = ("const", "data", "grad", "op", "parents")
+
+    def __init__(
+        self, data: float, op: str = "", parents: tuple[_Node, ...] = (), const: float = 0.0
+    ) -> None:
+        self.data, self.op, self.parents, self.const = data, op, parents, const
+        self.grad = 0.0
+
+    @staticmethod
+    def _lift(other: _Node | float) -> _Node:
+        return other if isinstance(other, _Node) else _Node(float(other))
+
+    def _apply(self, op: str, *others: _Node | float) -> _Node:
+        parents = (self, *(self._lift(o) for o in others))
+        return _Node(_FORWARD[op](*(p.data for p in parents)), op, parents)
+
+    def __add__(self, other: _Node | float) -> _Node:
+        return self._apply("add", other)
+
+    def __radd__(self, other: float) -> _Node:
+        return self._lift(other)._apply("add", self)
+
+    def __sub__(self, other: _Node | float) -> _Node:
+        return self._apply("sub", other)
+
+    def __rsub__(self, other: float) -> _Node:
+        return self._lift(other)._apply("sub", self)
+
+    def __mul__(self, other: _Node | float) -> _Node:
+        return self._apply("mul", other)
+
+    def __rmul__(self, other: float) -> _Node:
+        return self._lift(other)._apply("mul", self)
+
+    def __truediv__(self, other: _Node | float) -> _Node:
+        return self._apply("div", other)
+
+    def __rtruediv__(self, other: float) -> _Node:
+        return self._lift(other)._apply("div", self)
+
+    def __pow__(self, p: float) -> _Node:
+        return _Node(self.data**p, "pow", (self,), float(p))
+
+    def exp(self) -> _Node:
+        return self._apply("exp")
+
+    def log(self) -> _Node:
+        return self._apply("log")
+
+    def tanh(self) -> _Node:
+        return self._apply("tanh")
+
+    def sigmoid(self) -> _Node:
+        return self._apply("sigmoid")
+
+    def relu(self) -> _Node:
+        return self._apply("relu")
+
+
+def _postorder(output: Any) -> list[Any]:
+    """Every node ``output`` depends on, each after its parents (explicit stack, no recursion)."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(output, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    return order
+
+
+Graph = Callable[..., Any]
+
+
+def _tanh_chain(x: Any, w: Any) -> Any:
+    for _ in range(40):
+        x = (w * x).tanh()
+    return x
+
+
+def _rules_cases() -> list[tuple[str, Graph, dict[str, float]]]:
+    rng = np.random.default_rng(20266)
+
+    def draw(*names: str, low: float = -2.0, high: float = 2.0) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(names, rng.uniform(low, high, len(names)), strict=True)}
+
+    return [
+        (
+            "random x, y used twice: f = x * x + x * y - y",
+            lambda x, y: x * x + x * y - y,
+            draw("x", "y"),
+        ),
+        (
+            "random x, y, a diamond through a = x * y: f = tanh(a) / exp(a) + sigmoid(a)",
+            lambda x, y: (lambda a: a.tanh() / a.exp() + a.sigmoid())(x * y),
+            draw("x", "y", low=-1.0, high=1.0),
+        ),
+        (
+            "random positive x, y and any z: f = log(x * y) * z - z / (x + y)",
+            lambda x, y, z: (x * y).log() * z - z / (x + y),
+            {**draw("x", "y", low=0.5, high=2.0), **draw("z")},
+        ),
+        (
+            "random x > 0: f = x ** 2 + x ** -1 + x ** 0.5 - x ** -1.5 (negative and fractional "
+            "exponents)",
+            lambda x: x**2 + x**-1 + x**0.5 - x**-1.5,
+            draw("x", low=0.5, high=2.0),
+        ),
+        (
+            "a negative base with integer exponents: f = x ** 3 * y + x ** -2",
+            lambda x, y: x**3 * y + x**-2,
+            {"x": -1.3, "y": 0.7},
+        ),
+        (
+            "a deep chain of 40 steps x <- tanh(w * x), w used 40 times",
+            _tanh_chain,
+            {"x": 0.8, "w": 1.1},
+        ),
+        (
+            "relu at 0 (its derivative there is 0, as in torch.relu) and on each side: "
+            "f = relu(x) * y + relu(z) * y + relu(-z) * z + relu(x - x) * z",
+            lambda x, y, z: x.relu() * y + z.relu() * y + (0.0 - z).relu() * z + (x - x).relu() * z,
+            {"x": 0.0, "y": 1.5, "z": 0.6},
+        ),
+        (
+            "far in the tails: f = sigmoid(x) + tanh(x) * y at x = -800 (exp(-x) overflows)",
+            lambda x, y: x.sigmoid() + x.tanh() * y,
+            {"x": -800.0, "y": 2.0},
+        ),
+        (
+            "a worked example of the chapter: f = ln x + e^y z at (x, y, z) = (1, 3, 2)",
+            lambda x, y, z: x.log() + y.exp() * z,
+            {"x": 1.0, "y": 3.0, "z": 2.0},
+        ),
+        (
+            "the quotient of the chapter: f = a / b, a = x^2 + sigmoid(y), "
+            "b = 3x + y - sigmoid(x), at (1, 0)",
+            lambda x, y: (x**2 + y.sigmoid()) / (3.0 * x + y - x.sigmoid()),
+            {"x": 1.0, "y": 0.0},
+        ),
+    ]
+
+
+def _torch_gradient(graph: Graph, leaves: dict[str, float]) -> np.ndarray:
+    """df/d(leaf) for every leaf, by torch autograd in float64 (the same expression)."""
+    t = torch()
+    xs = [t.tensor(v, dtype=t.float64, requires_grad=True) for v in leaves.values()]
+    graph(*xs).backward()
+    return np.array([x.grad.item() if x.grad is not None else 0.0 for x in xs])
+
+
+def _torch_rule(op: str, inputs: tuple[float, ...], const: float, out_grad: float) -> np.ndarray:
+    """Return the adjoints of an operation's inputs given the output's (torch, float64)."""
+    t = torch()
+    xs = [t.tensor(v, dtype=t.float64, requires_grad=True) for v in inputs]
+    fns: dict[str, Callable[..., Any]] = {
+        "add": lambda a, b: a + b,
+        "sub": lambda a, b: a - b,
+        "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b,
+        "pow": lambda a: a**const,
+        "exp": t.exp,
+        "log": t.log,
+        "tanh": t.tanh,
+        "sigmoid": t.sigmoid,
+        "relu": t.relu,
+    }
+    fns[op](*xs).backward(t.tensor(out_grad, dtype=t.float64))
+    return np.array([x.grad.item() for x in xs])
+
+
+def _number(c: Checker, value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        c.fail_now(f"{c.func} should return {what}, a number; got {type(value).__name__} {value!r}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rule_name(rules: Mapping[str, Any], op: str) -> str:
+    name = getattr(rules[op], "__name__", "")
+    return name if name.isidentifier() else f"the rule for {op}"
+
+
+def check_backward_rules(rules: Mapping[str, Callable[..., Any]]) -> CheckResult:
+    r"""Check the local backward rules of a scalar engine, in small graphs, against torch.
+
+    Each rule maps an operation's inputs, its output and the output's adjoint
+    :math:`\bar v` to the inputs' shares of the adjoint, :math:`\bar v\,\partial v /
+    \partial u` for each input :math:`u` (the local rules of :class:`derived.autograd.Value`,
+    times :math:`\bar v`). The check runs its own reverse-mode engine (a depth-first
+    topological order, :math:`\bar f = 1`, and ``+=`` over every use of a node) with these
+    rules on small graphs, and compares the gradient of every input with torch autograd of
+    the same expression in float64. Every call of a rule is also compared with torch's
+    adjoints of that one operation, so that a failure names the rule, its arguments and the
+    graph. Cases: a node used twice, a diamond, logarithm and division, powers with
+    negative and fractional exponents, a negative base, a chain of 40 tanh steps, ReLU at
+    0 (slope 0, as ``torch.relu``), sigmoid and tanh at -800, and the chapter's graphs
+    :math:`\ln x + e^y z` and its quotient of sigmoids.
+
+    Parameters
+    ----------
+    rules : mapping of str to callable
+        One rule per operation, under the keys ``"add"``, ``"sub"``, ``"mul"``, ``"div"``
+        (each ``rule(a, b, out, out_grad) -> (da, db)``), ``"pow"`` (``rule(x, p, out,
+        out_grad) -> dx`` for :math:`x^p` with a constant ``p``), ``"exp"``, ``"log"``,
+        ``"tanh"``, ``"sigmoid"`` and ``"relu"`` (each ``rule(x, out, out_grad) -> dx``).
+        All arguments are floats; ``out`` is the operation's result and ``out_grad`` the
+        adjoint of that result.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        If a rule is missing, or at the first case where a rule returns a wrong adjoint
+        (naming the rule, its arguments and the graph) or an input's gradient is wrong.
+
+    Examples
+    --------
+    >>> from derived.autograd import Value
+    >>> def from_value(op):  # the package's cached local derivatives, times out_grad
+    ...     def rule(*args):
+    ...         *inputs, out, out_grad = args
+    ...         grads = [d * out_grad for d in op(*map(Value, inputs)).local_grads]
+    ...         return grads[0] if len(grads) == 1 else tuple(grads)
+    ...     return rule
+    >>> ops = {"add": Value.__add__, "sub": Value.__sub__, "mul": Value.__mul__,
+    ...        "div": Value.__truediv__, "pow": lambda x, p: x**p.data, "exp": Value.exp,
+    ...        "log": Value.log, "tanh": Value.tanh, "sigmoid": Value.sigmoid,
+    ...        "relu": Value.relu}
+    >>> check_backward_rules({name: from_value(op) for name, op in ops.items()})
+    check_backward_rules passed all 10 cases: random x, y used twice: ...
+    """
+    c = Checker("check_backward_rules", lambda op, *args: rules[op](*args), "your rule")
+    if not isinstance(rules, Mapping):
+        c.fail_now(
+            "check_backward_rules needs a dict of rules, "
+            f"{{'add': add_backward, 'mul': mul_backward, ...}}; got {type(rules).__name__}"
+        )
+    missing = [op for op in _RULES if not callable(rules.get(op))]
+    c.require(
+        not missing,
+        f"check_backward_rules needs a rule (a function) for each of {', '.join(_RULES)}; "
+        f"missing: {', '.join(missing)}",
+    )
+    for label, graph, leaves in _rules_cases():
+        c.case(label, **leaves)
+        inputs = [_Node(v) for v in leaves.values()]
+        out = graph(*inputs)
+        order = _postorder(out)
+        out.grad = 1.0
+        for k, node in enumerate(reversed(order), start=1):
+            if not node.parents:
+                continue
+            args = tuple(p.data for p in node.parents)
+            if node.op == "pow":
+                args = (*args, node.const)
+            c.func = _rule_name(rules, node.op)
+            got = c.call(node.op, *args, node.data, node.grad)
+            names = ("da", "db") if len(node.parents) == 2 else ("dx",)
+            got = c.outputs(got, names, "adjoints") if len(names) == 2 else (got,)
+            shares = [_number(c, g, n) for g, n in zip(got, names, strict=True)]
+            arg_names = ("a", "b") if len(names) == 2 else ("x", "p")[: len(args)]
+            where = ", ".join(f"{n}={v:.6g}" for n, v in zip(arg_names, args, strict=True))
+            expected = _torch_rule(node.op, args[: len(node.parents)], node.const, node.grad)
+            c.close(
+                shares if len(shares) == 2 else shares[0],
+                expected if len(shares) == 2 else expected[0],
+                what=(
+                    f"result of {c.func}({where}, out={node.data:.6g}, out_grad="
+                    f"{node.grad:.6g}) (node {k} of {len(order)}, counted from the output)"
+                ),
+                rtol=1e-9,
+                atol=1e-12,
+            )
+            for parent, share in zip(node.parents, shares, strict=True):
+                parent.grad += share
+        c.close(
+            [x.grad for x in inputs],
+            _torch_gradient(graph, leaves),
+            what=f"gradient (df/d{', df/d'.join(leaves)})",
+            rtol=1e-9,
+            atol=1e-12,
+        )
+    return c.result()
+
+
+# --------------------------------------------------------------------------- backward pass
+
+
+def _value_backward_cases() -> list[tuple[str, Graph, dict[str, float], int]]:
+    rng = np.random.default_rng(20267)
+    x, y = (float(v) for v in rng.uniform(-1.5, 1.5, 2))
+    a, b = (float(v) for v in rng.uniform(-1.0, 1.0, 2))
+    return [
+        (
+            "random x, y, x used three times: f = x * x * y + tanh(x * y)",
+            lambda x, y: x * x * y + (x * y).tanh(),
+            {"x": x, "y": y},
+            1,
+        ),
+        (
+            "random x, y, a diamond through a = x * y: f = exp(a) * sigmoid(a) - a",
+            lambda x, y: (lambda a: a.exp() * a.sigmoid() - a)(x * y),
+            {"x": a, "y": b},
+            1,
+        ),
+        (
+            "g = a + exp(a ** 2), a = 3x, at x = 0.5: the adjoint of a is complete only after "
+            "the long path through exp",
+            lambda x: (lambda a: a + (a**2).exp())(3.0 * x),
+            {"x": 0.5},
+            1,
+        ),
+        ("the output is the input: f = x", lambda x: x, {"x": 1.7}, 1),
+        (
+            "backward called twice on the same graph f = x * y + x (each call starts from 0)",
+            lambda x, y: x * y + x,
+            {"x": 0.4, "y": -2.0},
+            2,
+        ),
+        (
+            "a chain of 2000 steps x <- tanh(w * x), deeper than the recursion limit of Python",
+            lambda x, w: _deep_chain(x, w, 2000),
+            {"x": 0.8, "w": 1.1},
+            1,
+        ),
+    ]
+
+
+def _deep_chain(x: Any, w: Any, depth: int) -> Any:
+    for _ in range(depth):
+        x = (w * x).tanh()
+    return x
+
+
+def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
+    r"""Check ``backward(output)``, the backward pass over a graph of ``Value`` nodes.
+
+    The graphs are built with :class:`derived.autograd.Value`, whose forward pass caches
+    on each node its ``parents`` and the ``local_grads`` :math:`\partial v / \partial u`.
+    ``backward(output)`` must set ``.grad`` of every node the output depends on to
+    :math:`\partial\,\text{output} / \partial\,\text{node}`: zero every adjoint, set
+    :math:`\bar f = 1`, and visit the nodes in reverse topological order, adding
+    :math:`\bar v\, \partial v / \partial u` to the adjoint of each parent :math:`u` with
+    ``+=``. The oracle is torch autograd of the same expression in float64, compared on
+    every input. Cases: a node used three times, a diamond, the chapter's
+    :math:`a + e^{a^2}` (where a breadth-first walk passes on an incomplete adjoint), an
+    output that is its own input, two calls on one graph (gradients start from zero on
+    each call, unlike torch) and a chain of 2000 steps (a recursive walk exceeds Python's
+    recursion limit).
+
+    Parameters
+    ----------
+    backward : callable
+        The student's backward pass: a :class:`derived.autograd.Value` ``output`` to
+        ``None``, setting ``.grad`` on ``output`` and every node it depends on.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case where an input's gradient is wrong (or the function raises),
+        naming the case, the graph, the inputs and the expected and returned gradients.
+
+    Examples
+    --------
+    >>> from derived.autograd import Value
+    >>> check_value_backward(Value.backward)
+    check_value_backward passed all 6 cases: random x, y, x used three times: ...
+    """
+    from derived.autograd import Value
+
+    c = Checker("check_value_backward", backward, "backward")
+    for label, graph, leaves, calls in _value_backward_cases():
+        c.case(label, **leaves)
+        inputs = [Value(v, n) for n, v in leaves.items()]
+        out = graph(*inputs)
+        for _ in range(calls):
+            c.call(out)
+        c.close(
+            [x.grad for x in inputs],
+            _torch_gradient(graph, leaves),
+            what=f"gradient (df/d{', df/d'.join(leaves)})",
+            rtol=1e-9,
+            atol=1e-12,
+        )
     return c.result()
