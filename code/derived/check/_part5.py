@@ -1,5 +1,398 @@
-"""Checks for Part 5 (filled in by the problem set's author)."""
+"""Checks for Part V, Hardware: a Triton kernel, the tiles of a matrix product, their loads."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from derived.check._core import Checker, CheckResult, torch
+
+__all__ = [
+    "check_doublify",
+    "check_grouped_tile",
+    "check_matmul_loads",
+    "check_tiled_matmul",
+]
+
+
+# --------------------------------------------------------------------------- doublify
+
+#: Elements of the buffer after x that a kernel must leave alone (a store past the end of
+#: x without a mask lands here instead of in memory that belongs to something else).
+_GUARD = 2**16
+
+
+def _doublify_cases() -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(20501)
+
+    def draw(n: int) -> np.ndarray:
+        return rng.normal(size=n).astype(np.float32)
+
+    big = float(np.finfo(np.float32).max)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, big, -big, 1.5, -3.25], np.float32)
+    return [
+        ("random, 5000 values (not a multiple of any block size)", draw(5000)),
+        ("4096 values (a multiple of every block size up to 4096)", draw(4096)),
+        ("one value", draw(1)),
+        ("127 values (fewer than one block)", draw(127)),
+        ("4097 values (one past a multiple of the block)", draw(4097)),
+        ("20000 values (many programs)", draw(20000)),
+        ("special values: zeros, infinities, NaN, the largest float32 (doubles to inf)", special),
+        ("an empty vector (nothing to launch)", draw(0)),
+    ]
+
+
+def _kernel_device(c: Checker) -> str:
+    """Return the kernels' device, or fail saying how to switch the interpreter on."""
+    try:
+        from derived.kernels import kernel_device
+
+        return str(kernel_device())
+    except (ImportError, RuntimeError) as err:
+        c.fail_now(f"{c.name} cannot run a Triton kernel here: {err}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
+    r"""Check ``impl(x)``, a Triton kernel's launcher that doubles ``x`` in place.
+
+    ``impl`` launches one program per block of consecutive elements, and a mask
+    :math:`i < N` keeps the last program inside the vector. The oracle is torch's own
+    ``x * 2`` on the same device; doubling is exact, so the results must agree bit for
+    bit (NaN where torch gives NaN). The vector is the start of a longer buffer, and the
+    elements after it must be left as they were: a kernel without a mask writes there.
+    Under Triton's interpreter (no GPU) every load and store is also traced, and a load
+    from outside the vector fails the check. Cases: a random vector whose length is not
+    a multiple of any block size, a multiple of every block size up to 4096, one value,
+    fewer values than a block, one past a multiple, many programs, special values
+    (signed zeros, infinities, NaN, a value that overflows) and an empty vector.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's launcher: a contiguous float32 torch tensor ``x`` of N elements,
+        on the device of ``derived.kernels.kernel_device()`` (a CUDA GPU, or the CPU
+        under Triton's interpreter), doubled in place.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case where ``x`` is not doubled, the kernel wrote or read past the
+        end of ``x``, or the launch failed; or at once where no kernel can run (no GPU
+        and no interpreter).
+
+    Examples
+    --------
+    >>> import os
+    >>> import torch
+    >>> if not torch.cuda.is_available():  # Triton's interpreter, set before triton is imported
+    ...     os.environ["TRITON_INTERPRET"] = "1"
+    >>> from derived.kernels import doublify
+    >>> check_doublify(doublify)
+    check_doublify passed all 8 cases: random, 5000 values (not a multiple of any block size); ...
+    """
+    c = Checker("check_doublify", impl, "doublify")
+    device = _kernel_device(c)
+    t = torch()
+    traced = device == "cpu"  # the interpreter: every load and store can be traced
+    for label, values in _doublify_cases():
+        n = len(values)
+        c.case(label, n=n, device=device)
+        sentinel = np.full(_GUARD, 7.0, np.float32)
+        buffer = t.from_numpy(np.concatenate([values, sentinel])).to(device)
+        x = buffer[:n]  # contiguous, followed by the guard
+        start, end = x.data_ptr(), x.data_ptr() + 4 * n
+        expected = (t.from_numpy(values).to(device) * 2).cpu().numpy()
+        # The interpreter doubles with NumPy, which warns when the largest float32 overflows.
+        with np.errstate(over="ignore"):
+            if traced:
+                from derived.kernels import trace_memory
+
+                with trace_memory() as accesses:
+                    c.call(x)
+            else:
+                c.call(x)
+                t.cuda.synchronize()
+        after = buffer.cpu().numpy()
+        got, guard = after[:n], after[n:]
+        if not np.array_equal(guard, sentinel):
+            first = int(np.flatnonzero(guard != sentinel)[0])
+            c.fail_now(
+                f"doublify wrote past the end of x: the number {first + 1} place(s) after its "
+                f"last element changed (from {sentinel[first]} to {guard[first]}). The last "
+                "program's lanes beyond N must be switched off: a mask offsets < N on the store."
+            )
+        if traced:
+            for access in accesses:
+                outside = (access.addresses < start) | (access.addresses >= end)
+                if access.kind == "load" and outside.any():
+                    c.fail_now(
+                        f"program {access.program[0]} loaded {int(outside.sum())} numbers "
+                        "from outside x: the load needs the mask too (offsets < N)."
+                    )
+        c.require(
+            n == 0 or not np.array_equal(got, values, equal_nan=True),
+            "x is unchanged: doublify must double x in place (the kernel stores into x), "
+            "not return a new tensor.",
+        )
+        c.require(
+            bool(np.array_equal(np.isnan(got), np.isnan(expected))),
+            "x should be doubled in place, NaN exactly where torch gives NaN; got "
+            f"{int(np.isnan(got).sum())} NaN where torch has {int(np.isnan(expected).sum())}.",
+        )
+        number = ~np.isnan(expected)
+        c.close(got[number], expected[number], what="doubled x (in place)", rtol=0.0, atol=0.0)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- grouped order
+
+GridCase = tuple[str, int, int, int]
+
+
+def _grid_cases() -> list[GridCase]:
+    rng = np.random.default_rng(20502)
+    group_m, groups, tiles_n = (int(v) for v in rng.integers((2, 2, 3), (5, 4, 8)))
+    tiles_m = group_m * groups
+    return [
+        (
+            f"random, {tiles_m} x {tiles_n} tiles in groups of {group_m} tile rows",
+            tiles_m,
+            tiles_n,
+            group_m,
+        ),
+        ("7 x 7 tiles, groups of 3, as in the chapter (the last group has one row)", 7, 7, 3),
+        ("8 x 5 tiles, groups of 3 (the last group has two rows)", 8, 5, 3),
+        ("groups of 1 tile row (row by row)", 3, 5, 1),
+        ("one group taller than the grid (column by column)", 4, 6, 8),
+        ("one row of tiles", 1, 6, 3),
+        ("one column of tiles", 7, 1, 3),
+        ("a single tile", 1, 1, 4),
+    ]
+
+
+def _grouped_order(tiles_m: int, tiles_n: int, group_m: int) -> list[tuple[int, int]]:
+    """List the tiles in launch order, group by group, column by column inside a group."""
+    order = []
+    for first in range(0, tiles_m, group_m):
+        rows = range(first, min(first + group_m, tiles_m))
+        for col in range(tiles_n):
+            order += [(row, col) for row in rows]
+    return order
+
+
+def check_grouped_tile(impl: Callable[[int, int, int, int], Any]) -> CheckResult:
+    r"""Check ``impl(pid, tiles_m, tiles_n, group_m)``, the tile of C that program pid computes.
+
+    The :math:`t_m \times t_n` tiles of :math:`C` are launched in groups of
+    :math:`G` = ``group_m`` tile rows: the first group is rows :math:`0, \dots, G - 1`,
+    numbered column by column and, inside a column, row by row; then the next group. When
+    :math:`G` does not divide :math:`t_m` the last group has fewer rows. The oracle
+    enumerates the tiles in that order, group by group, and compares the tile of every
+    program id. Cases: a random grid whose tile rows are a multiple of :math:`G`, the
+    chapter's 7 x 7 grid with a last group of one row, a last group of two rows, groups
+    of one row (row by row), one group taller than the grid (column by column), one row
+    of tiles, one column and a single tile.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's numbering: the integers ``pid`` (``0 <= pid < tiles_m * tiles_n``),
+        ``tiles_m``, ``tiles_n`` and ``group_m`` (all >= 1) to the pair
+        ``(row, col)`` of the tile that program ``pid`` computes.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first program whose tile is wrong (or not a pair), naming the case, the
+        grid, the program id, the expected and the returned tile.
+
+    Examples
+    --------
+    >>> from derived.kernels import grouped_tile
+    >>> check_grouped_tile(grouped_tile)
+    check_grouped_tile passed all 8 cases: random, 12 x 7 tiles in groups of 4 tile rows; ...
+    """
+    c = Checker("check_grouped_tile", impl, "grouped_tile")
+    for label, tiles_m, tiles_n, group_m in _grid_cases():
+        c.case(label, tiles_m=tiles_m, tiles_n=tiles_n, group_m=group_m)
+        for pid, tile in enumerate(_grouped_order(tiles_m, tiles_n, group_m)):
+            got = c.outputs(c.call(pid, tiles_m, tiles_n, group_m), ("row", "col"), "indices")
+            got = tuple(v.item() if isinstance(v, np.generic) else v for v in got)
+            c.equal(got, tile, what=f"tile (row, col) of program {pid}")
+    return c.result()
+
+
+# --------------------------------------------------------------------------- loads
+
+LoadsCase = tuple[str, int, int, int, int, int]
+
+
+def _loads_cases() -> list[LoadsCase]:
+    rng = np.random.default_rng(20503)
+    bm, bn = (int(v) for v in rng.choice([4, 8, 16, 32], size=2, replace=False))
+    m, n = (int(b * v) for b, v in zip((bm, bn), rng.integers(2, 6, size=2), strict=True))
+    k = int(rng.integers(5, 40))
+    m2, k2, n2 = (int(v) for v in rng.integers(40, 130, size=3))
+    while m2 % bm == 0 or n2 % bn == 0:  # both sides ragged
+        m2, n2 = m2 + 1, n2 + 1
+    return [
+        (f"random, sides that are multiples of the {bm} x {bn} tiles", m, k, n, bm, bn),
+        (f"random, ragged edge tiles: {m2} x {k2} times {k2} x {n2}", m2, k2, n2, bm, bn),
+        ("one output per program (1 x 1 tiles): one load per flop", 5, 7, 3, 1, 1),
+        ("as traced in the chapter: 70 x 45 times 45 x 130, 16 x 32 tiles", 70, 45, 130, 16, 32),
+        ("tall tiles on a wide product (b_M and b_N not interchangeable)", 40, 10, 90, 32, 4),
+        ("tiles larger than the matrix (one program, most lanes masked)", 5, 9, 3, 8, 16),
+        ("length K = 1", 33, 1, 17, 8, 8),
+        ("N = 4096 with 128 x 128 tiles", 4096, 4096, 4096, 128, 128),
+    ]
+
+
+def _loads_by_simulation(m: int, k: int, n: int, bm: int, bn: int, bk: int = 32) -> int:
+    """Count the lanes the tiled kernel's masks leave on, program by program, step by step."""
+    loads = 0
+    ks_on = sum(int((np.arange(k0, k0 + bk) < k).sum()) for k0 in range(0, k, bk))  # along K
+    for r0 in range(0, m, bm):  # every tile row of C ...
+        rows_on = int((np.arange(r0, r0 + bm) < m).sum())  # rows of A the mask keeps
+        for c0 in range(0, n, bn):  # ... and every tile column: one program each
+            cols_on = int((np.arange(c0, c0 + bn) < n).sum())  # columns of B it keeps
+            loads += rows_on * ks_on + ks_on * cols_on  # its A tiles and its B tiles
+    return loads
+
+
+def check_matmul_loads(impl: Callable[[int, int, int, int, int], Any]) -> CheckResult:
+    r"""Check ``impl(m, k, n, block_m, block_n)``, the numbers a tiled product loads.
+
+    Each program of the tiled kernel computes one ``block_m x block_n`` tile of
+    :math:`C = AB` (:math:`A` of shape (m, k), :math:`B` of shape (k, n)) and loads the
+    entries of the ``block_m`` rows of :math:`A` and ``block_n`` columns of :math:`B`
+    that it needs, masked at the edges: entries outside the matrices are not loaded.
+    The oracle simulates the kernel: it walks over the programs and, for each, over the
+    steps along :math:`K`, and counts the lanes its masks leave on. Cases: random sides
+    that are multiples of the tiles, random ragged sides, one output per program, the
+    chapter's traced product, tall tiles on a wide product (so that swapping the two
+    tile sides changes the count), tiles larger than the matrix, :math:`K = 1`, and
+    :math:`N = 4096` with 128 x 128 tiles.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's count: the integers ``m, k, n`` (>= 1) and the tile sides
+        ``block_m, block_n`` (>= 1) to the number of entries of A and B loaded, an integer.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose count is wrong, naming the case, the sizes, the expected
+        and the returned count.
+
+    Examples
+    --------
+    >>> from derived.roofline import matmul_loads
+    >>> check_matmul_loads(matmul_loads)
+    check_matmul_loads passed all 8 cases: random, sides that are multiples of the ...
+    """
+    c = Checker("check_matmul_loads", impl, "matmul_loads")
+    for label, m, k, n, bm, bn in _loads_cases():
+        c.case(label, m=m, k=k, n=n, block_m=bm, block_n=bn)
+        got = c.call(m, k, n, bm, bn)
+        c.require(
+            np.ndim(got) == 0,
+            f"matmul_loads should return one number, got {type(got).__name__} {got!r}"[:400],
+        )
+        c.equal(got, _loads_by_simulation(m, k, n, bm, bn), what="number of loads")
+    return c.result()
+
+
+# --------------------------------------------------------------------------- tiled product
+
+TiledCase = tuple[str, np.ndarray, np.ndarray, int, int, int]
+
+
+def _tiled_cases() -> list[TiledCase]:
+    rng = np.random.default_rng(20504)
+    shapes = [
+        ("random, 8 x 12 times 12 x 24, 4 x 8 tiles, steps of 4 (2 x 3 tiles)", 8, 12, 24, 4, 8, 4),
+        ("random, 13 x 12 times 12 x 11: ragged edge tiles, 4 x 8 tiles", 13, 12, 11, 4, 8, 4),
+        ("K = 7 with steps of 4 (the last step along K is partial)", 8, 7, 8, 4, 4, 4),
+        ("tiles and step larger than the matrices (one program)", 3, 5, 2, 8, 8, 8),
+        ("1 x 1 tiles and steps of 1 (one output per program)", 4, 3, 5, 1, 1, 1),
+        ("a row vector times a matrix (M = 1)", 1, 9, 7, 4, 4, 4),
+        ("a tall product with wide tiles (17 x 6 times 6 x 5, 2 x 8 tiles)", 17, 6, 5, 2, 8, 4),
+        ("K = 1 (an outer product)", 6, 1, 5, 4, 2, 4),
+    ]
+    return [
+        (label, rng.normal(size=(m, k)), rng.normal(size=(k, n)), bm, bn, bk)
+        for label, m, k, n, bm, bn, bk in shapes
+    ]
+
+
+def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(a, b, block_m, block_n, block_k)``, a tiled matrix product in NumPy.
+
+    ``impl`` computes :math:`C = AB` tile by tile as the tiled kernel does: each
+    ``block_m x block_n`` tile of :math:`C` accumulates the products of a
+    ``block_m x block_k`` tile of :math:`A` and a ``block_k x block_n`` tile of
+    :math:`B`, stepping along :math:`K`; the tiles at the right and bottom edges and the
+    last step along :math:`K` may be partial. The oracle is torch's product in float64.
+    Cases: a random product whose sides are multiples of the tiles, random ragged edge
+    tiles, a partial last step along :math:`K`, tiles larger than the matrices, 1 x 1
+    tiles, a row vector, a tall product with wide tiles and an outer product
+    (:math:`K = 1`).
+
+    Parameters
+    ----------
+    impl : callable
+        The student's product: ``a`` of shape (M, K) and ``b`` of shape (K, N), float64,
+        and the integers ``block_m, block_n, block_k`` (>= 1) to ``c`` of shape (M, N).
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose product is wrong (or of the wrong shape), naming the
+        case, its inputs, the expected and the returned arrays and the largest error.
+
+    Examples
+    --------
+    >>> def blocked(a, b, bm, bn, bk):  # tile by tile, with NumPy's @ on tiles only
+    ...     c = np.zeros((a.shape[0], b.shape[1]))
+    ...     for i in range(0, a.shape[0], bm):
+    ...         for j in range(0, b.shape[1], bn):
+    ...             for k in range(0, a.shape[1], bk):
+    ...                 rows, cols, ks = slice(i, i + bm), slice(j, j + bn), slice(k, k + bk)
+    ...                 c[rows, cols] += a[rows, ks] @ b[ks, cols]
+    ...     return c
+    >>> check_tiled_matmul(blocked)
+    check_tiled_matmul passed all 8 cases: random, 8 x 12 times 12 x 24, 4 x 8 tiles, ...
+    """
+    c = Checker("check_tiled_matmul", impl, "tiled_matmul")
+    t = torch()
+    for label, a, b, bm, bn, bk in _tiled_cases():
+        c.case(label, a=a, b=b, block_m=bm, block_n=bn, block_k=bk)
+        got = c.call(a, b, bm, bn, bk)
+        expected = (t.tensor(a, dtype=t.float64) @ t.tensor(b, dtype=t.float64)).numpy()
+        scale = float((np.abs(a) @ np.abs(b)).max())
+        c.close(got, expected, what="product c", rtol=1e-10, atol=1e-13 * scale)
+    return c.result()

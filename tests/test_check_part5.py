@@ -1,0 +1,240 @@
+"""The checks of Part V pass the package's functions and catch planted errors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import triton
+import triton.language as tl
+
+from derived.check import CheckFailure
+from derived.check._part5 import (
+    check_doublify,
+    check_grouped_tile,
+    check_matmul_loads,
+    check_tiled_matmul,
+)
+from derived.kernels import doublify, grouped_tile
+from derived.roofline import matmul_loads
+from kernel_env import torch  # torch, and Triton's interpreter where there is no GPU
+
+ON_GPU = torch.cuda.is_available()
+
+
+def _not_written(*args: Any) -> Any:
+    raise NotImplementedError
+
+
+def _blocked(a, b, bm, bn, bk, group_m=2, swap=False, tiles=math.ceil, steps=math.ceil,
+             accumulate=True):  # fmt: skip
+    """The tiled product, program by program in grouped order; the keywords plant errors."""
+    (m, k), n = a.shape, b.shape[1]
+    tiles_m, tiles_n = tiles(m / bm), tiles(n / bn)
+    c = np.zeros((m, n))
+    for pid in range(tiles_m * tiles_n):
+        row, col = grouped_tile(pid, tiles_m, tiles_n, group_m)
+        if swap:
+            row, col = col, row
+        rows, cols = slice(row * bm, (row + 1) * bm), slice(col * bn, (col + 1) * bn)
+        acc = np.zeros_like(c[rows, cols])
+        for step in range(steps(k / bk)):
+            ks = slice(step * bk, (step + 1) * bk)
+            product = a[rows, ks] @ b[ks, cols]
+            acc = acc + product if accumulate else product
+        c[rows, cols] = acc
+    return c
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_the_package_passes_every_check():
+    assert len(check_doublify(doublify).cases) == 8
+    assert len(check_grouped_tile(grouped_tile).cases) == 8
+    assert len(check_matmul_loads(matmul_loads).cases) == 8
+    assert len(check_tiled_matmul(_blocked).cases) == 8
+
+
+@pytest.mark.parametrize(
+    "check", [check_doublify, check_grouped_tile, check_matmul_loads, check_tiled_matmul]
+)
+def test_a_stub_is_not_written_yet(check):
+    with pytest.raises(CheckFailure, match="is not written yet"):
+        check(_not_written)
+
+
+# --------------------------------------------------------------------------- doublify
+
+
+@triton.jit
+def _no_mask(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets))
+
+
+@triton.jit
+def _store_mask_only(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets), mask=offsets < n_elements)
+
+
+@triton.jit
+def _mask_one_too_far(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets <= n_elements
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=mask), mask=mask)
+
+
+@triton.jit
+def _masked(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=mask), mask=mask)
+
+
+@triton.jit
+def _no_program_id(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.arange(0, BLOCK_SIZE)  # every program doubles the first block
+    mask = offsets < n_elements
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=mask), mask=mask)
+
+
+def _launch(kernel, programs=triton.cdiv, block=1024):
+    def launcher(x):
+        n = x.numel()
+        if programs(n, block):
+            kernel[(programs(n, block),)](x, n, BLOCK_SIZE=block)
+        return x
+
+    return launcher
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case", "message"),
+    [
+        (_launch(_no_mask), "case 1, 'random", "wrote past the end of x"),
+        pytest.param(_launch(_store_mask_only), "case 1, 'random", "loaded 120 numbers from",
+                     marks=pytest.mark.skipif(ON_GPU, reason="the interpreter traces loads")),
+        (_launch(_mask_one_too_far), "case 1, 'random", "wrote past the end of x"),
+        (_launch(_masked, programs=lambda n, b: n // b), "case 1, 'random", "doubled x"),
+        (_launch(_no_program_id), "case 1, 'random", "doubled x"),
+        (lambda x: 2 * x, "case 1, 'random", "x is unchanged"),  # not in place
+        (_launch(_masked, block=32), "case 1, 'random", None),  # passes: see below
+    ],
+    ids=["no-mask", "load-without-mask", "mask-one-too-far", "grid-floor", "no-program-id",
+         "not-in-place", "small-block"],
+)  # fmt: skip
+def test_doublify_catches(wrong, case, message):
+    if message is None:  # any block size is fine: the base of the planted errors passes
+        check_doublify(wrong)
+        return
+    with pytest.raises(CheckFailure, match=case) as info:
+        check_doublify(wrong)
+    assert message in str(info.value)
+
+
+# --------------------------------------------------------------------------- grouped order
+
+
+def _row_by_row(pid, tiles_m, tiles_n, group_m):
+    return divmod(pid, tiles_n)
+
+
+def _column_by_column(pid, tiles_m, tiles_n, group_m):
+    return tuple(reversed(divmod(pid, tiles_m)))
+
+
+def _grouped(pid, tiles_m, tiles_n, group_m, ragged=True, remainder=False):
+    """The grouped order by its formula; the keywords plant errors in the last group."""
+    per_group = group_m * tiles_n
+    first = pid // per_group * group_m
+    rows = min(tiles_m - first, group_m) if ragged else group_m
+    if remainder:  # the last group's height used for every group
+        rows = tiles_m % group_m or group_m
+    return first + pid % per_group % rows, pid % per_group // rows
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda p, m, n, g: grouped_tile(p, m, n, g)[::-1], "case 1, 'random"),
+        (_row_by_row, "case 1, 'random"),
+        (_column_by_column, "case 1, 'random"),
+        (lambda p, m, n, g: _grouped(p, m, n, g, ragged=False), "case 2, '7 x 7 tiles"),
+        (lambda p, m, n, g: _grouped(p, m, n, g, remainder=True), "case 2, '7 x 7 tiles"),
+    ],
+    ids=["row-and-column-swapped", "row-by-row", "column-by-column", "last-group-full-height",
+         "every-group-the-last-one's-height"],
+)  # fmt: skip
+def test_grouped_tile_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_grouped_tile(wrong)
+
+
+def test_grouped_tile_formula_passes():
+    check_grouped_tile(_grouped)
+
+
+def test_grouped_tile_wants_a_pair():
+    with pytest.raises(CheckFailure, match="two indices"):
+        check_grouped_tile(lambda p, m, n, g: grouped_tile(p, m, n, g)[0])
+
+
+# --------------------------------------------------------------------------- loads
+
+
+def _loads(m, k, n, bm, bn, tiles=math.ceil, swap=False, full_tiles=False):
+    if swap:
+        bm, bn = bn, bm
+    if full_tiles:  # the masked lanes counted as loads
+        return k * tiles(m / bm) * tiles(n / bn) * (bm + bn)
+    return k * (m * tiles(n / bn) + n * tiles(m / bm))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda m, k, n, bm, bn: _loads(m, k, n, bm, bn, tiles=math.floor), "case 2, 'random"),
+        (lambda m, k, n, bm, bn: _loads(m, k, n, bm, bn, full_tiles=True), "case 2, 'random"),
+        (lambda m, k, n, bm, bn: _loads(m, k, n, bm, bn, swap=True), "case 1, 'random"),
+        (lambda m, k, n, bm, bn: m * n * k * (1 / bm + 1 / bn), "case 2, 'random"),
+        (lambda m, k, n, bm, bn: k * (m + n), "case 1, 'random"),  # each number loaded once
+        (lambda m, k, n, bm, bn: 2 * m * n * k, "case 1, 'random"),  # the flops
+    ],
+    ids=["floor-not-ceil", "masked-lanes-counted", "tile-sides-swapped", "no-edge-tiles",
+         "each-number-once", "flops"],
+)  # fmt: skip
+def test_matmul_loads_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_matmul_loads(wrong)
+
+
+def test_matmul_loads_formula_passes():
+    check_matmul_loads(_loads)
+
+
+# --------------------------------------------------------------------------- tiled product
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        ({"tiles": math.floor}, "case 2, 'random, 13 x 12"),  # the edge tiles forgotten
+        ({"steps": math.floor}, "case 3, 'K = 7"),  # the last, partial step along K forgotten
+        ({"accumulate": False}, "case 1, 'random"),  # each step overwrites the last
+        ({"swap": True}, "case 1, 'random"),  # tile row and column exchanged
+    ],
+    ids=["edge-tiles-forgotten", "partial-step-forgotten", "no-accumulation",
+         "row-and-column-swapped"],
+)  # fmt: skip
+def test_tiled_matmul_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, **kwargs))
+
+
+def test_tiled_matmul_catches_a_transposed_result():
+    with pytest.raises(CheckFailure, match="case 1, 'random.*\n(.*\n)*.*should have shape"):
+        check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk).T)
