@@ -83,7 +83,7 @@ def test_markers_are_replaced_at_their_indentation():
         "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     )
     md = "Question?\n<!-- BEGIN SOLUTION -->\nAnswer.\n<!-- END SOLUTION -->"
-    assert problem_sets.strip_markdown(md) == "Question?"
+    assert problem_sets.strip_markdown(md) == "Question?\n*Your answer:*"
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,22 @@ def test_markers_are_replaced_at_their_indentation():
 def test_unbalanced_markers_are_refused(source):
     with pytest.raises(problem_sets.MarkerError):
         problem_sets.strip_code(source)
+
+
+@pytest.mark.slow
+def test_the_grader_refuses_the_packages_own_function(tmp_path):
+    """A submission that checks derived's softmax instead of its own gets no credit for it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from derived.check import check_softmax\nfrom derived.softmax import softmax"
+        ),
+        nbformat.v4.new_code_cell("check_softmax(softmax)"),
+    ]
+    path = tmp_path / "copied.ipynb"
+    nbformat.write(nb, path)
+    grade = grade_notebook(path)
+    assert grade.passed == ()
+    assert "the package's own function" in grade.failures["check_softmax"]

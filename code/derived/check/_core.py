@@ -60,18 +60,28 @@ def _report(name: str, passed: bool, message: str) -> None:
             f.write(json.dumps({"check": name, "passed": passed, "message": message}) + "\n")
 
 
-def show(value: Any, limit: int = 6) -> str:
-    """Return a short, readable text for a value in a message (arrays abbreviated)."""
+def show(value: Any, limit: int = 24) -> str:
+    """Return a short, readable text for a value in a message.
+
+    A number is shown as itself; an array of at most ``limit`` numbers in full; a larger
+    one by its shape, its first values and its range.
+    """
     if isinstance(value, np.ndarray) or (
         isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple | float)
     ):
         arr = np.asarray(value)
-        if arr.dtype.kind in "fc" or arr.dtype.kind in "iub":
-            text = np.array2string(
-                arr, precision=6, suppress_small=False, threshold=limit * 4, edgeitems=3
-            )
-            text = " ".join(text.split())
-            return f"array of shape {arr.shape}: {text}"
+        if arr.dtype.kind in "fciub":
+            if arr.ndim == 0:
+                return repr(arr.item())
+            if arr.size <= limit:
+                text = np.array2string(arr, precision=6, suppress_small=False)
+                return f"array of shape {arr.shape}: {' '.join(text.split())}"
+            flat = np.array2string(arr.ravel()[:6], precision=6, suppress_small=False)
+            span = ""
+            if arr.dtype.kind != "c":
+                with np.errstate(invalid="ignore"):
+                    span = f", from {np.nanmin(arr):.6g} to {np.nanmax(arr):.6g}"
+            return f"array of shape {arr.shape}: {flat[:-1]} ...]{span}"
     return repr(value)
 
 
@@ -96,6 +106,13 @@ class Checker:
             self.fail_now(
                 f"{self.name} needs a function, got {type(self.impl).__name__} {self.impl!r}."
             )
+        module = getattr(self.impl, "__module__", None) or ""
+        if os.environ.get(REPORT_ENV) and module.split(".")[0] == "derived":
+            # the grader is running: a student's grade counts only the student's own function
+            self.fail_now(
+                f"{self.name} was given {module}.{getattr(self.impl, '__name__', '?')}, the "
+                "package's own function: a graded notebook must check the function you wrote."
+            )
 
     # -- cases --------------------------------------------------------------------------
     def case(self, label: str, **inputs: Any) -> None:
@@ -113,9 +130,17 @@ class Checker:
         lines += [f"  {k} = {show(v)}" for k, v in self._inputs.items()]
         return "\n".join(lines)
 
-    def fail_now(self, message: str) -> None:
-        """Raise a :class:`CheckFailure` with ``message`` (after the case, if one is open)."""
-        text = message if not self._cases else f"{self._where()}\n  {message}"
+    def fail_now(self, message: str, *, inputs: bool = True) -> None:
+        """Raise a :class:`CheckFailure` with ``message`` (after the case, if one is open).
+
+        The case's inputs are shown unless ``inputs`` is false.
+        """
+        if not self._cases:
+            text = message
+        elif inputs:
+            text = f"{self._where()}\n  {message}"
+        else:
+            text = f"{self._where().splitlines()[0]}\n  {message}"
         _report(self.name, False, text)
         raise CheckFailure(text)
 
@@ -127,7 +152,8 @@ class Checker:
         except NotImplementedError:
             self.fail_now(
                 f"{self.func} is not written yet (it raised NotImplementedError): "
-                "replace the line raise NotImplementedError() with your code."
+                "replace the line raise NotImplementedError() with your code.",
+                inputs=False,
             )
         except Exception as err:  # the student's bug: say where it happened
             frames = traceback.extract_tb(err.__traceback__)[1:]
@@ -170,12 +196,23 @@ class Checker:
         allowed = atol + rtol * np.abs(np.where(np.isfinite(exp), exp, 0.0))
         if bad_nan.any() or (err > allowed).any():
             worst = np.unravel_index(int(np.argmax(err - allowed)), err.shape) if err.ndim else ()
-            at = f" at index {tuple(int(i) for i in worst)}" if err.ndim else ""
+            at = ""
+            if err.ndim:
+                at = (
+                    f" at index {tuple(int(i) for i in worst)} (expected {exp[worst]:.6g}, "
+                    f"got {arr[worst]:.6g})"
+                )
             kind = "is not finite (NaN or inf)" if bad_nan.any() else "is wrong"
+            dtype = getattr(got, "dtype", None)
+            low = (
+                f"\n  your result is {dtype}: compute in float64."
+                if dtype in (np.float32, np.float16)
+                else ""
+            )
             self.fail_now(
                 f"the {what} {kind}.\n  expected {show(exp)}\n  got      {show(arr)}\n"
                 f"  largest error {float(err[worst] if err.ndim else err):.3g}{at} "
-                f"(allowed {atol:g} + {rtol:g} * |expected|)"
+                f"(allowed {atol:g} + {rtol:g} * |expected|){low}"
             )
         return arr
 
