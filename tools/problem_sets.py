@@ -14,7 +14,8 @@ names, so that a course already on nbgrader reads them the same way):
 * In a code cell, the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` become
   ``# YOUR CODE HERE`` and ``raise NotImplementedError()``, at the marker's indentation.
 * In a Markdown cell, the lines from ``<!-- BEGIN SOLUTION -->`` to
-  ``<!-- END SOLUTION -->`` are removed (written answers).
+  ``<!-- END SOLUTION -->`` (a written answer) become the line ``*Your answer:*``, a
+  place to write it.
 * A cell tagged ``solution`` is removed; a cell tagged ``check`` (one that calls a
   ``derived.check`` function) is also tagged ``raises-exception`` in the student's
   version, so the notebook runs top to bottom and each check shows its failure message
@@ -41,6 +42,7 @@ _BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*### END SOLUTION\s*$")
 _MD_BEGIN = "<!-- BEGIN SOLUTION -->"
 _MD_END = "<!-- END SOLUTION -->"
+ANSWER_PLACE = "*Your answer:*"
 
 
 class MarkerError(ValueError):
@@ -70,7 +72,7 @@ def strip_code(source: str) -> str:
 
 
 def strip_markdown(source: str) -> str:
-    """Return the Markdown cell ``source`` without its marked solutions."""
+    """Return the Markdown cell ``source``, each marked solution replaced by a place to answer."""
     out: list[str] = []
     inside = False
     for number, line in enumerate(source.splitlines(), 1):
@@ -78,6 +80,7 @@ def strip_markdown(source: str) -> str:
             if inside:
                 raise MarkerError(f"line {number}: {_MD_BEGIN} inside a solution")
             inside = True
+            out.append(ANSWER_PLACE)
         elif line.strip() == _MD_END:
             if not inside:
                 raise MarkerError(f"line {number}: {_MD_END} without {_MD_BEGIN}")
