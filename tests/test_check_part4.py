@@ -32,7 +32,7 @@ def test_the_package_passes_every_check():
     assert len(check_conv2d(conv2d).cases) == 7
     assert len(check_conv2d_backward(conv2d_backward).cases) == 7
     assert len(check_max_pool2d_backward(max_pool2d_backward).cases) == 8
-    assert len(check_topk_error(topk_error).cases) == 7
+    assert len(check_topk_error(topk_error).cases) == 8
     assert len(check_kl_gradient(kl_gradient).cases) == 7
 
 
@@ -194,6 +194,15 @@ def _argsort_error(scores, labels, k):
     return float(np.mean([y not in row for y, row in zip(labels, best, strict=True)]))
 
 
+def _slots_ignore_classes_above(scores, labels, k):
+    """min(k, e + 1) / (e + 1) for the tied block: forgets that the g classes above take slots."""
+    true = scores[np.arange(len(labels)), labels][:, None]
+    g = np.sum(scores > true, axis=1)
+    e = np.sum(scores == true, axis=1) - 1
+    hit = np.where(g >= k, 0.0, np.minimum(k, e + 1) / (e + 1))
+    return float(np.mean(1.0 - hit))
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
@@ -203,9 +212,10 @@ def _argsort_error(scores, labels, k):
         (_argsort_error, "case 5, 'ties: every class"),
         (lambda s, y, k: topk_error(s, y, k) * len(y), "case 1, 'random scores"),
         (lambda s, y, k: 1.0 - topk_error(s, y, k), "case 1, 'random scores"),
+        (_slots_ignore_classes_above, "case 8, 'ties: one class above the label"),
     ],
     ids=["seed-rank-greater-than-k", "optimistic-ties", "pessimistic-ties", "argsort-ties",
-         "no-1/N", "accuracy"],
+         "no-1/N", "accuracy", "tie-slots-ignore-classes-above"],
 )  # fmt: skip
 def test_topk_error_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):

@@ -40,7 +40,7 @@ def _conv_cases() -> list[ConvCase]:
     x, w, b = draw(1, 2, 7, 5, 2, 2, 3)
     cases.append(("a batch of one, a 2 x 3 kernel on a 7 x 5 image (not square)", x, w, b, 1, 0))
     x, w, b = draw(2, 1, 7, 8, 2, 3, 2)
-    cases.append(("stride 3 that leaves the last rows and columns unused", x, w, b, 3, 0))
+    cases.append(("stride 3: the last row, and the columns between windows, unused", x, w, b, 3, 0))
     x, w, b = draw(3, 4, 4, 3, 5, 1, 1)
     cases.append(("a 1 x 1 kernel (a linear map of the channels at each pixel)", x, w, b, 1, 0))
     x, w, b = draw(1, 2, 3, 4, 2, 3, 4)
@@ -298,10 +298,16 @@ def _topk_cases() -> list[TopkCase]:
         ("ties: every class scores the same, k = 2", np.zeros((3, 5)), np.array([0, 2, 4]), 2),
         ("ties: scores in {0, 1, 2}, k = 2", ints, rng.integers(0, 5, size=6), 2),
         (
-            "ties: the true label tied with classes above the cut, k = 1",
+            "ties: the true label's tied block straddles the cut, k = 1",
             np.array([[1.0, 2.0, 2.0, 0.0], [3.0, 3.0, 3.0, 3.0], [5.0, 1.0, 5.0, 4.0]]),
             np.array([1, 3, 0]),
             1,
+        ),
+        (
+            "ties: one class above the label and two tied with it, k = 2 (one slot left)",
+            np.array([[3.0, 1.0, 1.0, 1.0, 0.0]]),
+            np.array([1]),
+            2,
         ),
     ]
 
@@ -357,7 +363,7 @@ def check_topk_error(impl: Callable[..., Any]) -> CheckResult:
     --------
     >>> from derived.metrics import topk_error
     >>> check_topk_error(topk_error)
-    check_topk_error passed all 7 cases: random scores, 8 examples, 5 classes, k = 1; ...
+    check_topk_error passed all 8 cases: random scores, 8 examples, 5 classes, k = 1; ...
     """
     c = Checker("check_topk_error", impl, "topk_error")
     for label, scores, labels, k in _topk_cases():
