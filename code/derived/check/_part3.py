@@ -1,5 +1,602 @@
-"""Checks for Part 3 (filled in by the problem set's author)."""
+"""Checks for Part III, Learning: the losses, their gradients, and the optimisers' steps."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from derived.check._core import Checker, CheckResult, torch
+
+__all__ = [
+    "check_adam_step",
+    "check_adamw_step",
+    "check_bce_with_logits",
+    "check_bce_with_logits_grad",
+    "check_cross_entropy",
+    "check_cross_entropy_grad",
+    "check_sgd_step",
+]
+
+
+def _number(c: Checker, value: Any, what: str) -> float:
+    """``value`` as a float, or fail saying that ``what`` should be one number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        c.fail_now(
+            f"{c.func} should return {what}, one number; got {type(value).__name__} {value!r}"[:400]
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def _cross_entropy_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(20301)
+    return [
+        (
+            "random logits, 5 examples and 4 classes",
+            rng.normal(size=(5, 4)),
+            rng.integers(0, 4, size=5),
+        ),
+        (
+            "random logits, 3 examples and 7 classes (not square)",
+            2.0 * rng.normal(size=(3, 7)),
+            np.array([6, 0, 3]),
+        ),
+        ("one example (N = 1)", rng.normal(size=(1, 5)), np.array([2])),
+        ("one class (K = 1, the loss is 0)", rng.normal(size=(4, 1)), np.zeros(4, dtype=int)),
+        ("equal logits (the loss is log K)", np.zeros((2, 3)), np.array([0, 2])),
+        (
+            "logits near 1000 (exp overflows without the max shift of the log-sum-exp)",
+            np.array([[1000.0, 1001.0, 999.0], [998.0, 1000.0, 1003.0]]),
+            np.array([0, 2]),
+        ),
+        (
+            "logits 1000 apart, the label on the smallest (its softmax underflows to 0)",
+            np.array([[0.0, 1000.0, -1000.0], [5.0, -995.0, 4.0]]),
+            np.array([2, 1]),
+        ),
+    ]
+
+
+def check_cross_entropy(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``impl(logits, labels)``, the mean cross-entropy, against torch in float64.
+
+    The loss is :math:`\frac1N \sum_n \big(\operatorname{lse}(z_n) - z_{n, c_n}\big)`, with
+    :math:`\operatorname{lse}` the log-sum-exp of a row and :math:`c_n` the label of
+    example :math:`n`. The oracle is ``torch.nn.functional.cross_entropy`` in float64.
+    Cases: two random batches (one not square), one example, one class (the loss is 0),
+    equal logits (the loss is :math:`\log K`), logits near 1000 (``exp`` overflows
+    without the max shift) and logits 1000 apart with the label on the smallest, where
+    :math:`\log(\operatorname{softmax})` is :math:`-\infty` but the loss is about 1000.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's loss: float64 logits of shape (N, K) and integer labels of shape
+        (N,) in ``[0, K)`` to the mean loss, one number.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose loss is wrong (or not finite, or not a number), naming
+        the case, the logits and labels, the expected and the returned loss.
+
+    Examples
+    --------
+    >>> from derived.losses import cross_entropy
+    >>> check_cross_entropy(cross_entropy)
+    check_cross_entropy passed all 7 cases: random logits, 5 examples and 4 classes; ...
+    """
+    c = Checker("check_cross_entropy", impl, "cross_entropy")
+    t = torch()
+    for label, z, y in _cross_entropy_cases():
+        c.case(label, logits=z, labels=y)
+        got = _number(c, c.call(z, y), "the mean loss")
+        expected = t.nn.functional.cross_entropy(t.tensor(z, dtype=t.float64), t.tensor(y))
+        c.close(got, expected.item(), what="loss", rtol=1e-9, atol=1e-12)
+    return c.result()
+
+
+def check_cross_entropy_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``impl(logits, labels)``, the gradient of the mean cross-entropy, against torch.
+
+    The gradient with respect to the logits is :math:`\frac1N(\operatorname{softmax}(Z) -
+    Y)`, with :math:`Y` the one-hot matrix of the labels. The oracle is torch autograd of
+    ``torch.nn.functional.cross_entropy`` in float64. The cases are those of
+    :func:`check_cross_entropy`: two random batches, one example, one class (the
+    gradient is 0), equal logits, logits near 1000 and logits 1000 apart.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's gradient: float64 logits of shape (N, K) and integer labels of shape
+        (N,) in ``[0, K)`` to the (N, K) array of the derivatives of the mean loss.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose gradient is wrong (or of the wrong shape), naming the
+        case, the logits and labels, the expected and the returned arrays and the
+        largest error.
+
+    Examples
+    --------
+    >>> from derived.losses import cross_entropy_grad
+    >>> check_cross_entropy_grad(cross_entropy_grad)
+    check_cross_entropy_grad passed all 7 cases: random logits, 5 examples and 4 classes; ...
+    """
+    c = Checker("check_cross_entropy_grad", impl, "cross_entropy_grad")
+    t = torch()
+    for label, z, y in _cross_entropy_cases():
+        c.case(label, logits=z, labels=y)
+        got = c.call(z, y)
+        zt = t.tensor(z, dtype=t.float64, requires_grad=True)
+        t.nn.functional.cross_entropy(zt, t.tensor(y)).backward()
+        c.close(got, zt.grad.numpy(), what="gradient", rtol=1e-9, atol=1e-12)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- binary
+
+
+def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(20302)
+    return [
+        (
+            "random logits, 6 labels 0 or 1",
+            rng.normal(scale=2.0, size=6),
+            np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+        ),
+        (
+            "random logits and soft targets in [0, 1], shape (3, 4)",
+            rng.normal(scale=2.0, size=(3, 4)),
+            rng.uniform(0.0, 1.0, size=(3, 4)),
+        ),
+        ("one logit", np.array([0.7]), np.array([1.0])),
+        ("logits 0 (the loss is log 2)", np.zeros(3), np.array([0.0, 1.0, 0.5])),
+        (
+            "logits of size 800 on the side of their labels (sigmoid rounds to 0 or 1)",
+            np.array([800.0, -800.0, 750.0, -30.0]),
+            np.array([1.0, 0.0, 1.0, 0.0]),
+        ),
+        (
+            "logits of size 800 against their labels (log(sigmoid(z)) underflows to -inf, "
+            "exp(z) overflows)",
+            np.array([800.0, -800.0, 2.0]),
+            np.array([0.0, 1.0, 0.5]),
+        ),
+    ]
+
+
+def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``impl(z, y)``, the mean binary cross-entropy of logits, against torch.
+
+    The loss is :math:`\frac1n \sum_i \big[\operatorname{softplus}(z_i) - y_i z_i\big]`,
+    the mean of :math:`-y_i\log\sigma(z_i) - (1 - y_i)\log(1 - \sigma(z_i))` over all
+    entries. The oracle is ``torch.nn.functional.binary_cross_entropy_with_logits`` in
+    float64. Cases: random logits with labels 0 or 1, soft targets in a (3, 4) array, one
+    logit, logits 0 (the loss is :math:`\log 2`), logits of size 800 on the side of their
+    labels (:math:`\sigma` rounds to 0 or 1, so the unused term is :math:`0 \cdot \log 0`)
+    and against them (the loss is about 800, but :math:`\log\sigma(z)` is :math:`-\infty`
+    and :math:`e^{z}` overflows).
+
+    Parameters
+    ----------
+    impl : callable
+        The student's loss: float64 logits ``z`` of any shape and targets ``y`` of the
+        same shape, in ``[0, 1]``, to the mean loss, one number.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose loss is wrong (or not finite, or not a number), naming
+        the case, ``z`` and ``y``, the expected and the returned loss.
+
+    Examples
+    --------
+    >>> from derived.losses import bce_with_logits
+    >>> check_bce_with_logits(bce_with_logits)
+    check_bce_with_logits passed all 6 cases: random logits, 6 labels 0 or 1; ...
+    """
+    c = Checker("check_bce_with_logits", impl, "bce_with_logits")
+    t = torch()
+    for label, z, y in _bce_cases():
+        c.case(label, z=z, y=y)
+        got = _number(c, c.call(z, y), "the mean loss")
+        expected = t.nn.functional.binary_cross_entropy_with_logits(
+            t.tensor(z, dtype=t.float64), t.tensor(y, dtype=t.float64)
+        )
+        c.close(got, expected.item(), what="loss", rtol=1e-9, atol=1e-12)
+    return c.result()
+
+
+def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``impl(z, y)``, the gradient of the mean binary cross-entropy, against torch.
+
+    The gradient with respect to the logits is :math:`\frac1n(\sigma(z) - y)`. The oracle
+    is torch autograd of ``torch.nn.functional.binary_cross_entropy_with_logits`` in
+    float64. The cases are those of :func:`check_bce_with_logits`, where at logits of size
+    800 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's gradient: float64 logits ``z`` of any shape and targets ``y`` of the
+        same shape, in ``[0, 1]``, to the array of the shape of ``z`` of the derivatives
+        of the mean loss.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose gradient is wrong (or of the wrong shape), naming the
+        case, ``z`` and ``y``, the expected and the returned arrays and the largest error.
+
+    Examples
+    --------
+    >>> from derived.losses import bce_with_logits_grad
+    >>> check_bce_with_logits_grad(bce_with_logits_grad)
+    check_bce_with_logits_grad passed all 6 cases: random logits, 6 labels 0 or 1; ...
+    """
+    c = Checker("check_bce_with_logits_grad", impl, "bce_with_logits_grad")
+    t = torch()
+    for label, z, y in _bce_cases():
+        c.case(label, z=z, y=y)
+        got = c.call(z, y)
+        zt = t.tensor(z, dtype=t.float64, requires_grad=True)
+        t.nn.functional.binary_cross_entropy_with_logits(
+            zt, t.tensor(y, dtype=t.float64)
+        ).backward()
+        c.close(got, zt.grad.numpy(), what="gradient", rtol=1e-9, atol=1e-12)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- optimisers
+
+
+def _torch_run(
+    optimiser: str, p0: np.ndarray, grads: np.ndarray, **hyper: Any
+) -> list[tuple[np.ndarray, ...]]:
+    """After each step of ``torch.optim.<optimiser>`` in float64: the parameters and state."""
+    t = torch()
+    p = t.tensor(p0, dtype=t.float64, requires_grad=True)
+    kwargs = dict(hyper)
+    if "beta1" in kwargs:
+        kwargs["betas"] = (kwargs.pop("beta1"), kwargs.pop("beta2"))
+    opt = getattr(t.optim, optimiser)([p], **kwargs)
+    states = []
+    for g in grads:
+        p.grad = t.tensor(g, dtype=t.float64)
+        opt.step()
+        state = opt.state[p]
+        extra: tuple[np.ndarray, ...]
+        if optimiser == "SGD":
+            buf = state.get("momentum_buffer")
+            extra = (buf.detach().numpy().copy(),) if buf is not None else ()
+        else:
+            extra = (state["exp_avg"].numpy().copy(), state["exp_avg_sq"].numpy().copy())
+        states.append((p.detach().numpy().copy(), *extra))
+    return states
+
+
+def _sgd_cases() -> list[tuple[str, np.ndarray, np.ndarray, dict[str, float]]]:
+    rng = np.random.default_rng(20303)
+    return [
+        (
+            "plain SGD (momentum 0), 3 random steps",
+            rng.normal(size=4),
+            rng.normal(size=(3, 4)),
+            {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0},
+        ),
+        (
+            "momentum 0.9, 5 random steps",
+            rng.normal(size=4),
+            rng.normal(size=(5, 4)),
+            {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.0},
+        ),
+        (
+            "momentum 0.8 and weight decay 0.01 on a (2, 3) matrix, 4 random steps",
+            rng.normal(size=(2, 3)),
+            rng.normal(size=(4, 2, 3)),
+            {"lr": 0.05, "momentum": 0.8, "weight_decay": 0.01},
+        ),
+        (
+            "a constant gradient, momentum 0.5, 10 steps (the step tends to lr g / (1 - 0.5))",
+            np.array([1.0, -2.0]),
+            np.tile(np.array([1.0, 0.5]), (10, 1)),
+            {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0},
+        ),
+        (
+            "a zero gradient and weight decay 0.5 (only the decay acts)",
+            np.array([2.0, -1.0, 0.5]),
+            np.zeros((3, 3)),
+            {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.5},
+        ),
+        (
+            "a large weight decay, 10, with momentum 0.9, 3 random steps",
+            rng.normal(size=3),
+            rng.normal(size=(3, 3)),
+            {"lr": 0.05, "momentum": 0.9, "weight_decay": 10.0},
+        ),
+    ]
+
+
+def check_sgd_step(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(p, g, buf, lr, momentum, weight_decay)``, one SGD step, against torch.
+
+    One step of stochastic gradient descent with momentum :math:`\mu` and L2 weight
+    decay :math:`\lambda`, as ``torch.optim.SGD`` (without dampening):
+
+    .. math::
+
+        g \leftarrow g + \lambda p, \qquad b \leftarrow \mu b + g, \qquad
+        p \leftarrow p - \eta\, b,
+
+    with the buffer started at :math:`b_0 = 0`, so that :math:`b_1 = g_1`. The check
+    runs several consecutive steps, feeding each step the ``p`` and ``buf`` the previous
+    one returned, and compares ``p`` after every step (and ``buf``, where
+    :math:`\mu > 0`) with ``torch.optim.SGD`` in float64. Cases: plain SGD, momentum 0.9,
+    momentum with weight decay on a matrix, a constant gradient for 10 steps, a zero
+    gradient with weight decay, and a large weight decay.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's step: float64 arrays ``p`` (the parameters), ``g`` (their gradient)
+        and ``buf`` (the momentum buffer, zeros before the first step), all of one shape,
+        and the numbers ``lr``, ``momentum`` and ``weight_decay``, to the pair
+        ``(p, buf)`` after the step.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case and step where ``p`` or ``buf`` is wrong (or not two arrays come
+        back), naming the case, its inputs, the step, the expected and returned arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def sgd_step(p, g, buf, lr, momentum, weight_decay):
+    ...     g = g + weight_decay * p
+    ...     buf = momentum * buf + g
+    ...     return p - lr * buf, buf
+    >>> check_sgd_step(sgd_step)
+    check_sgd_step passed all 6 cases: plain SGD (momentum 0), 3 random steps; ...
+    """
+    c = Checker("check_sgd_step", impl, "sgd_step")
+    for label, p0, grads, hyper in _sgd_cases():
+        c.case(label, p=p0, grads=grads, **hyper)
+        expected = _torch_run("SGD", p0, grads, **hyper)
+        p, buf = p0.copy(), np.zeros_like(p0)
+        steps = len(grads)
+        for k, (g, exp) in enumerate(zip(grads, expected, strict=True), start=1):
+            args = (hyper["lr"], hyper["momentum"], hyper["weight_decay"])
+            got = c.outputs(c.call(p, g, buf, *args), ("p", "buf"), "arrays")
+            p = c.close(got[0], exp[0], what=f"p after step {k} of {steps}", rtol=1e-9, atol=1e-12)
+            if hyper["momentum"] > 0:
+                buf = c.close(
+                    got[1], exp[1], what=f"buf after step {k} of {steps}", rtol=1e-9, atol=1e-12
+                )
+            else:
+                buf = np.asarray(got[1], dtype=np.float64)
+    return c.result()
+
+
+AdamCase = tuple[str, np.ndarray, np.ndarray, dict[str, float]]
+
+
+def _adam_cases(decay: float) -> list[AdamCase]:
+    """Adam's and AdamW's cases; ``decay`` is the weight decay of the random cases."""
+    rng = np.random.default_rng(20304 if decay == 0 else 20305)
+    base = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    return [
+        (
+            f"4 random steps, eps 1e-6, weight decay {decay:g}",
+            rng.normal(size=5),
+            rng.normal(size=(4, 5)),
+            {**base, "eps": 1e-6, "weight_decay": decay},
+        ),
+        (
+            "betas (0.8, 0.99) and weight decay 0.1 on a (3, 4) matrix, 3 random steps",
+            rng.normal(size=(3, 4)),
+            rng.normal(size=(3, 3, 4)),
+            {**base, "lr": 0.05, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
+        ),
+        (
+            "one step, t = 1, gradients of sizes 1e-3, 1 and 1e3 (each coordinate moves "
+            "by about lr)",
+            np.array([0.5, -0.5, 1.0]),
+            np.array([[1e-3, 1.0, -1e3]]),
+            {**base, "lr": 0.1, "weight_decay": 0.0},
+        ),
+        (
+            "some coordinates with a zero gradient at every step (0/0 without eps)",
+            np.array([1.0, 2.0, -1.0, 0.5]),
+            np.array([[0.0, 1.0, 0.0, -2.0], [0.0, 0.5, 0.0, 1.0], [0.0, -1.0, 0.0, 3.0]]),
+            {**base, "weight_decay": 0.0},
+        ),
+        (
+            "10 steps of gradients of size 1e-4, where sqrt(v) is as small as eps",
+            rng.normal(size=3),
+            1e-4 * rng.normal(size=(10, 3)),
+            {**base, "lr": 1e-3, "weight_decay": 0.0},
+        ),
+        (
+            "a zero gradient and weight decay 0.5",
+            np.array([2.0, -1.0]),
+            np.zeros((3, 2)),
+            {**base, "lr": 0.1, "weight_decay": 0.5},
+        ),
+        (
+            "a large weight decay, 5, 3 random steps",
+            rng.normal(size=3),
+            rng.normal(size=(3, 3)),
+            {**base, "lr": 0.05, "weight_decay": 5.0},
+        ),
+        (
+            "25 steps of a constant gradient (the bias correction at t = 1 to 25)",
+            np.array([1.0, -1.0]),
+            np.tile(np.array([0.3, -2.0]), (25, 1)),
+            {**base, "lr": 0.01, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0},
+        ),
+    ]
+
+
+def _check_adam(c: Checker, optimiser: str, cases: list[AdamCase]) -> CheckResult:
+    for label, p0, grads, hyper in cases:
+        c.case(label, p=p0, grads=grads, **hyper)
+        expected = _torch_run(optimiser, p0, grads, **hyper)
+        p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+        steps = len(grads)
+        for k, (g, exp) in enumerate(zip(grads, expected, strict=True), start=1):
+            args = tuple(hyper[n] for n in ("lr", "beta1", "beta2", "eps", "weight_decay"))
+            got = c.outputs(c.call(p, g, m, v, k, *args), ("p", "m", "v"), "arrays")
+            p = c.close(
+                got[0], exp[0], what=f"p after step t = {k} of {steps}", rtol=1e-9, atol=1e-12
+            )
+            m = c.close(
+                got[1], exp[1], what=f"m after step t = {k} of {steps}", rtol=1e-9, atol=1e-15
+            )
+            v = c.close(
+                got[2], exp[2], what=f"v after step t = {k} of {steps}", rtol=1e-9, atol=1e-18
+            )
+    return c.result()
+
+
+def check_adam_step(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)``, one Adam step.
+
+    One step of Adam with L2 weight decay, as ``torch.optim.Adam``: the decay is added to
+    the gradient, which then enters both moving averages,
+
+    .. math::
+
+        g &\leftarrow g + \lambda p, \qquad
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \\
+        p &\leftarrow p - \eta\, \frac{m / (1 - \beta_1^t)}
+            {\sqrt{v / (1 - \beta_2^t)} + \epsilon},
+
+    with :math:`m_0 = v_0 = 0` and :math:`t = 1, 2, \dots` the number of this step. The
+    check runs several consecutive steps, feeding each the ``p``, ``m`` and ``v`` the
+    previous one returned, and compares all three after every step with
+    ``torch.optim.Adam`` in float64. Cases: random steps without and with weight decay
+    (on a matrix, with other betas), one step at :math:`t = 1` (where the bias correction
+    matters most), coordinates whose gradient is always zero, gradients of size
+    :math:`10^{-4}` (where :math:`\sqrt{v}` is as small as :math:`\epsilon`, so that
+    :math:`\epsilon` inside the root shows), a zero gradient with weight decay, a large
+    weight decay and 25 steps of a constant gradient.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's step: float64 arrays ``p``, ``g``, ``m`` and ``v`` of one shape (the
+        parameters, their gradient, and the two moving averages, zeros before the first
+        step), the step number ``t`` (an int, 1 on the first step) and the numbers
+        ``lr``, ``beta1``, ``beta2``, ``eps`` and ``weight_decay``, to the triple
+        ``(p, m, v)`` after the step, with ``m`` and ``v`` not bias-corrected.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case and step where ``p``, ``m`` or ``v`` is wrong (or not three
+        arrays come back), naming the case, its inputs, the step, the expected and
+        returned arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def adam_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    ...     g = g + weight_decay * p
+    ...     m = beta1 * m + (1 - beta1) * g
+    ...     v = beta2 * v + (1 - beta2) * g * g
+    ...     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    ...     return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    >>> check_adam_step(adam_step)
+    check_adam_step passed all 8 cases: 4 random steps, eps 1e-6, weight decay 0; ...
+    """
+    return _check_adam(Checker("check_adam_step", impl, "adam_step"), "Adam", _adam_cases(0.0))
+
+
+def check_adamw_step(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)``, one AdamW step.
+
+    One step of Adam with decoupled weight decay, as ``torch.optim.AdamW``: the weights
+    shrink by the factor :math:`1 - \eta\lambda`, and the Adam step, built from the plain
+    gradient, follows,
+
+    .. math::
+
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \\
+        p &\leftarrow (1 - \eta\lambda)\, p - \eta\, \frac{m / (1 - \beta_1^t)}
+            {\sqrt{v / (1 - \beta_2^t)} + \epsilon}.
+
+    The check runs several consecutive steps and compares ``p``, ``m`` and ``v`` after
+    every step with ``torch.optim.AdamW`` in float64. Cases: those of
+    :func:`check_adam_step`, with weight decay 0.01 in the first.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's step, with the arguments and results of the one of
+        :func:`check_adam_step`.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case and step where ``p``, ``m`` or ``v`` is wrong (or not three
+        arrays come back), naming the case, its inputs, the step, the expected and
+        returned arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def adamw_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    ...     m = beta1 * m + (1 - beta1) * g
+    ...     v = beta2 * v + (1 - beta2) * g * g
+    ...     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    ...     return (1 - lr * weight_decay) * p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    >>> check_adamw_step(adamw_step)
+    check_adamw_step passed all 8 cases: 4 random steps, eps 1e-6, weight decay 0.01; ...
+    """
+    return _check_adam(Checker("check_adamw_step", impl, "adamw_step"), "AdamW", _adam_cases(0.01))

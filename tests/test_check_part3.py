@@ -1,0 +1,399 @@
+"""The checks of Part III pass the package's functions and catch planted errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from derived.check import CheckFailure
+from derived.check._part3 import (
+    check_adam_step,
+    check_adamw_step,
+    check_bce_with_logits,
+    check_bce_with_logits_grad,
+    check_cross_entropy,
+    check_cross_entropy_grad,
+    check_sgd_step,
+)
+from derived.losses import bce_with_logits, bce_with_logits_grad, cross_entropy, cross_entropy_grad
+from derived.optim import SGD, Adam, AdamW
+from derived.softmax import softmax
+
+
+def _not_written(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+def _sgd_step(p, g, buf, lr, momentum, weight_decay):
+    """One step of derived.optim.SGD, its momentum buffer set to buf."""
+    opt = SGD([p], lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if momentum:
+        opt.momentum_buffers[0] = buf.copy()  # b = mu * 0 + g on the first step: torch's b_1
+    opt.step([g])
+    return p, opt.momentum_buffers[0] if momentum else buf
+
+
+def _adam_like(cls):
+    def step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        """One step of derived.optim.Adam (or AdamW) from the state (m, v) after t - 1 steps."""
+        opt = cls([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+        opt.exp_avg[0][...] = m
+        opt.exp_avg_sq[0][...] = v
+        opt.t = t - 1
+        opt.step([g])
+        return p, opt.exp_avg[0], opt.exp_avg_sq[0]
+
+    return step
+
+
+_adam_step = _adam_like(Adam)
+_adamw_step = _adam_like(AdamW)
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_the_package_passes_every_check():
+    assert len(check_cross_entropy(cross_entropy).cases) == 7
+    assert len(check_cross_entropy_grad(cross_entropy_grad).cases) == 7
+    assert len(check_bce_with_logits(bce_with_logits).cases) == 6
+    assert len(check_bce_with_logits_grad(bce_with_logits_grad).cases) == 6
+    assert len(check_sgd_step(_sgd_step).cases) == 6
+    assert len(check_adam_step(_adam_step).cases) == 8
+    assert len(check_adamw_step(_adamw_step).cases) == 8
+
+
+@pytest.mark.parametrize(
+    "check",
+    [check_cross_entropy, check_cross_entropy_grad, check_bce_with_logits,
+     check_bce_with_logits_grad, check_sgd_step, check_adam_step, check_adamw_step],
+)  # fmt: skip
+def test_a_stub_is_not_written_yet(check):
+    with pytest.raises(CheckFailure, match="is not written yet"):
+        check(_not_written)
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def _ce(z, y, *, shift=True, mean=True, via_softmax=False):
+    N = z.shape[0]
+    if via_softmax:
+        with np.errstate(divide="ignore"):
+            logp = np.log(softmax(z))
+    else:
+        m = z.max(axis=1, keepdims=True) if shift else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            logp = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+    total = -logp[np.arange(N), y].sum()
+    return total / N if mean else total
+
+
+def test_the_planted_cross_entropy_is_right_when_nothing_is_planted():
+    check_cross_entropy(_ce)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda z, y: _ce(z, y, shift=False), "case 6, 'logits near 1000"),
+        (lambda z, y: _ce(z, y, via_softmax=True), "case 7, 'logits 1000 apart"),
+        (lambda z, y: _ce(z, y, mean=False), "case 1, 'random logits, 5 examples"),
+        (lambda z, y: -_ce(z, y), "case 1, 'random logits, 5 examples"),  # sign
+        (lambda z, y: _ce(z.T, y), "case 1, 'random logits, 5 examples"),  # axes swapped
+        (lambda z, y: _ce(z, y) * np.ones(z.shape[0]), "case 1, 'random logits"),  # per example
+    ],
+    ids=["no-max-shift", "log-of-softmax", "sum-not-mean", "sign", "axes-swapped",
+         "not-a-number"],
+)  # fmt: skip
+def test_cross_entropy_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_cross_entropy(wrong)
+
+
+def _ce_grad(z, y, *, mean=True, onehot=True, sign=1.0, shift=True):
+    N, K = z.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z - z.max(axis=1, keepdims=True) if shift else z)
+        P = e / e.sum(axis=1, keepdims=True)
+    G = P - np.eye(K)[y] if onehot else P
+    return sign * G / (N if mean else 1)
+
+
+def test_the_planted_cross_entropy_grad_is_right_when_nothing_is_planted():
+    check_cross_entropy_grad(_ce_grad)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        ({"mean": False}, "case 1, 'random logits, 5 examples"),  # the 1/N missing
+        ({"onehot": False}, "case 1, 'random logits, 5 examples"),  # softmax / N only
+        ({"sign": -1.0}, "case 1, 'random logits, 5 examples"),  # Y - P
+        ({"shift": False}, "case 6, 'logits near 1000"),
+    ],
+    ids=["no-1/N", "no-onehot", "sign", "no-max-shift"],
+)
+def test_cross_entropy_grad_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_cross_entropy_grad(lambda z, y: _ce_grad(z, y, **kwargs))
+
+
+def test_cross_entropy_grad_catches_labels_along_the_wrong_axis():
+    def columns(z, y):
+        G = softmax(z)
+        G[y, np.arange(len(y)) % z.shape[1]] -= 1.0  # rows and columns swapped
+        return G / z.shape[0]
+
+    with pytest.raises(CheckFailure, match="case 1, 'random logits, 5 examples"):
+        check_cross_entropy_grad(columns)
+
+
+# --------------------------------------------------------------------------- binary
+
+
+def _naive_bce(z, y):
+    """-y log sigma(z) - (1 - y) log(1 - sigma(z)), with sigma computed first."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        s = 1.0 / (1.0 + np.exp(-z))
+        return float(np.mean(-y * np.log(s) - (1 - y) * np.log(1 - s)))
+
+
+def _softplus_as_written(z, y):
+    """softplus(z) - y z with softplus = log(1 + exp(z)): exp(800) overflows."""
+    with np.errstate(over="ignore"):
+        return float(np.mean(np.log1p(np.exp(z)) - y * z))
+
+
+def _bce(z, y, *, mean=True, sign=1.0):
+    loss = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))) - sign * y * z
+    return float(np.mean(loss) if mean else np.sum(loss))
+
+
+def test_the_planted_bce_is_right_when_nothing_is_planted():
+    check_bce_with_logits(_bce)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (_naive_bce, "case 5, 'logits of size 800 on the side"),  # 0 * log 0 = NaN
+        (_softplus_as_written, "case 5, 'logits of size 800 on the side"),  # inf - 800
+        (lambda z, y: _bce(z, y, mean=False), "case 1, 'random logits, 6 labels"),
+        (lambda z, y: _bce(z, y, sign=-1.0), "case 1, 'random logits, 6 labels"),
+        (lambda z, y: _bce(z, 1.0 - y), "case 1, 'random logits, 6 labels"),  # labels flipped
+    ],
+    ids=["via-sigmoid", "softplus-overflows", "sum-not-mean", "sign-of-yz", "labels-flipped"],
+)
+def test_bce_with_logits_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_bce_with_logits(wrong)
+
+
+def test_bce_with_logits_catches_a_sigmoid_that_rounds_to_one():
+    """Right up to 700, but log(1 - sigma(z)) is -inf once sigma(800) rounds to 1."""
+
+    def clipped(z, y):
+        s = 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(y > 0, -y * np.log(s), 0.0) + np.where(
+                y < 1, -(1 - y) * np.log1p(-s), 0.0
+            )
+        return float(np.mean(terms))
+
+    with pytest.raises(CheckFailure, match="case 6, 'logits of size 800 against"):
+        check_bce_with_logits(clipped)
+
+
+def _bce_grad(z, y, *, mean=True, sign=1.0, sigmoid="stable", wrt_p=False):
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sigmoid == "stable":
+            e = np.exp(-np.abs(z))
+            s = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        else:  # exp(z) / (1 + exp(z)): inf / inf at z = 800
+            s = np.exp(z) / (1.0 + np.exp(z))
+        g = (s - y) / (s * (1 - s)) if wrt_p else s - y
+    return sign * g / (z.size if mean else 1)
+
+
+def test_the_planted_bce_grad_is_right_when_nothing_is_planted():
+    check_bce_with_logits_grad(_bce_grad)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        ({"mean": False}, "case 1, 'random logits, 6 labels"),  # the 1/n missing
+        ({"sign": -1.0}, "case 1, 'random logits, 6 labels"),  # y - sigma(z)
+        ({"wrt_p": True}, "case 1, 'random logits, 6 labels"),  # d loss / d p, not / d z
+        ({"sigmoid": "exp-ratio"}, "case 5, 'logits of size 800 on the side"),
+    ],
+    ids=["no-1/n", "sign", "gradient-wrt-p", "sigmoid-overflows"],
+)
+def test_bce_with_logits_grad_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_bce_with_logits_grad(lambda z, y: _bce_grad(z, y, **kwargs))
+
+
+def test_bce_with_logits_grad_catches_a_flattened_result():
+    with pytest.raises(CheckFailure, match="case 2, 'random logits and soft targets(.|\n)*shape"):
+        check_bce_with_logits_grad(lambda z, y: _bce_grad(z, y).ravel())
+
+
+# --------------------------------------------------------------------------- SGD
+
+
+def _sgd(p, g, buf, lr, momentum, weight_decay, *, dampen=False, coupled=True, nesterov=False,
+         wd_sign=1.0):  # fmt: skip
+    if coupled:
+        g = g + wd_sign * weight_decay * p
+    buf = momentum * buf + ((1 - momentum) * g if dampen else g)
+    step = g + momentum * buf if nesterov else buf
+    if not coupled:
+        p = (1 - lr * weight_decay) * p
+    return p - lr * step, buf
+
+
+def test_the_planted_sgd_step_is_right_when_nothing_is_planted():
+    check_sgd_step(_sgd)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        ({"dampen": True}, "case 2, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
+        ({"coupled": False}, "case 3, 'momentum 0.8 and weight decay 0.01(.|\n)*buf after step 1"),
+        ({"nesterov": True}, "case 2, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
+        ({"wd_sign": -1.0}, "case 3, 'momentum 0.8 and weight decay 0.01(.|\n)*step 1 of 4"),
+    ],
+    ids=["dampening", "decoupled-decay", "nesterov", "decay-sign"],
+)
+def test_sgd_step_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_sgd_step(lambda *a: _sgd(*a, **kwargs))
+
+
+def test_sgd_step_catches_a_buffer_not_returned():
+    """The buffer updated but the old one returned: right on step 1, wrong on step 2."""
+
+    def stale(p, g, buf, lr, momentum, weight_decay):
+        new_p, _ = _sgd(p, g, buf, lr, momentum, weight_decay)
+        return new_p, buf
+
+    with pytest.raises(CheckFailure, match="case 2, 'momentum 0.9(.|\n)*buf after step 1"):
+        check_sgd_step(stale)
+    with pytest.raises(CheckFailure, match="should return two arrays"):
+        check_sgd_step(lambda *a: _sgd(*a)[0])
+
+
+# --------------------------------------------------------------------------- Adam
+
+_ADAM1 = "case 1, '4 random steps, eps 1e-6, weight decay 0"
+_ADAMW1 = "case 1, '4 random steps, eps 1e-6, weight decay 0.01"
+
+
+def _adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay, *, correct=True, power=0,
+          eps_inside=False, decoupled=False, decay_lr=True, correct_v=True):  # fmt: skip
+    if decoupled:
+        p = (1 - (lr if decay_lr else 1.0) * weight_decay) * p
+    else:
+        g = g + weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** (t + power)) if correct else m
+    v_hat = v / (1 - beta2 ** (t + power)) if correct and correct_v else v
+    denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+    return p - lr * m_hat / denom, m, v
+
+
+def test_the_planted_adam_steps_are_right_when_nothing_is_planted():
+    check_adam_step(_adam)
+    check_adamw_step(lambda *a: _adam(*a, decoupled=True))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        # the seeds' errors (errata adam-bias-correction, adam-epsilon)
+        ({"correct": False}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
+        ({"power": 1}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
+        ({"eps_inside": True}, _ADAM1 + "'"),
+        # others
+        ({"correct_v": False}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
+        ({"decoupled": True}, "case 2, 'betas \\(0.8, 0.99\\) and weight decay 0.1"),
+    ],
+    ids=["no-bias-correction", "correction-power-t+1", "eps-inside-root", "v-not-corrected",
+         "adamw-for-adam"],
+)  # fmt: skip
+def test_adam_step_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_adam_step(lambda *a: _adam(*a, **kwargs))
+
+
+def test_adam_step_catches_a_step_counted_from_0():
+    """t - 1 in the correction: 1 - beta^0 = 0 on the first step, a division by zero."""
+
+    def from_zero(p, g, m, v, t, *rest):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _adam(p, g, m, v, t, *rest, power=-1)
+
+    with pytest.raises(CheckFailure, match="case 1, '4 random(.|\n)*t = 1 of 4(.|\n)*not finite"):
+        check_adam_step(from_zero)
+
+
+def test_adam_step_catches_no_eps():
+    def no_eps(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _adam(p, g, m, v, t, lr, beta1, beta2, 0.0, weight_decay)
+
+    with pytest.raises(CheckFailure, match="case 1, .4 random steps"):
+        check_adam_step(no_eps)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        (
+            {"decoupled": False},
+            _ADAMW1 + "'(.|\n)*t = 1 of 4",
+        ),
+        (
+            {"decoupled": True, "decay_lr": False},
+            _ADAMW1,
+        ),
+        (
+            {"decoupled": True, "correct": False},
+            _ADAMW1,
+        ),
+        ({"decoupled": True, "eps_inside": True}, _ADAMW1),
+    ],
+    ids=["adam-l2-for-adamw", "decay-without-lr", "no-bias-correction", "eps-inside-root"],
+)
+def test_adamw_step_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_adamw_step(lambda *a: _adam(*a, **kwargs))
+
+
+def test_adamw_step_catches_the_decay_after_the_adam_step():
+    """(1 - lr lambda)(p - lr u) instead of (1 - lr lambda) p - lr u: off by lr^2 lambda u."""
+
+    def decay_last(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        p, m, v = _adam(p, g, m, v, t, lr, beta1, beta2, eps, 0.0)
+        return (1 - lr * weight_decay) * p, m, v
+
+    with pytest.raises(CheckFailure, match=_ADAMW1):
+        check_adamw_step(decay_last)
+
+
+def test_adam_step_catches_bias_corrected_averages_returned():
+    def corrected(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        p, m, v = _adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)
+        return p, m / (1 - beta1**t), v / (1 - beta2**t)
+
+    with pytest.raises(CheckFailure, match="case 1, '4 random(.|\n)*m after step t = 1 of 4"):
+        check_adam_step(corrected)
