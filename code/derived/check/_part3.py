@@ -407,7 +407,7 @@ def check_sgd_step(impl: Callable[..., Any]) -> CheckResult:
                     got[1], exp[1], what=f"buf after step {k} of {steps}", rtol=1e-9, atol=1e-12
                 )
             else:
-                buf = np.asarray(got[1], dtype=np.float64)
+                buf = got[1]  # not compared: without momentum torch keeps no buffer
     return c.result()
 
 
