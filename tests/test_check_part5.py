@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -29,12 +30,12 @@ def _not_written(*args: Any) -> Any:
 
 
 def _blocked(a, b, bm, bn, bk, group_m=2, swap=False, tiles=math.ceil, steps=math.ceil,
-             accumulate=True):  # fmt: skip
+             accumulate=True, order=None, whole_k=False, twice=False):  # fmt: skip
     """The tiled product, program by program in grouped order; the keywords plant errors."""
     (m, k), n = a.shape, b.shape[1]
     tiles_m, tiles_n = tiles(m / bm), tiles(n / bn)
     c = np.zeros((m, n))
-    for pid in range(tiles_m * tiles_n):
+    for pid in order(tiles_m * tiles_n) if order else range(tiles_m * tiles_n):
         row, col = grouped_tile(pid, tiles_m, tiles_n, group_m)
         if swap:
             row, col = col, row
@@ -42,7 +43,11 @@ def _blocked(a, b, bm, bn, bk, group_m=2, swap=False, tiles=math.ceil, steps=mat
         acc = np.zeros_like(c[rows, cols])
         for step in range(steps(k / bk)):
             ks = slice(step * bk, (step + 1) * bk)
+            if whole_k:  # all of K at once, as many times as there are steps
+                ks = slice(0, k) if step == 0 else slice(0, 0)
             product = a[rows, ks] @ b[ks, cols]
+            if twice:  # one product too many per step
+                product = (a[rows, ks] @ b[ks, cols] + product) / 2
             acc = acc + product if accumulate else product
         c[rows, cols] = acc
     return c
@@ -102,14 +107,70 @@ def _no_program_id(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
     tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=mask), mask=mask)
 
 
-def _launch(kernel, programs=triton.cdiv, block=1024):
+@triton.jit
+def _signed_zero_lost(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask)
+    tl.store(x_ptr + offsets, tl.where(x == 0.0, 0.0, 2.0 * x), mask=mask)
+
+
+@triton.jit
+def _shifted(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask)
+    tl.store(x_ptr + offsets - 1, 2.0 * x, mask=mask)  # one place to the left
+
+
+@triton.jit
+def _previous_block(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = (tl.program_id(axis=0) - 1) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements - BLOCK_SIZE
+    x = tl.load(x_ptr + offsets + BLOCK_SIZE, mask=mask)
+    tl.store(x_ptr + offsets, 2.0 * x, mask=mask)  # program p writes block p - 1
+
+
+@triton.jit
+def _store_twice(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask)
+    tl.store(x_ptr + offsets, x, mask=mask)
+    tl.store(x_ptr + offsets, 2.0 * x, mask=mask)
+
+
+@triton.jit
+def _mask_one_short(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements - 1
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=mask), mask=mask)
+
+
+@triton.jit
+def _via_float16(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask).to(tl.float16)
+    tl.store(x_ptr + offsets, (2.0 * x).to(tl.float32), mask=mask)
+
+
+def _launch(kernel, programs=triton.cdiv, block=1024, result=True):
     def launcher(x):
         n = x.numel()
         if programs(n, block):
             kernel[(programs(n, block),)](x, n, BLOCK_SIZE=block)
-        return x
+        return x if result else None
 
     return launcher
+
+
+def _through_numpy(x):
+    x.numpy()[:] *= 2  # the host writes, no kernel
+    return x
+
+
+INTERPRETER_ONLY = pytest.mark.skipif(ON_GPU, reason="the interpreter traces loads and stores")
 
 
 @pytest.mark.parametrize(
@@ -117,15 +178,32 @@ def _launch(kernel, programs=triton.cdiv, block=1024):
     [
         (_launch(_no_mask), "case 1, 'random", "wrote past the end of x"),
         pytest.param(_launch(_store_mask_only), "case 1, 'random", "loaded 120 numbers from",
-                     marks=pytest.mark.skipif(ON_GPU, reason="the interpreter traces loads")),
+                     marks=INTERPRETER_ONLY),
         (_launch(_mask_one_too_far), "case 1, 'random", "wrote past the end of x"),
-        (_launch(_masked, programs=lambda n, b: n // b), "case 1, 'random", "doubled x"),
-        (_launch(_no_program_id), "case 1, 'random", "doubled x"),
-        (lambda x: 2 * x, "case 1, 'random", "x is unchanged"),  # not in place
+        (_launch(_masked, programs=lambda n, b: n // b), "case 1, 'random",
+         "x.4096:5000. was not doubled|stored 4096 of the 5000 elements"),
+        (_launch(_no_program_id), "case 1, 'random",
+         "x.1024:2048. was not doubled|stored more than once"),
+        (lambda x: 2 * x, "case 1, 'random", "x is unchanged|no Triton store"),  # not in place
+        pytest.param(lambda x: x.mul_(2), "case 1, 'random", "no Triton store",
+                     marks=INTERPRETER_ONLY),  # torch doubles, no kernel
+        pytest.param(_through_numpy, "case 1, 'random", "no Triton store", marks=INTERPRETER_ONLY),
+        (_launch(_shifted), "case 1, 'random", "wrote before the start of x: the element 1 "),
+        (_launch(_previous_block), "case 1, 'random", "wrote before the start of x"),
+        pytest.param(_launch(_store_twice), "case 1, 'random", "5000 elements of x were stored "
+                     "more than once", marks=INTERPRETER_ONLY),
+        (_launch(_mask_one_short), "case 1, 'random",
+         "x.4999:5000. was not doubled|stored 4999 of the 5000 elements"),
+        (_launch(_signed_zero_lost), "case 7, 'special", r"wrong at x\[1\].*bit for bit"),
+        (_launch(_via_float16), "case 1, 'random", r"wrong at x\[0\].*bit for bit"),
+        (_launch(_masked, result=False), "case 1, 'random", "should return x itself"),
+        (lambda x: _launch(_masked)(x).clone(), "case 1, 'random", "should return x itself"),
         (_launch(_masked, block=32), "case 1, 'random", None),  # passes: see below
     ],
     ids=["no-mask", "load-without-mask", "mask-one-too-far", "grid-floor", "no-program-id",
-         "not-in-place", "small-block"],
+         "not-in-place", "torch-not-triton", "host-writes", "store-shifted", "previous-block",
+         "store-twice", "mask-one-short", "signed-zero-lost", "via-float16", "returns-none",
+         "returns-a-copy", "small-block"],
 )  # fmt: skip
 def test_doublify_catches(wrong, case, message):
     if message is None:  # any block size is fine: the base of the planted errors passes
@@ -133,7 +211,32 @@ def test_doublify_catches(wrong, case, message):
         return
     with pytest.raises(CheckFailure, match=case) as info:
         check_doublify(wrong)
-    assert message in str(info.value)
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+@triton.jit
+def _stub_kernel(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    raise NotImplementedError()
+
+
+@triton.jit
+def _typo_kernel(x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    tl.store(x_ptr + offsets, 2.0 * tl.load(x_ptr + offsets, mask=offsets < n_element))  # noqa: F821
+
+
+@INTERPRETER_ONLY
+def test_a_kernel_stub_is_not_written_yet():
+    """The interpreter wraps the kernel's NotImplementedError; the check unwraps it."""
+    with pytest.raises(CheckFailure, match="is not written yet"):
+        check_doublify(_launch(_stub_kernel))
+
+
+@INTERPRETER_ONLY
+def test_a_kernel_error_names_the_students_line():
+    with pytest.raises(CheckFailure, match="NameError.*line \\d+: tl.store") as info:
+        check_doublify(_launch(_typo_kernel))
+    assert "InterpreterError" not in str(info.value)
 
 
 # --------------------------------------------------------------------------- grouped order
@@ -176,6 +279,10 @@ def test_grouped_tile_catches(wrong, case):
 
 def test_grouped_tile_formula_passes():
     check_grouped_tile(_grouped)
+
+
+def test_grouped_tile_accepts_an_array_pair():
+    check_grouped_tile(lambda p, m, n, g: np.array(grouped_tile(p, m, n, g)))
 
 
 def test_grouped_tile_wants_a_pair():
@@ -233,6 +340,51 @@ def test_matmul_loads_formula_passes():
 def test_tiled_matmul_catches(kwargs, case):
     with pytest.raises(CheckFailure, match=case):
         check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, **kwargs))
+
+
+def _einsum(a, b, bm, bn, bk):
+    return np.einsum("ik,kj->ij", a, b)
+
+
+def _scalar_loops(a, b, bm, bn, bk):
+    c = np.zeros((a.shape[0], b.shape[1]))
+    for i, j, k in np.ndindex(a.shape[0], b.shape[1], a.shape[1]):
+        c[i, j] += a[i, k] * b[k, j]
+    return c
+
+
+def _swapped_tiles(a, b, bm, bn, bk):
+    return _blocked(a, b, bn, bm, bk)  # b_M and b_N exchanged
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case", "message"),
+    [
+        (lambda a, b, bm, bn, bk: a @ b, "case 1, 'random", r"\(8, 12\) array by a \(12, 24\)"),
+        (_swapped_tiles, "case 1, 'random", r"a \(8, 4\) array .*not a tile of A"),
+        (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, whole_k=True), "case 1, 'random",
+         r"a \(4, 12\) array .*not a tile of A"),
+        (_einsum, "case 1, 'random", "multiplied 0 pairs of tiles"),
+        (_scalar_loops, "case 1, 'random", "multiplied 0 pairs of tiles"),
+        (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, twice=True), "case 1, 'random",
+         "multiplied 36 pairs of tiles with @; the tiled kernel multiplies 18"),
+        (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, group_m=1), "case 1, 'random",
+         r"order \(0, 0\), \(0, 1\), \(0, 2\), \(1, 0\).*not the grouped order"),
+        (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, order=lambda p: range(p)[::-1]),
+         "case 1, 'random", r"order \(1, 2\), .*not the grouped order"),
+    ],
+    ids=["whole-product", "tile-sides-swapped", "whole-k-at-once", "einsum", "scalar-loops",
+         "two-products-per-step", "row-by-row", "programs-backwards"],
+)  # fmt: skip
+def test_tiled_matmul_checks_the_tiles(wrong, case, message):
+    with pytest.raises(CheckFailure, match=case) as info:
+        check_tiled_matmul(wrong)
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_tiled_matmul_accepts_any_group_and_copied_tiles():
+    check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, group_m=3))
+    check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a.copy(order="F"), b, bm, bn, bk))
 
 
 def test_tiled_matmul_catches_a_transposed_result():

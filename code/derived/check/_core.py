@@ -85,6 +85,12 @@ def show(value: Any, limit: int = 24) -> str:
     return repr(value)
 
 
+def _library_frame(filename: str) -> bool:
+    """Tell whether a frame is in an installed package or in derived, not the student's code."""
+    path = filename.replace("\\", "/")
+    return "site-packages/" in path or "/derived/" in path
+
+
 @dataclass
 class Checker:
     """Run one check on the student's function ``impl``.
@@ -149,19 +155,20 @@ class Checker:
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         try:
             return self.impl(*args, **kwargs)
-        except NotImplementedError:
-            self.fail_now(
-                f"{self.func} is not written yet (it raised NotImplementedError): "
-                "replace the line raise NotImplementedError() with your code.",
-                inputs=False,
-            )
-        except Exception as err:  # the student's bug: say where it happened
-            frames = traceback.extract_tb(err.__traceback__)[1:]
-            where = (
-                f" (line {frames[-1].lineno}: {frames[-1].line})"
-                if frames and frames[-1].line
-                else ""
-            )
+        except Exception as raised:  # the student's bug: say where it happened
+            err: BaseException = raised
+            while err.__cause__ is not None:  # Triton's interpreter wraps a kernel's errors
+                err = err.__cause__
+            if isinstance(err, NotImplementedError):
+                self.fail_now(
+                    f"{self.func} is not written yet (it raised NotImplementedError): "
+                    "replace the line raise NotImplementedError() with your code.",
+                    inputs=False,
+                )
+            frames = traceback.extract_tb(err.__traceback__)
+            own = [f for f in frames if not _library_frame(f.filename)]
+            last = own[-1] if own else (frames[-1] if len(frames) > 1 else None)
+            where = f" (line {last.lineno}: {last.line})" if last is not None and last.line else ""
             self.fail_now(f"{self.func} raised {type(err).__name__}: {err}{where}".rstrip())
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -23,6 +23,9 @@ __all__ = [
 #: x without a mask lands here instead of in memory that belongs to something else).
 _GUARD = 2**16
 
+#: Elements of the buffer before x, watched the same way (a store at a negative offset).
+_LEAD = 2**12
+
 
 def _doublify_cases() -> list[tuple[str, np.ndarray]]:
     rng = np.random.default_rng(20501)
@@ -33,10 +36,10 @@ def _doublify_cases() -> list[tuple[str, np.ndarray]]:
     big = float(np.finfo(np.float32).max)
     special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, big, -big, 1.5, -3.25], np.float32)
     return [
-        ("random, 5000 values (not a multiple of any block size)", draw(5000)),
+        ("random, 5000 values (not a multiple of 128 or of any larger power of 2)", draw(5000)),
         ("4096 values (a multiple of every block size up to 4096)", draw(4096)),
         ("one value", draw(1)),
-        ("127 values (fewer than one block)", draw(127)),
+        ("127 values (fewer than one block of 128 or more)", draw(127)),
         ("4097 values (one past a multiple of the block)", draw(4097)),
         ("20000 values (many programs)", draw(20000)),
         ("special values: zeros, infinities, NaN, the largest float32 (doubles to inf)", special),
@@ -61,12 +64,18 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
     ``impl`` launches one program per block of consecutive elements, and a mask
     :math:`i < N` keeps the last program inside the vector. The oracle is torch's own
     ``x * 2`` on the same device; doubling is exact, so the results must agree bit for
-    bit (NaN where torch gives NaN). The vector is the start of a longer buffer, and the
-    elements after it must be left as they were: a kernel without a mask writes there.
-    Under Triton's interpreter (no GPU) every load and store is also traced, and a load
-    from outside the vector fails the check. Cases: a random vector whose length is not
-    a multiple of any block size, a multiple of every block size up to 4096, one value,
-    fewer values than a block, one past a multiple, many programs, special values
+    bit (their float32 bit patterns, so that -0.0 is not +0.0; NaN where torch gives
+    NaN), and ``impl`` must return ``x`` itself. The vector sits between two guard
+    regions of a longer buffer, which must be left as they were: a kernel without a
+    mask writes after x. Under Triton's interpreter (no GPU) every load and store is
+    also traced: a load from outside the vector fails the check, and the stores must
+    cover every element of x exactly once (so x must be doubled by a Triton kernel, not
+    by torch or NumPy on the host). On a GPU nothing is traced: a load without a mask
+    and a launcher that doubles x without a kernel are not detected there. The check
+    calls ``impl(x)`` only, so its block size is the launcher's default. Cases: a
+    random vector of 5000 values (not a multiple of 128 or of any larger power of
+    two), 4096 values (a multiple of every block size up to 4096), one value, fewer
+    values than a block of 128, one past a multiple, many programs, special values
     (signed zeros, infinities, NaN, a value that overflows) and an empty vector.
 
     Parameters
@@ -84,9 +93,10 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
     Raises
     ------
     CheckFailure
-        At the first case where ``x`` is not doubled, the kernel wrote or read past the
-        end of ``x``, or the launch failed; or at once where no kernel can run (no GPU
-        and no interpreter).
+        At the first case where ``x`` is not doubled bit for bit, the kernel wrote
+        outside ``x`` or read past its end, stored an element twice or not at all
+        (interpreter only), ``impl`` did not return ``x``, or the launch failed; or at
+        once where no kernel can run (no GPU and no interpreter).
 
     Examples
     --------
@@ -96,7 +106,7 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
     ...     os.environ["TRITON_INTERPRET"] = "1"
     >>> from derived.kernels import doublify
     >>> check_doublify(doublify)
-    check_doublify passed all 8 cases: random, 5000 values (not a multiple of any block size); ...
+    check_doublify passed all 8 cases: random, 5000 values (not a multiple of 128 or of ...
     """
     c = Checker("check_doublify", impl, "doublify")
     device = _kernel_device(c)
@@ -106,8 +116,9 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
         n = len(values)
         c.case(label, n=n, device=device)
         sentinel = np.full(_GUARD, 7.0, np.float32)
-        buffer = t.from_numpy(np.concatenate([values, sentinel])).to(device)
-        x = buffer[:n]  # contiguous, followed by the guard
+        lead = np.full(_LEAD, 7.0, np.float32)
+        buffer = t.from_numpy(np.concatenate([lead, values, sentinel])).to(device)
+        x = buffer[_LEAD : _LEAD + n]  # contiguous, between two guards
         start, end = x.data_ptr(), x.data_ptr() + 4 * n
         expected = (t.from_numpy(values).to(device) * 2).cpu().numpy()
         # The interpreter doubles with NumPy, which warns when the largest float32 overflows.
@@ -116,20 +127,47 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
                 from derived.kernels import trace_memory
 
                 with trace_memory() as accesses:
-                    c.call(x)
+                    out = c.call(x)
             else:
-                c.call(x)
+                out = c.call(x)
                 t.cuda.synchronize()
         after = buffer.cpu().numpy()
-        got, guard = after[:n], after[n:]
+        before, got, guard = after[:_LEAD], after[_LEAD : _LEAD + n], after[_LEAD + n :]
+        if not np.array_equal(before, lead):
+            last = int(np.flatnonzero(before != lead)[-1])
+            c.fail_now(
+                f"doublify wrote before the start of x: the element {_LEAD - last} place(s) "
+                f"before x[0] changed (from {lead[last]} to {before[last]}). Program p owns "
+                "x[p * BLOCK_SIZE] to x[(p + 1) * BLOCK_SIZE - 1]: offsets = pid * BLOCK_SIZE "
+                "+ arange(0, BLOCK_SIZE)."
+            )
         if not np.array_equal(guard, sentinel):
             first = int(np.flatnonzero(guard != sentinel)[0])
             c.fail_now(
-                f"doublify wrote past the end of x: the number {first + 1} place(s) after its "
-                f"last element changed (from {sentinel[first]} to {guard[first]}). The last "
+                f"doublify wrote past the end of x: the element {first + 1} place(s) after "
+                f"x's last element changed (from {sentinel[first]} to {guard[first]}). The last "
                 "program's lanes beyond N must be switched off: a mask offsets < N on the store."
             )
         if traced:
+            stores = [a.addresses for a in accesses if a.kind == "store"]
+            stored = np.concatenate(stores) if stores else np.zeros(0, np.int64)
+            c.require(
+                n == 0 or stored.size > 0,
+                "no Triton store into x was traced: x must be doubled by the kernel's tl.store "
+                "(not by torch on the host), or the kernel never stores.",
+            )
+            elements, times = np.unique((stored - start) // 4, return_counts=True)
+            c.require(
+                bool((times == 1).all()),
+                f"{int((times > 1).sum())} elements of x were stored more than once (first "
+                f"x[{int(elements[times > 1][0]) if (times > 1).any() else 0}]): each program "
+                "must double its own block, offsets = pid * BLOCK_SIZE + arange.",
+            )
+            c.require(
+                elements.size == n,
+                f"the kernel stored {elements.size} of the {n} elements of x: launch "
+                "cdiv(N, BLOCK_SIZE) programs.",
+            )
             for access in accesses:
                 outside = (access.addresses < start) | (access.addresses >= end)
                 if access.kind == "load" and outside.any():
@@ -140,15 +178,31 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
         c.require(
             n == 0 or not np.array_equal(got, values, equal_nan=True),
             "x is unchanged: doublify must double x in place (the kernel stores into x), "
-            "not return a new tensor.",
+            "not return a new tensor, or the kernel never stores.",
         )
+        c.require(out is x, "doublify should return x itself (the tensor it doubled in place).")
         c.require(
             bool(np.array_equal(np.isnan(got), np.isnan(expected))),
             "x should be doubled in place, NaN exactly where torch gives NaN; got "
             f"{int(np.isnan(got).sum())} NaN where torch has {int(np.isnan(expected).sum())}.",
         )
-        number = ~np.isnan(expected)
-        c.close(got[number], expected[number], what="doubled x (in place)", rtol=0.0, atol=0.0)
+        # Bit for bit outside the NaNs: -0.0 and +0.0 differ here.
+        wrong = ~np.isnan(expected) & (got.view(np.uint32) != expected.view(np.uint32))
+        if wrong.any():
+            first = int(np.flatnonzero(wrong)[0])
+            unchanged = wrong & (got.view(np.uint32) == values.view(np.uint32))
+            if unchanged[first]:
+                stop = first
+                while stop < n and unchanged[stop]:
+                    stop += 1
+                c.fail_now(
+                    f"x[{first}:{stop}] was not doubled (left as it was): launch "
+                    "cdiv(N, BLOCK_SIZE) programs, each doubling its own block."
+                )
+            c.fail_now(
+                f"the doubled x is wrong at x[{first}] ({int(wrong.sum())} elements wrong): "
+                f"expected {expected[first]!r}, got {got[first]!r} (compared bit for bit)."
+            )
     return c.result()
 
 
@@ -229,7 +283,10 @@ def check_grouped_tile(impl: Callable[[int, int, int, int], Any]) -> CheckResult
     for label, tiles_m, tiles_n, group_m in _grid_cases():
         c.case(label, tiles_m=tiles_m, tiles_n=tiles_n, group_m=group_m)
         for pid, tile in enumerate(_grouped_order(tiles_m, tiles_n, group_m)):
-            got = c.outputs(c.call(pid, tiles_m, tiles_n, group_m), ("row", "col"), "indices")
+            tile_got = c.call(pid, tiles_m, tiles_n, group_m)
+            if isinstance(tile_got, np.ndarray) and tile_got.shape == (2,):
+                tile_got = tuple(tile_got.tolist())  # an array of two indices is a pair too
+            got = c.outputs(tile_got, ("row", "col"), "indices")
             got = tuple(v.item() if isinstance(v, np.generic) else v for v in got)
             c.equal(got, tile, what=f"tile (row, col) of program {pid}")
     return c.result()
@@ -344,6 +401,87 @@ def _tiled_cases() -> list[TiledCase]:
     ]
 
 
+Product = tuple[tuple[int, ...], tuple[int, ...], tuple[int, int] | None]
+
+
+class _Recorded(np.ndarray):
+    """An array that records every np.matmul it takes part in: shapes, and where its tile is."""
+
+    products: list[Product] = []
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if ufunc is np.matmul and method == "__call__" and len(inputs) == 2:
+            left, right = inputs
+            _Recorded.products.append((np.shape(left), np.shape(right), _tile_of_c(left, right)))
+        plain = tuple(x.view(np.ndarray) if isinstance(x, _Recorded) else x for x in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(
+                x.view(np.ndarray) if isinstance(x, _Recorded) else x for x in kwargs["out"]
+            )
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def _corner(x: Any) -> tuple[int, int] | None:
+    """Return the (row, column) of a view's first element in its matrix; None for a copy."""
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.size == 0:
+        return None
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is x or root.ndim != 2 or root.strides[1] != root.itemsize:
+        return None
+    row, col = divmod((x.ctypes.data - root.ctypes.data) // root.itemsize, root.shape[1])
+    return int(row), int(col)
+
+
+def _tile_of_c(left: Any, right: Any) -> tuple[int, int] | None:
+    """Return the first row of A's tile and first column of B's: the corner of C's tile."""
+    a, b = _corner(left), _corner(right)
+    return None if a is None or b is None else (a[0], b[1])
+
+
+def _check_tiles(c: Checker, m: int, k: int, n: int, bm: int, bn: int, bk: int) -> None:
+    """Every product a tile times a tile, as many as the tiled kernel does, in grouped order."""
+    products = _Recorded.products
+    for left, right, _ in products:
+        c.require(
+            len(left) == 2
+            and len(right) == 2
+            and left[0] <= bm
+            and left[1] <= bk
+            and right[0] <= bk
+            and right[1] <= bn,
+            f"a product of a {left} array by a {right} array is not a tile of A "
+            f"(at most {bm} x {bk}) times a tile of B (at most {bk} x {bn}): multiply "
+            "tile by tile, with @ on tiles only.",
+        )
+    tiles_m, tiles_n = -(-m // bm), -(-n // bn)
+    expected = tiles_m * tiles_n * -(-k // bk)
+    c.require(
+        len(products) == expected,
+        f"tiled_matmul multiplied {len(products)} pairs of tiles with @; the tiled kernel "
+        f"multiplies {expected}: ceil(M / b_M) * ceil(N / b_N) tiles of C, ceil(K / b_K) "
+        "steps each.",
+    )
+    corners = [corner for _, _, corner in products if corner is not None]
+    if len(corners) < len(products):  # tiles copied out of A and B: their places are unknown
+        return
+    order: list[tuple[int, int]] = []
+    for row, col in corners:
+        tile = (row // bm, col // bn)
+        if tile not in order:
+            order.append(tile)
+    allowed = [_grouped_order(tiles_m, tiles_n, g) for g in range(2, max(tiles_m, 2) + 1)]
+    if tiles_m == 1 or tiles_n == 1:
+        allowed.append(_grouped_order(tiles_m, tiles_n, 1))
+    shown = ", ".join(f"({r}, {q})" for r, q in order[:8]) + (", ..." if len(order) > 8 else "")
+    c.require(
+        order in allowed,
+        f"the tiles of C were computed in the order {shown}: not the grouped order of "
+        "grouped_tile(p, t_m, t_n, G) for p = 0, 1, ... with any G >= 2.",
+    )
+
+
 def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     r"""Check ``impl(a, b, block_m, block_n, block_k)``, a tiled matrix product in NumPy.
 
@@ -352,6 +490,14 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     ``block_m x block_k`` tile of :math:`A` and a ``block_k x block_n`` tile of
     :math:`B`, stepping along :math:`K`; the tiles at the right and bottom edges and the
     last step along :math:`K` may be partial. The oracle is torch's product in float64.
+    The tiling is checked too: ``a`` and ``b`` arrive as a NumPy array subclass that
+    records every ``np.matmul`` (``@``) they take part in. Every product must be a tile
+    of A (at most ``block_m x block_k``) times a tile of B (at most
+    ``block_k x block_n``), there must be exactly
+    :math:`\lceil M/b_M \rceil \lceil N/b_N \rceil \lceil K/b_K \rceil` of them, and
+    where the tiles are views of ``a`` and ``b`` (slices, not copies), the tiles of C
+    must come in the order of ``grouped_tile`` for some group size :math:`G \ge 2`.
+    So ``a @ b`` on the whole matrices, ``np.einsum``, ``np.dot`` or scalar loops fail.
     Cases: a random product whose sides are multiples of the tiles, random ragged edge
     tiles, a partial last step along :math:`K`, tiles larger than the matrices, 1 x 1
     tiles, a row vector, a tall product with wide tiles and an outer product
@@ -372,14 +518,16 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     ------
     CheckFailure
         At the first case whose product is wrong (or of the wrong shape), naming the
-        case, its inputs, the expected and the returned arrays and the largest error.
+        case, its inputs, the expected and the returned arrays and the largest error;
+        or whose products are not tile by tile, not as many as the kernel's, or not in
+        grouped order.
 
     Examples
     --------
     >>> def blocked(a, b, bm, bn, bk):  # tile by tile, with NumPy's @ on tiles only
     ...     c = np.zeros((a.shape[0], b.shape[1]))
-    ...     for i in range(0, a.shape[0], bm):
-    ...         for j in range(0, b.shape[1], bn):
+    ...     for j in range(0, b.shape[1], bn):  # column by column: G = all the tile rows
+    ...         for i in range(0, a.shape[0], bm):
     ...             for k in range(0, a.shape[1], bk):
     ...                 rows, cols, ks = slice(i, i + bm), slice(j, j + bn), slice(k, k + bk)
     ...                 c[rows, cols] += a[rows, ks] @ b[ks, cols]
@@ -391,8 +539,12 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     t = torch()
     for label, a, b, bm, bn, bk in _tiled_cases():
         c.case(label, a=a, b=b, block_m=bm, block_n=bn, block_k=bk)
-        got = c.call(a, b, bm, bn, bk)
+        _Recorded.products = []
+        got = c.call(a.view(_Recorded), b.view(_Recorded), bm, bn, bk)
+        got = np.asarray(got).view(np.ndarray) if isinstance(got, np.ndarray) else got
         expected = (t.tensor(a, dtype=t.float64) @ t.tensor(b, dtype=t.float64)).numpy()
         scale = float((np.abs(a) @ np.abs(b)).max())
         c.close(got, expected, what="product c", rtol=1e-10, atol=1e-13 * scale)
+        (m, k), n = a.shape, b.shape[1]
+        _check_tiles(c, m, k, n, bm, bn, bk)
     return c.result()
