@@ -15,6 +15,7 @@ from derived.check import CheckFailure
 from derived.check._part5 import (
     check_doublify,
     check_grouped_tile,
+    check_matmul_kernel,
     check_matmul_loads,
     check_tiled_matmul,
 )
@@ -64,8 +65,10 @@ def test_the_package_passes_every_check():
 
 
 @pytest.mark.parametrize(
-    "check", [check_doublify, check_grouped_tile, check_matmul_loads, check_tiled_matmul]
-)
+    "check",
+    [check_doublify, check_grouped_tile, check_matmul_loads, check_tiled_matmul,
+     check_matmul_kernel],
+)  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
         check(_not_written)
@@ -390,3 +393,95 @@ def test_tiled_matmul_accepts_any_group_and_copied_tiles():
 def test_tiled_matmul_catches_a_transposed_result():
     with pytest.raises(CheckFailure, match="case 1, 'random.*\n(.*\n)*.*should have shape"):
         check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk).T)
+
+
+# --------------------------------------------------------------------------- Triton matmul
+
+
+@triton.jit
+def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+            MASK_K: tl.constexpr, MASKS: tl.constexpr, ACCUMULATE: tl.constexpr,
+            FIRST_STEP: tl.constexpr, STORE_IN_LOOP: tl.constexpr,
+            LOAD_A_TWICE: tl.constexpr):  # fmt: skip
+    """The tiled kernel in grouped order (G = 2, steps of 16); the flags plant errors."""
+    pid = tl.program_id(axis=0)
+    tiles_m = tl.cdiv(M, BLOCK_M)
+    per_group = 2 * tl.cdiv(N, BLOCK_N)
+    first = pid // per_group * 2
+    height = tl.minimum(tiles_m - first, 2)
+    rows = (first + pid % per_group % height) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = (pid % per_group // height) * BLOCK_N + tl.arange(0, BLOCK_N)
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for k0 in range(FIRST_STEP, K, 16):
+        ks = k0 + tl.arange(0, 16)
+        a_mask = rows[:, None] < M
+        if MASK_K:
+            a_mask = a_mask & (ks[None, :] < K)
+        if MASKS:
+            a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=a_mask, other=0.0)
+        else:
+            a = tl.load(a_ptr + rows[:, None] * K + ks[None, :])
+        if LOAD_A_TWICE:
+            a = 0.5 * (a + tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=a_mask, other=0.0))
+        b_mask = (ks[:, None] < K) & (cols[None, :] < N)
+        b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask, other=0.0)
+        if ACCUMULATE:
+            acc = tl.dot(a, b, acc, input_precision="ieee")
+        else:
+            acc = tl.dot(a, b, input_precision="ieee")
+        if STORE_IN_LOOP:
+            tl.store(c_ptr + rows[:, None] * N + cols[None, :], acc,
+                     mask=(rows[:, None] < M) & (cols[None, :] < N))  # fmt: skip
+    tl.store(c_ptr + rows[:, None] * N + cols[None, :], acc,
+             mask=(rows[:, None] < M) & (cols[None, :] < N))  # fmt: skip
+
+
+def _matmul_launcher(tiles=triton.cdiv, swap=False, **planted):
+    flags = {"MASK_K": True, "MASKS": True, "ACCUMULATE": True, "FIRST_STEP": 0,
+             "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, **planted}  # fmt: skip
+
+    def launch(a, b, bm, bn):
+        if swap:
+            bm, bn = bn, bm
+        (m, k), n = a.shape, b.shape[1]
+        c = torch.zeros((m, n), device=a.device)
+        if tiles(m, bm) * tiles(n, bn):
+            _matmul[(tiles(m, bm) * tiles(n, bn),)](a, b, c, m, n, k, BLOCK_M=bm, BLOCK_N=bn,
+                                                     **flags)  # fmt: skip
+        return c
+
+    return launch
+
+
+def test_the_tiled_kernel_passes():
+    assert len(check_matmul_kernel(_matmul_launcher()).cases) == 6
+
+
+@pytest.mark.parametrize(
+    ("launcher", "case", "message"),
+    [
+        (_matmul_launcher(ACCUMULATE=False), "case 1, 'random", "c is wrong at"),
+        (_matmul_launcher(FIRST_STEP=16), "case 1, 'random", "c is wrong at"),
+        pytest.param(_matmul_launcher(MASK_K=False), "case 1, 'random",
+                     "loaded .* numbers from outside A and B", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(MASKS=False), "case 1, 'random",
+                     "loaded .* numbers from outside A and B", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(STORE_IN_LOOP=True), "case 1, 'random",
+                     "entries of c were stored more than once", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(tiles=lambda m, b: m // b), "case 1, 'random",
+                     "stored .* of the .* entries of c", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(LOAD_A_TWICE=True), "case 1, 'random",
+                     "the kernel loaded .* numbers; the tiled kernel", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(swap=True), "case 1, 'random",
+                     "the kernel loaded .* numbers; the tiled kernel", marks=INTERPRETER_ONLY),
+        (lambda a, b, bm, bn: (a @ b).numpy(), "case 1, 'random", "should return c, a torch"),
+        (lambda a, b, bm, bn: a @ b, "case 1, 'random", "0 of the .* entries of c|c is wrong"),
+    ],
+    ids=["no-accumulation", "first-step-skipped", "no-mask-along-k", "no-load-masks",
+         "store-in-the-loop", "grid-floor", "a-loaded-twice", "tile-sides-swapped",
+         "returns-numpy", "torch-not-triton"],
+)  # fmt: skip
+def test_matmul_kernel_catches(launcher, case, message):
+    with pytest.raises(CheckFailure, match=case) as info:
+        check_matmul_kernel(launcher)
+    assert re.search(message, str(info.value)), str(info.value)

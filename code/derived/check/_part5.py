@@ -12,6 +12,7 @@ from derived.check._core import Checker, CheckResult, torch
 __all__ = [
     "check_doublify",
     "check_grouped_tile",
+    "check_matmul_kernel",
     "check_matmul_loads",
     "check_tiled_matmul",
 ]
@@ -547,4 +548,158 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
         c.close(got, expected, what="product c", rtol=1e-10, atol=1e-13 * scale)
         (m, k), n = a.shape, b.shape[1]
         _check_tiles(c, m, k, n, bm, bn, bk)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- Triton matmul
+
+KernelCase = tuple[str, int, int, int, int, int]
+
+
+def _kernel_cases() -> list[KernelCase]:
+    rng = np.random.default_rng(20505)
+    m, k, n = (int(v) for v in rng.integers(20, 60, size=3))
+    return [
+        (f"random, {m} x {k} times {k} x {n}, 16 x 32 tiles", m, k, n, 16, 32),
+        ("sides multiples of the tiles: 64 x 32 times 32 x 64, 32 x 32 tiles", 64, 32, 64, 32, 32),
+        ("as traced in the chapter: 70 x 45 times 45 x 130, 16 x 32 tiles", 70, 45, 130, 16, 32),
+        ("tall tiles on a wide product: 40 x 10 times 10 x 90, 32 x 16 tiles", 40, 10, 90, 32, 16),
+        ("tiles larger than the matrices (one program): 5 x 9 times 9 x 3", 5, 9, 3, 16, 16),
+        ("K = 1 (an outer product), 33 x 1 times 1 x 17, 16 x 16 tiles", 33, 1, 17, 16, 16),
+    ]
+
+
+def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(a, b, block_m, block_n)``, a tiled Triton matrix product and its launcher.
+
+    ``impl`` launches one program per ``block_m x block_n`` tile of :math:`C = AB`, in
+    grouped order, each walking along :math:`K` with ``tl.dot`` on masked tiles, and
+    returns ``c``. The oracle is torch's product in float64; the float32 result must be
+    within :math:`2 \gamma_K (|A||B|)_{ij}`, :math:`\gamma_K = K u / (1 - K u)`,
+    :math:`u = 2^{-24}`, of it (float32 dots: on a GPU use ``input_precision="ieee"``,
+    TF32 is too coarse). ``a`` and ``b`` are the starts of longer buffers filled with
+    NaN, so an unmasked load past their ends spoils the result. Under Triton's
+    interpreter every load and store is traced too: no load may fall outside A and B,
+    the number of loads must equal a simulation of the masked kernel (the oracle of
+    :func:`check_matmul_loads`), and the stores must cover every entry of ``c`` once.
+    On a GPU only the values are checked. Cases: a random product with ragged edges,
+    sides that are multiples of the tiles, the chapter's traced product, tall tiles on
+    a wide product, tiles larger than the matrices, and :math:`K = 1`.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's launcher: float32 torch tensors ``a`` (M, K) and ``b`` (K, N),
+        contiguous, on the device of ``derived.kernels.kernel_device()``, and the tile
+        sides ``block_m, block_n`` (powers of two, at least 16) to ``c`` (M, N), float32,
+        a new tensor on the same device. The step along K is the student's choice.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case where a load falls outside A and B, the stores do not cover
+        ``c`` once, the product is wrong, or the loads are not the simulation's count.
+
+    Examples
+    --------
+    >>> import os
+    >>> import torch
+    >>> if not torch.cuda.is_available():  # Triton's interpreter, set before triton is imported
+    ...     os.environ["TRITON_INTERPRET"] = "1"
+    >>> import triton
+    >>> from derived.kernels.matmul import _matmul_tiled_kernel  # the package's tiled kernel
+    >>> def launch(a, b, bm, bn):
+    ...     (m, k), n = a.shape, b.shape[1]
+    ...     c = torch.empty((m, n), device=a.device)
+    ...     grid = (triton.cdiv(m, bm) * triton.cdiv(n, bn),)
+    ...     _matmul_tiled_kernel[grid](a, b, c, m, n, k, *a.stride(), *b.stride(), *c.stride(),
+    ...         BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=16, GROUP_M=4, INPUT_PRECISION="ieee")
+    ...     return c
+    >>> check_matmul_kernel(launch)
+    check_matmul_kernel passed all 6 cases: random, 52 x 38 times 38 x 30, 16 x 32 tiles; ...
+    """
+    c = Checker("check_matmul_kernel", impl, "matmul_kernel")
+    device = _kernel_device(c)
+    t = torch()
+    traced = device == "cpu"
+    rng = np.random.default_rng(20506)
+    for label, m, k, n, bm, bn in _kernel_cases():
+        c.case(label, m=m, k=k, n=n, block_m=bm, block_n=bn, device=device)
+        a_np = rng.normal(size=(m, k)).astype(np.float32)
+        b_np = rng.normal(size=(k, n)).astype(np.float32)
+        guard = np.full(_LEAD, np.nan, np.float32)
+        a_buf = t.from_numpy(np.concatenate([a_np.ravel(), guard])).to(device)
+        b_buf = t.from_numpy(np.concatenate([b_np.ravel(), guard])).to(device)
+        a, b = a_buf[: m * k].view(m, k), b_buf[: k * n].view(k, n)
+        if traced:
+            from derived.kernels import trace_memory
+
+            with trace_memory() as accesses:
+                out = c.call(a, b, bm, bn)
+        else:
+            out = c.call(a, b, bm, bn)
+            t.cuda.synchronize()
+        c.require(
+            isinstance(out, t.Tensor) and tuple(out.shape) == (m, n),
+            f"matmul_kernel should return c, a torch tensor of shape ({m}, {n}); got "
+            f"{type(out).__name__} {tuple(getattr(out, 'shape', ()))}",
+        )
+        if traced:
+            ranges = [(a.data_ptr(), m * k), (b.data_ptr(), k * n)]
+            loads = [x.addresses for x in accesses if x.kind == "load"]
+            loaded = np.concatenate(loads) if loads else np.zeros(0, np.int64)
+            inside = np.zeros(loaded.shape, bool)
+            for first, size in ranges:
+                inside |= (loaded >= first) & (loaded < first + 4 * size)
+            c.require(
+                bool(inside.all()),
+                f"the kernel loaded {int((~inside).sum())} numbers from outside A and B: mask "
+                "the loads on the rows, the columns and along K (k < K).",
+            )
+            stores = [x.addresses for x in accesses if x.kind == "store"]
+            stored = np.concatenate(stores) if stores else np.zeros(0, np.int64)
+            start = out.data_ptr()
+            in_c = (stored >= start) & (stored < start + 4 * m * n)
+            c.require(
+                bool(in_c.all()),
+                f"the kernel stored {int((~in_c).sum())} numbers outside c: mask the store.",
+            )
+            entries, times = np.unique(stored, return_counts=True)
+            c.require(
+                bool((times == 1).all()),
+                f"{int((times > 1).sum())} entries of c were stored more than once: store "
+                "each tile once, after the loop along K.",
+            )
+            c.require(
+                entries.size == m * n,
+                f"the kernel stored {entries.size} of the {m * n} entries of c: launch "
+                "cdiv(M, block_m) * cdiv(N, block_n) programs.",
+            )
+        got = out.detach().cpu().numpy().astype(np.float64)
+        a64, b64 = t.from_numpy(a_np.astype(np.float64)), t.from_numpy(b_np.astype(np.float64))
+        expected = (a64 @ b64).numpy()
+        u = 2.0**-24
+        bound = 2 * (k * u / (1 - k * u)) * (np.abs(a_np) @ np.abs(b_np)).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(got - expected) <= bound)  # NaN counts as wrong
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            c.fail_now(
+                f"c is wrong at {int(bad.sum())} of {m * n} entries; first c[{i}, {j}]: "
+                f"expected {expected[i, j]:.7g}, got {got[i, j]:.7g} (allowed error "
+                f"{bound[i, j]:.2g}, float32's bound for a sum of {k} products)."
+            )
+        if traced:
+            want = _loads_by_simulation(m, k, n, bm, bn)
+            c.require(
+                loaded.size == want,
+                f"the kernel loaded {loaded.size} numbers; the tiled kernel with "
+                f"{bm} x {bn} tiles and masked edges loads {want}: each program loads its "
+                "block_m rows of A and block_n columns of B once, along all of K.",
+            )
     return c.result()
