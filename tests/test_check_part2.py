@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from derived.autograd import Value, topological_order
+from derived.autograd import Value
 from derived.check import CheckFailure
 from derived.check._part2 import (
     check_backward_rules,
@@ -70,7 +70,7 @@ def _value_rules(**replaced):
 
 
 def test_the_package_passes_every_check():
-    assert len(check_softmax(softmax).cases) == 6
+    assert len(check_softmax(softmax).cases) == 8
     assert len(check_log_softmax(log_softmax).cases) == 6
     assert len(check_softmax_vjp(softmax_vjp).cases) == 7
     assert len(check_softmax_jacobian(softmax_jacobian).cases) == 6
@@ -342,8 +342,22 @@ def test_backward_rules_need_every_rule_and_the_right_outputs():
 # --------------------------------------------------------------------------- backward pass
 
 
+def _order(output):
+    """Every node of the graph of ``output``, parents first (a student's own search)."""
+    order, seen, stack = [], set(), [(output, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    return order
+
+
 def _value_backward(output, *, accumulate=True, reset=True, seed=1.0, reverse=True):
-    order = topological_order(output)
+    order = _order(output)
     if reset:
         for v in order:
             v.grad = 0.0
@@ -358,7 +372,7 @@ def _value_backward(output, *, accumulate=True, reset=True, seed=1.0, reverse=Tr
 
 def _backward_breadth_first(output):
     """The chapter's wrong order: nodes by their distance from the output."""
-    for v in topological_order(output):
+    for v in _order(output):
         v.grad = 0.0
     output.grad = 1.0
     queue, seen = [output], {id(output)}
@@ -403,9 +417,11 @@ def test_the_planted_backward_pass_is_right_when_nothing_is_planted():
         (lambda f: _value_backward(f, reverse=False), "case 1, 'random x, y, x used three times"),
         (_backward_breadth_first, "case 2, 'random x, y, a diamond"),  # a before exp(a)
         (_backward_recursive, "case 6, 'a chain of 2000 steps(.|\n)*RecursionError"),
+        (lambda f: f.backward(), "case 1(.|\n)*no backward method to call"),
+        (lambda f: Value.backward(f), "case 1(.|\n)*output must be a Value"),
     ],
     ids=["assign-not-accumulate", "no-reset", "no-seed", "parents-first", "breadth-first",
-         "recursive"],
+         "recursive", "calls-the-method", "calls-the-engine"],
 )  # fmt: skip
 def test_value_backward_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -422,3 +438,30 @@ def test_value_backward_catches_breadth_first_on_the_chapter_graph():
 
     with pytest.raises(CheckFailure, match="case 3, 'g = a \\+ exp"):
         check_value_backward(late_breadth_first)
+
+
+def _min_shift_softmax(z):
+    """Shifted by the minimum: every exponent is at least 0, so a spread of 1000 overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z - z.min(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+def _batch_max_softmax(z):
+    """Shifted by the batch's maximum, not each row's: a row far below it underflows to 0/0."""
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - z.max())
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (_min_shift_softmax, "case 7, 'scores 1000 apart"),
+        (_batch_max_softmax, "case 8, 'a batch whose rows lie 1000 apart"),
+    ],
+    ids=["shift-by-min", "shift-by-batch-max"],
+)
+def test_softmax_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_softmax(wrong)

@@ -104,6 +104,9 @@ class Checker:
     name: str
     impl: Callable[..., Any]
     func: str = "your function"
+    # What the student wrote, where ``impl`` is the check's own wrapper around it (a dict
+    # of rules, say): the grader refuses the package's functions among these.
+    student: tuple[Any, ...] | None = None
     _cases: list[str] = field(default_factory=list)
     _inputs: dict[str, Any] = field(default_factory=dict)
 
@@ -112,13 +115,17 @@ class Checker:
             self.fail_now(
                 f"{self.name} needs a function, got {type(self.impl).__name__} {self.impl!r}."
             )
-        module = getattr(self.impl, "__module__", None) or ""
-        if os.environ.get(REPORT_ENV) and module.split(".")[0] == "derived":
-            # the grader is running: a student's grade counts only the student's own function
-            self.fail_now(
-                f"{self.name} was given {module}.{getattr(self.impl, '__name__', '?')}, the "
-                "package's own function: a graded notebook must check the function you wrote."
-            )
+        if not os.environ.get(REPORT_ENV):
+            return
+        # the grader is running: a student's grade counts only the student's own functions
+        for fn in (self.impl,) if self.student is None else self.student:
+            module = getattr(fn, "__module__", None) or ""
+            if module.split(".")[0] == "derived":
+                self.fail_now(
+                    f"{self.name} was given {module}.{getattr(fn, '__name__', '?')}, the "
+                    "package's own function: a graded notebook must check the function you "
+                    "wrote."
+                )
 
     # -- cases --------------------------------------------------------------------------
     def case(self, label: str, **inputs: Any) -> None:

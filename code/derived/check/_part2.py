@@ -30,14 +30,21 @@ def _softmax_cases() -> list[tuple[str, np.ndarray]]:
         ("equal scores", np.zeros(4)),
         ("large scores (exp overflows without the max shift)", np.array([1000.0, 1001.0, 999.0])),
         ("very negative scores", np.array([-1000.0, -1002.0, -1001.0])),
+        ("scores 1000 apart (shifting by the minimum overflows)", np.array([0.0, 1000.0])),
+        (
+            "a batch whose rows lie 1000 apart (each row needs its own maximum)",
+            np.array([[0.0, 1.0], [1000.0, 1001.0]]),
+        ),
     ]
 
 
 def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     """Check ``impl(z)``, the softmax over the last axis of ``z``, against torch in float64.
 
-    Cases: random rows and a batch, one class, equal scores, and scores near +-1000,
-    where computing ``exp(z)`` before shifting by the maximum overflows.
+    Cases: random rows and a batch, one class, equal scores, scores near +-1000, where
+    computing ``exp(z)`` before shifting by the maximum overflows, scores 1000 apart (a
+    shift by the minimum overflows) and a batch whose rows lie 1000 apart (a shift by the
+    batch's maximum underflows the lower row to 0/0).
 
     Parameters
     ----------
@@ -60,7 +67,7 @@ def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.softmax import softmax
     >>> check_softmax(softmax)
-    check_softmax passed all 6 cases: random scores, one row of 5; ...
+    check_softmax passed all 8 cases: random scores, one row of 5; ...
     """
     c = Checker("check_softmax", impl, "softmax")
     t = torch()
@@ -643,7 +650,12 @@ def check_backward_rules(rules: Mapping[str, Callable[..., Any]]) -> CheckResult
     >>> check_backward_rules({name: from_value(op) for name, op in ops.items()})
     check_backward_rules passed all 10 cases: random x, y used twice: ...
     """
-    c = Checker("check_backward_rules", lambda op, *args: rules[op](*args), "your rule")
+    c = Checker(
+        "check_backward_rules",
+        lambda op, *args: rules[op](*args),
+        "your rule",
+        student=tuple(rules.values()) if isinstance(rules, Mapping) else (rules,),
+    )
     if not isinstance(rules, Mapping):
         c.fail_now(
             "check_backward_rules needs a dict of rules, "
@@ -746,11 +758,56 @@ def _deep_chain(x: Any, w: Any, depth: int) -> Any:
     return x
 
 
+class _Copy:
+    """A copy of one ``Value`` node for the student's backward pass.
+
+    It has the node's data, parents, local derivatives and ``grad``, but no ``backward``
+    method to call instead of writing one.
+    """
+
+    __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
+
+    def __init__(self, value: Any, parents: tuple[_Copy, ...]) -> None:
+        self.data, self.op, self.label = value.data, value.op, value.label
+        self.local_grads = tuple(value.local_grads)
+        self.parents = parents
+        self.grad = 0.0
+
+    def backward(self) -> None:
+        raise RuntimeError(
+            "inside check_value_backward a node has no backward method to call: "
+            "write the pass yourself"
+        )
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+def _copy_graph(output: Any, inputs: list[Any]) -> tuple[_Copy, list[_Copy]]:
+    """Return the graph of ``output`` as :class:`_Copy` nodes (copied without recursion)."""
+    copies: dict[int, _Copy] = {}
+    stack = [(output, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if id(node) in copies:
+            continue
+        if parents_done:
+            copies[id(node)] = _Copy(node, tuple(copies[id(p)] for p in node.parents))
+        else:
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents if id(p) not in copies)
+    return copies[id(output)], [copies[id(x)] for x in inputs]
+
+
 def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
     r"""Check ``backward(output)``, the backward pass over a graph of ``Value`` nodes.
 
     The graphs are built with :class:`derived.autograd.Value`, whose forward pass caches
-    on each node its ``parents`` and the ``local_grads`` :math:`\partial v / \partial u`.
+    on each node its ``parents`` and the ``local_grads`` :math:`\partial v / \partial u`,
+    and handed to ``backward`` as copies with those attributes, ``data`` and ``grad``, but
+    without the engine (the method ``backward`` fails the check, and
+    :func:`derived.autograd.topological_order` refuses them): the pass must be the
+    student's own. The package's own ``Value.backward`` is run on the ``Value`` graph.
     ``backward(output)`` must set ``.grad`` of every node the output depends on to
     :math:`\partial\,\text{output} / \partial\,\text{node}`: zero every adjoint, set
     :math:`\bar f = 1`, and visit the nodes in reverse topological order, adding
@@ -788,10 +845,13 @@ def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
     from derived.autograd import Value
 
     c = Checker("check_value_backward", backward, "backward")
+    own = (getattr(backward, "__module__", None) or "").split(".")[0] == "derived"
     for label, graph, leaves, calls in _value_backward_cases():
         c.case(label, **leaves)
-        inputs = [Value(v, n) for n, v in leaves.items()]
-        out = graph(*inputs)
+        values = [Value(v, n) for n, v in leaves.items()]
+        out, inputs = graph(*values), list[Any](values)
+        if not own:  # a student's pass gets copies, without the engine's backward
+            out, inputs = _copy_graph(out, values)
         for _ in range(calls):
             c.call(out)
         c.close(
