@@ -1,5 +1,363 @@
-"""Checks for Part 6 (filled in by the problem set's author)."""
+"""Checks for Part VI, Reading research: weight agnostic networks and their weight sweeps."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from derived.check._core import Checker, CheckResult, torch
+
+__all__ = ["check_sweep_accuracy", "check_wann_forward"]
+
+# The ten node activations of the chapter, in its order.
+_NAMES: tuple[str, ...] = (
+    "linear", "step", "sin", "cos", "gauss", "tanh", "sigmoid", "inverse", "abs", "relu",
+)  # fmt: skip
+
+_SWEEP: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+
+# A network as the student's function receives it: n_inputs, n_outputs, activations, edges.
+Net = tuple[int, int, tuple[str, ...], tuple[tuple[int, int], ...]]
+
+
+def _phi(name: str, s: Any) -> Any:
+    """Apply the activation ``name`` to a float64 torch tensor."""
+    t = torch()
+    table: dict[str, Callable[[Any], Any]] = {
+        "linear": lambda u: u,
+        "step": lambda u: (u > 0).to(t.float64),
+        "sin": lambda u: t.sin(t.pi * u),
+        "cos": lambda u: t.cos(t.pi * u),
+        "gauss": lambda u: t.exp(-0.5 * u * u),
+        "tanh": t.tanh,
+        "sigmoid": t.sigmoid,
+        "inverse": lambda u: -u,
+        "abs": t.abs,
+        "relu": t.relu,
+    }
+    return table[name](s)
+
+
+def _oracle_forward(net: Net, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each node by recursion on its sources (memoised), one shared weight at a time.
+
+    Returns the outputs of shape (W, N, n_outputs), in float64.
+    """
+    t = torch()
+    n_in, n_out, acts, edges = net
+    n_nodes = n_in + 1 + len(acts)
+    sources: dict[int, list[int]] = {j: [] for j in range(n_nodes)}
+    for i, j in edges:
+        sources[j].append(i)
+    xt = t.tensor(x, dtype=t.float64)
+    per_weight = []
+    for w in weights:
+        memo: dict[int, Any] = {}
+
+        def value(j: int, w: float = float(w), memo: dict[int, Any] = memo) -> Any:
+            if j not in memo:
+                if j < n_in:
+                    memo[j] = xt[:, j]
+                elif j == n_in:
+                    memo[j] = t.ones(xt.shape[0], dtype=t.float64)
+                else:
+                    s = t.zeros(xt.shape[0], dtype=t.float64)
+                    for i in sources[j]:
+                        s = s + value(i)
+                    memo[j] = _phi(acts[j - n_in - 1], w * s)
+            return memo[j]
+
+        per_weight.append(t.stack([value(j) for j in range(n_nodes - n_out, n_nodes)], dim=1))
+    out: np.ndarray = t.stack(per_weight).numpy()
+    return out
+
+
+def _random_net(rng: np.random.Generator, n_in: int, n_out: int, n_hidden: int, p: float) -> Net:
+    """Draw a graph: each pair source < target into a non-input node with probability p."""
+    acts = tuple(str(a) for a in rng.choice(_NAMES, size=n_hidden + n_out))
+    n_nodes = n_in + 1 + n_hidden + n_out
+    edges = tuple((i, j) for j in range(n_in + 1, n_nodes) for i in range(j) if rng.random() < p)
+    return n_in, n_out, acts, edges
+
+
+# --------------------------------------------------------------------------- forward
+
+ForwardCase = tuple[str, Net, np.ndarray, np.ndarray]
+
+
+def _forward_cases() -> list[ForwardCase]:
+    rng = np.random.default_rng(20602)
+    sweep = np.array(_SWEEP)
+    cases: list[ForwardCase] = []
+    net = _random_net(rng, 2, 2, 3, 0.6)
+    cases.append(
+        (
+            "random graph, 2 inputs, 3 hidden nodes, 2 outputs, the six weights of the paper",
+            net,
+            rng.uniform(-2, 2, size=(5, 2)),
+            sweep,
+        )
+    )
+    net = _random_net(rng, 3, 1, 2, 0.7)
+    cases.append(
+        (
+            "a negative weight, w = 0 (every node sees a zero sum) and w = 0.7",
+            net,
+            rng.uniform(-2, 2, size=(4, 3)),
+            np.array([-1.5, 0.0, 0.7]),
+        )
+    )
+    # node 4 (hidden, gauss) has no inputs: it is gauss(0) = 1 whatever w; node 5 reads it
+    net = (3, 2, ("gauss", "sigmoid", "cos"), ((4, 5), (1, 5), (3, 6)))
+    cases.append(
+        (
+            "a hidden node with no inputs, an output wired only to the bias",
+            net,
+            rng.uniform(-2, 2, size=(4, 3)),
+            sweep,
+        )
+    )
+    # outputs 3 and 4: output 3 reads input 0 alone, output 4 has no inputs at all
+    net = (2, 2, ("tanh", "step"), ((0, 3),))
+    cases.append(
+        (
+            "an output wired directly to an input, another output with no inputs",
+            net,
+            rng.uniform(-2, 2, size=(3, 2)),
+            sweep,
+        )
+    )
+    # a chain through the ten activations: input 0 -> node 2 -> node 3 -> ... -> node 11
+    chain = tuple((j - 1 if j > 2 else 0, j) for j in range(2, 12))
+    cases.append(
+        (
+            "a chain through all ten activations, in order",
+            (1, 1, _NAMES, chain),
+            rng.uniform(-1, 1, size=(6, 1)),
+            np.array([-2.0, -0.5, 0.25, 1.0, 1.5]),
+        )
+    )
+    # edges listed from the last target back: one output also feeds the next output
+    n_in, n_out, acts, edges = _random_net(rng, 2, 3, 3, 0.6)
+    edges = tuple(sorted(set(edges) | {(7, 8)}, key=lambda e: (-e[1], -e[0])))
+    cases.append(
+        (
+            "edges listed in reverse order, an output that feeds another output",
+            (n_in, n_out, acts, edges),
+            rng.uniform(-2, 2, size=(4, 2)),
+            sweep,
+        )
+    )
+    net = _random_net(rng, 4, 2, 4, 0.5)
+    cases.append(
+        (
+            "one example, one weight",
+            net,
+            rng.uniform(-2, 2, size=(1, 4)),
+            np.array([-0.8]),
+        )
+    )
+    return cases
+
+
+def check_wann_forward(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(n_inputs, n_outputs, activations, edges, x, weights)``, a WANN's outputs.
+
+    Nodes :math:`0, \dots, n_\text{in} - 1` are the inputs, node :math:`n_\text{in}` the
+    bias (always 1), then the hidden nodes and, last, the :math:`n_\text{out}` outputs;
+    ``activations[k]`` names the activation of node :math:`n_\text{in} + 1 + k`, and every
+    edge ``(i, j)`` has :math:`i < j`. Every edge carries the same weight :math:`w`:
+
+    .. math:: v_j = \varphi_j\Big(w \sum_{i \to j} v_i\Big),
+
+    evaluated for every example of ``x`` and every weight of ``weights``. The oracle
+    evaluates each node by recursion on its sources (memoised) in torch float64, one
+    weight at a time. Cases: a random graph at the paper's six weights, a sweep with a
+    negative weight and :math:`w = 0`, a hidden node with no inputs, an output wired
+    directly to an input next to one with no inputs, a chain through all ten
+    activations, edges listed in reverse order with an output that feeds another output,
+    and a single example at a single weight.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's forward pass: the integers ``n_inputs`` and ``n_outputs``, a tuple
+        ``activations`` of names (linear, step, sin, cos, gauss, tanh, sigmoid, inverse,
+        abs, relu), a tuple ``edges`` of pairs ``(source, target)`` in any order, ``x`` of
+        shape (N, n_inputs) and ``weights`` of shape (W,) (float64) to the outputs, of
+        shape (W, N, n_outputs): ``out[k, n]`` is the network at weight ``weights[k]`` on
+        the example ``x[n]``.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose outputs are wrong (or of the wrong shape), naming the
+        case, the graph, the expected and the returned arrays and the largest error.
+
+    Examples
+    --------
+    >>> from derived.wann import Topology, forward
+    >>> def wann_forward(n_inputs, n_outputs, activations, edges, x, weights):
+    ...     return forward(Topology(n_inputs, n_outputs, activations, edges), x, weights)
+    >>> check_wann_forward(wann_forward)
+    check_wann_forward passed all 7 cases: random graph, 2 inputs, ...
+    """
+    c = Checker("check_wann_forward", impl, "wann_forward")
+    for label, (n_in, n_out, acts, edges), x, weights in _forward_cases():
+        c.case(
+            label, n_inputs=n_in, n_outputs=n_out, activations=acts, edges=edges, x=x,
+            weights=weights,
+        )  # fmt: skip
+        got = c.call(n_in, n_out, acts, edges, x, weights)
+        expected = _oracle_forward((n_in, n_out, acts, edges), x, weights)
+        c.close(got, expected, what="outputs", rtol=1e-9, atol=1e-12)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- accuracy
+
+AccuracyCase = tuple[str, Net, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _accuracy_cases() -> list[AccuracyCase]:
+    rng = np.random.default_rng(20603)
+    sweep = np.array(_SWEEP)
+    xor_x = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    xor_y = np.array([0, 1, 1, 0])
+    cases: list[AccuracyCase] = []
+    net = _random_net(rng, 2, 3, 3, 0.7)
+    cases.append(
+        (
+            "random graph, 3 classes, 7 examples, the six weights of the paper",
+            net,
+            rng.uniform(-2, 2, size=(7, 2)),
+            rng.integers(0, 3, size=7),
+            sweep,
+        )
+    )
+    cases.append(
+        (
+            "XOR with two gauss outputs: right at every weight",
+            (2, 2, ("gauss", "gauss"), ((2, 3), (0, 4), (1, 4))),
+            xor_x,
+            xor_y,
+            sweep,
+        )
+    )
+    cases.append(
+        (
+            "XOR with a network that solves it at some weights only",
+            (2, 2, ("abs", "cos"), ((0, 3), (1, 3), (3, 4))),
+            xor_x,
+            xor_y,
+            np.array([-2.0, -1.0, -0.25, 0.25, 1.0, 2.0]),
+        )
+    )
+    cases.append(
+        (
+            "outputs that ignore the inputs: every example a tie, counted as an error",
+            (2, 2, ("sigmoid", "sigmoid"), ((2, 3), (2, 4))),
+            xor_x,
+            xor_y,
+            sweep,
+        )
+    )
+    net = _random_net(rng, 3, 2, 2, 0.7)
+    cases.append(
+        (
+            "w = 0 in the sweep (the outputs are constants there)",
+            net,
+            rng.uniform(-2, 2, size=(6, 3)),
+            rng.integers(0, 2, size=6),
+            np.array([-1.0, 0.0, 0.5, 1.5]),
+        )
+    )
+    net = _random_net(rng, 2, 4, 2, 0.7)
+    cases.append(
+        (
+            "one example, 4 classes",
+            net,
+            rng.uniform(-2, 2, size=(1, 2)),
+            np.array([2]),
+            sweep,
+        )
+    )
+    return cases
+
+
+def _oracle_accuracy(net: Net, x: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Any:
+    """Count, weight by weight and example by example, the strict wins of the label."""
+    out = _oracle_forward(net, x, weights)
+    acc = []
+    for k in range(len(weights)):
+        right = 0
+        for n, label in enumerate(labels):
+            others = [out[k, n, c] for c in range(net[1]) if c != label]
+            right += all(out[k, n, label] > o for o in others)
+        acc.append(right / len(labels))
+    return np.array(acc), sum(acc) / len(acc), min(acc)
+
+
+def check_sweep_accuracy(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(n_inputs, n_outputs, activations, edges, x, labels, weights)``.
+
+    The network is that of :func:`check_wann_forward`, with one output node per class.
+    Example :math:`n` is right at weight :math:`w` when the output of its label is
+    *strictly* larger than every other output (a tie is an error); ``impl`` returns the
+    accuracy at each weight of the sweep, its mean over the sweep and its worst (the
+    smallest) value. The oracle runs the oracle forward pass of
+    :func:`check_wann_forward` and counts the strict wins one weight and one example at a
+    time. Cases: a random three-class graph, XOR solved at every weight, XOR solved at
+    some weights only, outputs that tie on every example, a sweep through :math:`w = 0`
+    and a single example with four classes.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's function: the network as in :func:`check_wann_forward`, ``x`` of
+        shape (N, n_inputs), integer ``labels`` of shape (N,) in ``0 .. n_outputs - 1``
+        and ``weights`` of shape (W,) to three results ``(accuracy, mean, worst)``:
+        the accuracies of shape (W,), their mean and their minimum.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case with a wrong result (or not three of them), naming the case,
+        its inputs, the result, the expected and the returned values.
+
+    Examples
+    --------
+    >>> from derived.wann import Topology, sweep_accuracy
+    >>> def accuracy(n_inputs, n_outputs, activations, edges, x, labels, weights):
+    ...     g = Topology(n_inputs, n_outputs, activations, edges)
+    ...     acc = sweep_accuracy(g, x, labels, weights)
+    ...     return acc, acc.mean(), acc.min()
+    >>> check_sweep_accuracy(accuracy)
+    check_sweep_accuracy passed all 6 cases: random graph, 3 classes, ...
+    """
+    c = Checker("check_sweep_accuracy", impl, "sweep_accuracy")
+    for label, net, x, labels, weights in _accuracy_cases():
+        n_in, n_out, acts, edges = net
+        c.case(
+            label, n_inputs=n_in, n_outputs=n_out, activations=acts, edges=edges, x=x,
+            labels=labels, weights=weights,
+        )  # fmt: skip
+        got = c.call(n_in, n_out, acts, edges, x, labels, weights)
+        acc, mean, worst = c.outputs(got, ("accuracy", "mean", "worst"), "results")
+        exp_acc, exp_mean, exp_worst = _oracle_accuracy(net, x, labels, weights)
+        c.close(acc, exp_acc, what="accuracy at each weight", rtol=0, atol=1e-12)
+        c.close(mean, exp_mean, what="mean accuracy over the sweep", rtol=0, atol=1e-12)
+        c.close(worst, exp_worst, what="worst accuracy over the sweep", rtol=0, atol=1e-12)
+    return c.result()

@@ -1,0 +1,165 @@
+"""The checks of Part VI pass the package's functions and catch planted errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from derived.check import CheckFailure
+from derived.check._part6 import check_sweep_accuracy, check_wann_forward
+from derived.wann import Topology, apply_activation, forward, sweep_accuracy
+
+
+def _not_written(*args: Any) -> Any:
+    raise NotImplementedError
+
+
+def _package_forward(n_inputs, n_outputs, activations, edges, x, weights):
+    return forward(Topology(n_inputs, n_outputs, tuple(activations), tuple(edges)), x, weights)
+
+
+def _package_accuracy(n_inputs, n_outputs, activations, edges, x, labels, weights):
+    g = Topology(n_inputs, n_outputs, tuple(activations), tuple(edges))
+    acc = sweep_accuracy(g, x, labels, weights)
+    return acc, acc.mean(), acc.min()
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_the_package_passes_every_check():
+    assert len(check_wann_forward(_package_forward).cases) == 7
+    assert len(check_sweep_accuracy(_package_accuracy).cases) == 6
+
+
+@pytest.mark.parametrize("check", [check_wann_forward, check_sweep_accuracy])
+def test_a_stub_is_not_written_yet(check):
+    with pytest.raises(CheckFailure, match="is not written yet"):
+        check(_not_written)
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def _loop_forward(n_in, n_out, acts, edges, x, weights, *, twice=False, bias=1.0, skip_out=False,
+                  weight_after=False, empty_zero=False):  # fmt: skip
+    """A plain loop, node by node in their numbered order, with planted errors."""
+    x = np.asarray(x, dtype=np.float64)
+    n_nodes = n_in + 1 + len(acts)
+    out = np.zeros((len(weights), x.shape[0], n_out))
+    for k, w in enumerate(weights):
+        v = np.zeros((x.shape[0], n_nodes))
+        v[:, :n_in] = x
+        v[:, n_in] = bias
+        for j in range(n_in + 1, n_nodes):
+            s = sum((v[:, i] for i, t in edges if t == j), np.zeros(x.shape[0]))
+            s = s * w * w if twice else (s if weight_after else s * w)
+            name = acts[j - n_in - 1]
+            v[:, j] = s if skip_out and j >= n_nodes - n_out else apply_activation(s, name)
+            if weight_after:
+                v[:, j] *= w
+            if empty_zero and all(t != j for _, t in edges):  # phi(0) forgotten
+                v[:, j] = 0.0
+        out[k] = v[:, n_nodes - n_out :]
+    return out
+
+
+def _edge_order_forward(n_in, n_out, acts, edges, x, weights):
+    """One pass over the edges in the order listed: a source is read before it is done."""
+    x = np.asarray(x, dtype=np.float64)
+    n_nodes = n_in + 1 + len(acts)
+    out = np.zeros((len(weights), x.shape[0], n_out))
+    for k, w in enumerate(weights):
+        s = np.zeros((x.shape[0], n_nodes))
+
+        def value(i, s=s):
+            if i < n_in:
+                return x[:, i]
+            if i == n_in:
+                return np.ones(x.shape[0])
+            return apply_activation(s[:, i], acts[i - n_in - 1])
+
+        for i, j in edges:
+            s[:, j] += w * value(i)
+        out[k] = np.stack([value(j) for j in range(n_nodes - n_out, n_nodes)], axis=1)
+    return out
+
+
+def test_the_loop_passes():
+    assert len(check_wann_forward(_loop_forward).cases) == 7
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda *a: _loop_forward(*a, twice=True), "case 1, 'random graph"),
+        (lambda *a: _loop_forward(*a, skip_out=True), "case 1, 'random graph"),
+        (lambda *a: _loop_forward(*a, weight_after=True), "case 1, 'random graph"),
+        (lambda *a: _loop_forward(*a, bias=0.0), "case 1, 'random graph"),
+        (_edge_order_forward, "case 6, 'edges listed in reverse order"),
+        (lambda *a: np.asarray(_package_forward(*a)).transpose(1, 0, 2),
+         "case 1, 'random graph"),  # (N, W, C) instead of (W, N, C)
+    ],
+    ids=["weight-twice", "no-output-activation", "weight-after-activation", "bias-zero",
+         "edge-list-order", "axes-swapped"],
+)  # fmt: skip
+def test_planted_forward_errors_fail_on_their_case(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_wann_forward(wrong)
+
+
+def test_an_activation_missing_on_one_node_fails():
+    def no_gauss(n_in, n_out, acts, edges, x, weights):  # gauss left out: the node is linear
+        plain = tuple("linear" if a == "gauss" else a for a in acts)
+        return _package_forward(n_in, n_out, plain, edges, x, weights)
+
+    with pytest.raises(CheckFailure, match="case 3, 'a hidden node with no inputs"):
+        check_wann_forward(no_gauss)
+
+
+def test_a_node_without_inputs_left_at_zero_fails_on_its_case():
+    with pytest.raises(CheckFailure, match="case 3, 'a hidden node with no inputs"):
+        check_wann_forward(lambda *a: _loop_forward(*a, empty_zero=True))
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def _argmax_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, axis=2, mean_axis=1,
+                     worst=np.min):  # fmt: skip
+    out = _package_forward(n_in, n_out, acts, edges, x, weights)  # (W, N, C)
+    acc = (out.argmax(axis=axis) == np.asarray(labels)).mean(axis=mean_axis)
+    return acc, acc.mean(), worst(acc)
+
+
+def _strict_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, mean_axis=1, worst=np.min):
+    out = _package_forward(n_in, n_out, acts, edges, x, weights)  # (W, N, C)
+    labels = np.asarray(labels)
+    mine = np.take_along_axis(out, labels[None, :, None], axis=2)[:, :, 0]
+    rest = np.where(labels[None, :, None] == np.arange(n_out), -np.inf, out).max(axis=2)
+    acc = (mine > rest).mean(axis=mean_axis)
+    return acc, acc.mean(), worst(acc)
+
+
+def test_the_strict_count_passes():
+    assert len(check_sweep_accuracy(_strict_accuracy).cases) == 6
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (_argmax_accuracy, "case 4, 'outputs that ignore the inputs"),  # a tie counted right
+        (lambda *a: _argmax_accuracy(*a, axis=1), "case 1, 'random graph"),
+        (lambda *a: _strict_accuracy(*a, mean_axis=0), "case 1, 'random graph"),
+        (lambda *a: _strict_accuracy(*a, worst=np.max), "case 1, 'random graph"),
+        (lambda *a: _strict_accuracy(*a[:5], 1 - np.asarray(a[5]), a[6]),
+         "case 1, 'random graph"),  # labels read as 1 - label
+    ],
+    ids=["ties-count-as-right", "argmax-over-examples", "mean-over-weights", "worst-is-max",
+         "labels-flipped"],
+)  # fmt: skip
+def test_planted_accuracy_errors_fail_on_their_case(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_sweep_accuracy(wrong)
