@@ -63,7 +63,7 @@ def test_the_package_passes_every_check():
     assert len(check_cross_entropy_grad(cross_entropy_grad).cases) == 7
     assert len(check_bce_with_logits(bce_with_logits).cases) == 6
     assert len(check_bce_with_logits_grad(bce_with_logits_grad).cases) == 6
-    assert len(check_sgd_step(_sgd_step).cases) == 6
+    assert len(check_sgd_step(_sgd_step).cases) == 7
     assert len(check_adam_step(_adam_step).cases) == 8
     assert len(check_adamw_step(_adamw_step).cases) == 8
 
@@ -248,6 +248,9 @@ def test_bce_with_logits_grad_catches_a_flattened_result():
 # --------------------------------------------------------------------------- SGD
 
 
+_SGD_DECAY = "case 2, 'plain SGD \\(momentum 0\\) with weight decay 0.1"
+
+
 def _sgd(p, g, buf, lr, momentum, weight_decay, *, dampen=False, coupled=True, nesterov=False,
          wd_sign=1.0):  # fmt: skip
     if coupled:
@@ -266,16 +269,28 @@ def test_the_planted_sgd_step_is_right_when_nothing_is_planted():
 @pytest.mark.parametrize(
     ("kwargs", "case"),
     [
-        ({"dampen": True}, "case 2, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
-        ({"coupled": False}, "case 3, 'momentum 0.8 and weight decay 0.01(.|\n)*buf after step 1"),
-        ({"nesterov": True}, "case 2, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
-        ({"wd_sign": -1.0}, "case 3, 'momentum 0.8 and weight decay 0.01(.|\n)*step 1 of 4"),
+        ({"dampen": True}, "case 3, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
+        ({"coupled": False}, "case 4, 'momentum 0.8 and weight decay 0.01(.|\n)*buf after step 1"),
+        ({"nesterov": True}, "case 3, 'momentum 0.9, 5 random steps(.|\n)*step 1 of 5"),
+        ({"wd_sign": -1.0}, _SGD_DECAY + "(.|\n)*step 1 of 3"),
     ],
     ids=["dampening", "decoupled-decay", "nesterov", "decay-sign"],
 )
 def test_sgd_step_catches(kwargs, case):
     with pytest.raises(CheckFailure, match=case):
         check_sgd_step(lambda *a: _sgd(*a, **kwargs))
+
+
+def test_sgd_step_catches_the_decay_forgotten_without_momentum():
+    """The plain-SGD shortcut returns before the weight decay is added."""
+
+    def shortcut(p, g, buf, lr, momentum, weight_decay):
+        if momentum == 0:
+            return p - lr * g, buf
+        return _sgd(p, g, buf, lr, momentum, weight_decay)
+
+    with pytest.raises(CheckFailure, match=_SGD_DECAY + "(.|\n)*p after step 1 of 3"):
+        check_sgd_step(shortcut)
 
 
 def test_sgd_step_catches_a_buffer_not_returned():
@@ -285,7 +300,7 @@ def test_sgd_step_catches_a_buffer_not_returned():
         new_p, _ = _sgd(p, g, buf, lr, momentum, weight_decay)
         return new_p, buf
 
-    with pytest.raises(CheckFailure, match="case 2, 'momentum 0.9(.|\n)*buf after step 1"):
+    with pytest.raises(CheckFailure, match="case 3, 'momentum 0.9(.|\n)*buf after step 1"):
         check_sgd_step(stale)
     with pytest.raises(CheckFailure, match="should return two arrays"):
         check_sgd_step(lambda *a: _sgd(*a)[0])
@@ -293,8 +308,10 @@ def test_sgd_step_catches_a_buffer_not_returned():
 
 # --------------------------------------------------------------------------- Adam
 
-_ADAM1 = "case 1, '4 random steps, eps 1e-6, weight decay 0"
-_ADAMW1 = "case 1, '4 random steps, eps 1e-6, weight decay 0.01"
+_ZERO = "case 1, 'a zero gradient in 2 coordinates"
+_TINY = "case 2, '10 steps of gradients of size 1e-6"
+_ADAM4 = "case 4, '4 random steps, eps 1e-6, weight decay 0'"
+_ADAMW4 = "case 4, '4 random steps, eps 1e-6, weight decay 0.01'"
 
 
 def _adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay, *, correct=True, power=0,
@@ -320,12 +337,12 @@ def test_the_planted_adam_steps_are_right_when_nothing_is_planted():
     ("kwargs", "case"),
     [
         # the seeds' errors (errata adam-bias-correction, adam-epsilon)
-        ({"correct": False}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
-        ({"power": 1}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
-        ({"eps_inside": True}, _ADAM1 + "'"),
+        ({"correct": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"power": 1}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"eps_inside": True}, _TINY + "(.|\n)*p after step t = 1 of 10"),
         # others
-        ({"correct_v": False}, _ADAM1 + "'(.|\n)*t = 1 of 4"),
-        ({"decoupled": True}, "case 2, 'betas \\(0.8, 0.99\\) and weight decay 0.1"),
+        ({"correct_v": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"decoupled": True}, "case 5, 'betas \\(0.8, 0.99\\) and weight decay 0.1(.|\n)*m after"),
     ],
     ids=["no-bias-correction", "correction-power-t+1", "eps-inside-root", "v-not-corrected",
          "adamw-for-adam"],
@@ -342,7 +359,7 @@ def test_adam_step_catches_a_step_counted_from_0():
         with np.errstate(divide="ignore", invalid="ignore"):
             return _adam(p, g, m, v, t, *rest, power=-1)
 
-    with pytest.raises(CheckFailure, match="case 1, '4 random(.|\n)*t = 1 of 4(.|\n)*not finite"):
+    with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*t = 1 of 3(.|\n)*not finite"):
         check_adam_step(from_zero)
 
 
@@ -351,26 +368,17 @@ def test_adam_step_catches_no_eps():
         with np.errstate(divide="ignore", invalid="ignore"):
             return _adam(p, g, m, v, t, lr, beta1, beta2, 0.0, weight_decay)
 
-    with pytest.raises(CheckFailure, match="case 1, .4 random steps"):
+    with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*p after step t = 1 of 3 is not finite"):
         check_adam_step(no_eps)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "case"),
     [
-        (
-            {"decoupled": False},
-            _ADAMW1 + "'(.|\n)*t = 1 of 4",
-        ),
-        (
-            {"decoupled": True, "decay_lr": False},
-            _ADAMW1,
-        ),
-        (
-            {"decoupled": True, "correct": False},
-            _ADAMW1,
-        ),
-        ({"decoupled": True, "eps_inside": True}, _ADAMW1),
+        ({"decoupled": False}, _ADAMW4 + "(.|\n)*m after step t = 1 of 4"),
+        ({"decoupled": True, "decay_lr": False}, _ADAMW4 + "(.|\n)*p after step t = 1 of 4"),
+        ({"decoupled": True, "correct": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"decoupled": True, "eps_inside": True}, _TINY + "(.|\n)*p after step t = 1 of 10"),
     ],
     ids=["adam-l2-for-adamw", "decay-without-lr", "no-bias-correction", "eps-inside-root"],
 )
@@ -386,8 +394,34 @@ def test_adamw_step_catches_the_decay_after_the_adam_step():
         p, m, v = _adam(p, g, m, v, t, lr, beta1, beta2, eps, 0.0)
         return (1 - lr * weight_decay) * p, m, v
 
-    with pytest.raises(CheckFailure, match=_ADAMW1):
+    with pytest.raises(CheckFailure, match=_ADAMW4 + "(.|\n)*p after step t = 1 of 4"):
         check_adamw_step(decay_last)
+
+
+def _classic_eps(form):
+    def step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+        if form == "squared":  # sqrt(v_hat + eps^2)
+            return p - lr * m_hat / np.sqrt(v_hat + eps**2), m, v
+        # Kingma and Ba's efficient form: eps added to sqrt(v), not to sqrt(v_hat)
+        lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+        return p - lr_t * m / (np.sqrt(v) + eps), m, v
+
+    return step
+
+
+@pytest.mark.parametrize("form", ["squared", "eps-hat"])
+def test_adam_step_catches_the_other_eps_forms_on_the_tiny_gradients(form):
+    """Each fails on the case built for it, with a difference visible in 6 digits."""
+    with pytest.raises(CheckFailure, match=_TINY + "(.|\n)*p after step t = 1 of 10") as info:
+        check_adam_step(_classic_eps(form))
+    lines = str(info.value).splitlines()
+    expected = next(x for x in lines if x.strip().startswith("expected"))
+    got = next(x for x in lines if x.strip().startswith("got "))
+    assert expected.split(":", 1)[1] != got.split(":", 1)[1]
 
 
 def test_adam_step_catches_bias_corrected_averages_returned():
@@ -395,5 +429,5 @@ def test_adam_step_catches_bias_corrected_averages_returned():
         p, m, v = _adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)
         return p, m / (1 - beta1**t), v / (1 - beta2**t)
 
-    with pytest.raises(CheckFailure, match="case 1, '4 random(.|\n)*m after step t = 1 of 4"):
+    with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*m after step t = 1 of 3"):
         check_adam_step(corrected)
