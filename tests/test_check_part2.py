@@ -465,3 +465,17 @@ def _batch_max_softmax(z):
 def test_softmax_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_softmax(wrong)
+
+
+def test_a_stub_called_by_the_checked_function_is_named():
+    """The function not yet written is named, also when the checked function calls it."""
+
+    def shifted_exp(z):
+        raise NotImplementedError()
+
+    def softmax_with_helper(z):
+        e = shifted_exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    with pytest.raises(CheckFailure, match="shifted_exp is not written yet"):
+        check_softmax(softmax_with_helper)

@@ -166,14 +166,17 @@ class Checker:
             err: BaseException = raised
             while err.__cause__ is not None:  # Triton's interpreter wraps a kernel's errors
                 err = err.__cause__
+            frames = traceback.extract_tb(err.__traceback__)
+            own = [f for f in frames if not _library_frame(f.filename)]
             if isinstance(err, NotImplementedError):
+                # name the function that is not written: the one that raised, which may be
+                # one that the checked function calls (a stub wann_forward in sweep_accuracy)
+                stub = own[-1].name if own and own[-1].name.isidentifier() else self.func
                 self.fail_now(
-                    f"{self.func} is not written yet (it raised NotImplementedError): "
+                    f"{stub} is not written yet (it raised NotImplementedError): "
                     "replace the line raise NotImplementedError() with your code.",
                     inputs=False,
                 )
-            frames = traceback.extract_tb(err.__traceback__)
-            own = [f for f in frames if not _library_frame(f.filename)]
             last = own[-1] if own else (frames[-1] if len(frames) > 1 else None)
             where = f" (line {last.lineno}: {last.line})" if last is not None and last.line else ""
             self.fail_now(f"{self.func} raised {type(err).__name__}: {err}{where}".rstrip())
