@@ -431,3 +431,20 @@ def test_adam_step_catches_bias_corrected_averages_returned():
 
     with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*m after step t = 1 of 3"):
         check_adam_step(corrected)
+
+
+def test_a_float32_loss_gets_the_float64_hint():
+    with pytest.raises(CheckFailure, match="case 2(.|\n)*float32: compute in float64"):
+        check_cross_entropy(lambda z, y: np.float32(cross_entropy(z, y)))
+
+
+def test_the_sgd_buffer_is_passed_back_as_float64_without_momentum():
+    seen = []
+
+    def as_list(p, g, buf, lr, momentum, weight_decay):
+        seen.append(type(buf))
+        p, buf = _sgd(p, g, buf, lr, momentum, weight_decay)
+        return p, list(np.ravel(buf)) if momentum == 0 else buf
+
+    check_sgd_step(as_list)  # the list is not compared at momentum 0, but converted
+    assert all(t is np.ndarray for t in seen)

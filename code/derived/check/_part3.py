@@ -20,10 +20,18 @@ __all__ = [
 ]
 
 
-def _number(c: Checker, value: Any, what: str) -> float:
-    """``value`` as a float, or fail saying that ``what`` should be one number."""
+def _number(c: Checker, value: Any, what: str) -> Any:
+    """``value`` if it is one number, or fail saying that ``what`` should be one number.
+
+    A NumPy scalar or 0-d array comes back as itself (its dtype kept, so that
+    :meth:`Checker.close` can say to compute in float64 when it is float32); anything
+    else as a Python float.
+    """
     try:
-        return float(value)
+        number = float(value)
+        if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:
+            return value
+        return number
     except (TypeError, ValueError):
         c.fail_now(
             f"{c.func} should return {what}, one number; got {type(value).__name__} {value!r}"[:400]
