@@ -447,6 +447,13 @@ def _min_shift_softmax(z):
         return e / e.sum(axis=-1, keepdims=True)
 
 
+def _mean_shift_softmax(z):
+    """Centred on the row's mean: scores 2000 apart still overflow exp."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z - z.mean(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
 def _batch_max_softmax(z):
     """Shifted by the batch's maximum, not each row's: a row far below it underflows to 0/0."""
     with np.errstate(invalid="ignore"):
@@ -457,10 +464,11 @@ def _batch_max_softmax(z):
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
-        (_min_shift_softmax, "case 7, 'scores 1000 apart"),
+        (_min_shift_softmax, "case 7, 'scores 2000 apart"),
+        (_mean_shift_softmax, "case 7, 'scores 2000 apart"),
         (_batch_max_softmax, "case 8, 'a batch whose rows lie 1000 apart"),
     ],
-    ids=["shift-by-min", "shift-by-batch-max"],
+    ids=["shift-by-min", "shift-by-mean", "shift-by-batch-max"],
 )
 def test_softmax_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -479,3 +487,21 @@ def test_a_stub_called_by_the_checked_function_is_named():
 
     with pytest.raises(CheckFailure, match="shifted_exp is not written yet"):
         check_softmax(softmax_with_helper)
+
+
+def _leaves_only_backward(output):
+    """Right gradients, but kept in a dict: only the inputs' .grad are written."""
+    order = _order(output)
+    adjoint = {id(v): 0.0 for v in order}
+    adjoint[id(output)] = 1.0
+    for v in reversed(order):
+        for parent, local in zip(v.parents, v.local_grads, strict=True):
+            adjoint[id(parent)] += local * adjoint[id(v)]
+    for v in order:
+        if not v.parents:
+            v.grad = adjoint[id(v)]
+
+
+def test_value_backward_wants_every_nodes_grad():
+    with pytest.raises(CheckFailure, match="case 1(.|\n)*gradient of every node"):
+        check_value_backward(_leaves_only_backward)

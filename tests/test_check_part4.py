@@ -263,3 +263,22 @@ def test_kl_gradient_catches(wrong, case):
 
 def test_kl_gradient_reference_passes():
     check_kl_gradient(_tsne_gradient)
+
+
+def test_a_wrong_number_of_outputs_is_described_not_dumped():
+    def two_gradients(dout, x, w, stride, padding):
+        return conv2d_backward(dout, x, w, stride, padding)[:2]
+
+    with pytest.raises(CheckFailure) as failure:
+        check_conv2d_backward(two_gradients)
+    message = str(failure.value)
+    assert "got a tuple of 2: array (2, 3, 5, 6), array (4, 3, 3, 3)" in message
+    assert len(message.splitlines()[-1]) < 200
+
+
+def test_a_missing_return_is_named():
+    def no_return(scores, labels, k):
+        topk_error(scores, labels, k)
+
+    with pytest.raises(CheckFailure, match="topk_error returned None .*is a return missing"):
+        check_topk_error(no_return)

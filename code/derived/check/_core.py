@@ -91,6 +91,22 @@ def _library_frame(filename: str) -> bool:
     return "site-packages/" in path or "/derived/" in path
 
 
+def describe(value: Any) -> str:
+    """Return what a value is, in a few words: its type, and the shapes of what it holds."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, dict):
+        return f"a dict with keys {', '.join(map(str, value))}"[:200]
+    if isinstance(value, tuple | list):
+        parts = ", ".join(
+            f"array {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__
+            for v in value[:6]
+        )
+        more = ", ..." if len(value) > 6 else ""
+        return f"a {type(value).__name__} of {len(value)}: {parts}{more}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
 @dataclass
 class Checker:
     """Run one check on the student's function ``impl``.
@@ -122,7 +138,7 @@ class Checker:
             module = getattr(fn, "__module__", None) or ""
             if module.split(".")[0] == "derived":
                 self.fail_now(
-                    f"{self.name} was given {module}.{getattr(fn, '__name__', '?')}, the "
+                    f"{self.name} was given {module}.{getattr(fn, '__qualname__', '?')}, the "
                     "package's own function: a graded notebook must check the function you "
                     "wrote."
                 )
@@ -194,6 +210,8 @@ class Checker:
     ) -> np.ndarray:
         """``got`` equals ``expected`` (same shape, finite where expected is) within tolerances."""
         exp = np.asarray(expected, dtype=np.float64)
+        if got is None:
+            self.fail_now(f"{self.func} returned None instead of the {what}: is a return missing?")
         try:
             arr = np.asarray(got, dtype=np.float64)
         except (TypeError, ValueError):
@@ -253,7 +271,7 @@ class Checker:
         self.require(
             isinstance(got, tuple | list) and len(got) == len(names),
             f"{self.func} should return {count} {what} ({', '.join(names)}), "
-            f"got {type(got).__name__} {got!r}"[:400],
+            f"got {describe(got)}",
         )
         return tuple(got)
 

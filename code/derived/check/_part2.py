@@ -30,7 +30,10 @@ def _softmax_cases() -> list[tuple[str, np.ndarray]]:
         ("equal scores", np.zeros(4)),
         ("large scores (exp overflows without the max shift)", np.array([1000.0, 1001.0, 999.0])),
         ("very negative scores", np.array([-1000.0, -1002.0, -1001.0])),
-        ("scores 1000 apart (shifting by the minimum overflows)", np.array([0.0, 1000.0])),
+        (
+            "scores 2000 apart (shifting by the minimum or the mean overflows)",
+            np.array([-1000.0, 1000.0]),
+        ),
         (
             "a batch whose rows lie 1000 apart (each row needs its own maximum)",
             np.array([[0.0, 1.0], [1000.0, 1001.0]]),
@@ -42,9 +45,9 @@ def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     """Check ``impl(z)``, the softmax over the last axis of ``z``, against torch in float64.
 
     Cases: random rows and a batch, one class, equal scores, scores near +-1000, where
-    computing ``exp(z)`` before shifting by the maximum overflows, scores 1000 apart (a
-    shift by the minimum overflows) and a batch whose rows lie 1000 apart (a shift by the
-    batch's maximum underflows the lower row to 0/0).
+    computing ``exp(z)`` before shifting by the maximum overflows, scores 2000 apart (a
+    shift by the minimum or the mean overflows) and a batch whose rows lie 1000 apart (a
+    shift by the batch's maximum underflows the lower row to 0/0).
 
     Parameters
     ----------
@@ -758,7 +761,7 @@ def _deep_chain(x: Any, w: Any, depth: int) -> Any:
     return x
 
 
-class _Copy:
+class ValueCopy:
     """A copy of one ``Value`` node for the student's backward pass.
 
     It has the node's data, parents, local derivatives and ``grad``, but no ``backward``
@@ -767,7 +770,7 @@ class _Copy:
 
     __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
 
-    def __init__(self, value: Any, parents: tuple[_Copy, ...]) -> None:
+    def __init__(self, value: Any, parents: tuple[ValueCopy, ...]) -> None:
         self.data, self.op, self.label = value.data, value.op, value.label
         self.local_grads = tuple(value.local_grads)
         self.parents = parents
@@ -783,20 +786,41 @@ class _Copy:
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
 
 
-def _copy_graph(output: Any, inputs: list[Any]) -> tuple[_Copy, list[_Copy]]:
-    """Return the graph of ``output`` as :class:`_Copy` nodes (copied without recursion)."""
-    copies: dict[int, _Copy] = {}
+def _copy_graph(output: Any, inputs: list[Any]) -> tuple[ValueCopy, list[ValueCopy]]:
+    """Return the graph of ``output`` as :class:`ValueCopy` nodes (copied without recursion)."""
+    copies: dict[int, ValueCopy] = {}
     stack = [(output, False)]
     while stack:
         node, parents_done = stack.pop()
         if id(node) in copies:
             continue
         if parents_done:
-            copies[id(node)] = _Copy(node, tuple(copies[id(p)] for p in node.parents))
+            copies[id(node)] = ValueCopy(node, tuple(copies[id(p)] for p in node.parents))
         else:
             stack.append((node, True))
             stack.extend((p, False) for p in node.parents if id(p) not in copies)
     return copies[id(output)], [copies[id(x)] for x in inputs]
+
+
+def _adjoints(output: ValueCopy) -> tuple[list[ValueCopy], list[float]]:
+    """Every node of the copied graph (parents first) and its adjoint, d output / d node."""
+    order: list[ValueCopy] = []
+    seen: set[int] = set()
+    stack = [(output, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    adjoint = {id(node): 0.0 for node in order}
+    adjoint[id(output)] = 1.0
+    for node in reversed(order):
+        for parent, local in zip(node.parents, node.local_grads, strict=True):
+            adjoint[id(parent)] += local * adjoint[id(node)]
+    return order, [adjoint[id(node)] for node in order]
 
 
 def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
@@ -854,6 +878,15 @@ def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
             out, inputs = _copy_graph(out, values)
         for _ in range(calls):
             c.call(out)
+        if not own:
+            nodes, expected = _adjoints(out)
+            c.close(
+                [node.grad for node in nodes],
+                expected,
+                what="gradient of every node (in the order parents first, the output last)",
+                rtol=1e-9,
+                atol=1e-12,
+            )
         c.close(
             [x.grad for x in inputs],
             _torch_gradient(graph, leaves),
