@@ -99,8 +99,7 @@ def describe(value: Any) -> str:
         return f"a dict with keys {', '.join(map(str, value))}"[:200]
     if isinstance(value, tuple | list):
         parts = ", ".join(
-            f"array {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__
-            for v in value[:6]
+            f"array {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__ for v in value[:6]
         )
         more = ", ..." if len(value) > 6 else ""
         return f"a {type(value).__name__} of {len(value)}: {parts}{more}"
@@ -270,8 +269,7 @@ class Checker:
         count = {1: "one", 2: "two", 3: "three", 4: "four"}.get(len(names), str(len(names)))
         self.require(
             isinstance(got, tuple | list) and len(got) == len(names),
-            f"{self.func} should return {count} {what} ({', '.join(names)}), "
-            f"got {describe(got)}",
+            f"{self.func} should return {count} {what} ({', '.join(names)}), got {describe(got)}",
         )
         return tuple(got)
 
