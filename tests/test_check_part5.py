@@ -31,7 +31,7 @@ def _not_written(*args: Any) -> Any:
 
 
 def _blocked(a, b, bm, bn, bk, group_m=2, swap=False, tiles=math.ceil, steps=math.ceil,
-             accumulate=True, order=None, whole_k=False, twice=False):  # fmt: skip
+             accumulate=True, order=None, whole_k=False, twice=False, product=None):  # fmt: skip
     """The tiled product, program by program in grouped order; the keywords plant errors."""
     (m, k), n = a.shape, b.shape[1]
     tiles_m, tiles_n = tiles(m / bm), tiles(n / bn)
@@ -46,10 +46,13 @@ def _blocked(a, b, bm, bn, bk, group_m=2, swap=False, tiles=math.ceil, steps=mat
             ks = slice(step * bk, (step + 1) * bk)
             if whole_k:  # all of K at once, as many times as there are steps
                 ks = slice(0, k) if step == 0 else slice(0, 0)
-            product = a[rows, ks] @ b[ks, cols]
+            if product == "method":
+                tile = a[rows, ks].dot(b[ks, cols])
+            else:
+                tile = (product or np.matmul)(a[rows, ks], b[ks, cols])
             if twice:  # one product too many per step
-                product = (a[rows, ks] @ b[ks, cols] + product) / 2
-            acc = acc + product if accumulate else product
+                tile = (a[rows, ks] @ b[ks, cols] + tile) / 2
+            acc = acc + tile if accumulate else tile
         c[rows, cols] = acc
     return c
 
@@ -168,6 +171,23 @@ def _launch(kernel, programs=triton.cdiv, block=1024, result=True):
     return launcher
 
 
+@triton.jit
+def _also_stores_elsewhere(x_ptr, y_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    offsets = tl.program_id(axis=0) * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask)
+    tl.store(x_ptr + offsets, 2.0 * x, mask=mask)
+    tl.store(y_ptr + offsets, x, mask=mask)  # a copy into a buffer that is not x
+
+
+def _with_scratch(x):
+    n = x.numel()
+    if n:
+        scratch = torch.empty_like(x)
+        _also_stores_elsewhere[(triton.cdiv(n, 1024),)](x, scratch, n, BLOCK_SIZE=1024)
+    return x
+
+
 def _through_numpy(x):
     x.numpy()[:] *= 2  # the host writes, no kernel
     return x
@@ -201,12 +221,14 @@ INTERPRETER_ONLY = pytest.mark.skipif(ON_GPU, reason="the interpreter traces loa
         (_launch(_via_float16), "case 1, 'random", r"wrong at x\[0\].*bit for bit"),
         (_launch(_masked, result=False), "case 1, 'random", "should return x itself"),
         (lambda x: _launch(_masked)(x).clone(), "case 1, 'random", "should return x itself"),
+        pytest.param(_with_scratch, "case 1, 'random", "stored 5000 numbers outside x",
+                     marks=INTERPRETER_ONLY),
         (_launch(_masked, block=32), "case 1, 'random", None),  # passes: see below
     ],
     ids=["no-mask", "load-without-mask", "mask-one-too-far", "grid-floor", "no-program-id",
          "not-in-place", "torch-not-triton", "host-writes", "store-shifted", "previous-block",
          "store-twice", "mask-one-short", "signed-zero-lost", "via-float16", "returns-none",
-         "returns-a-copy", "small-block"],
+         "returns-a-copy", "stores-elsewhere", "small-block"],
 )  # fmt: skip
 def test_doublify_catches(wrong, case, message):
     if message is None:  # any block size is fine: the base of the planted errors passes
@@ -367,8 +389,12 @@ def _swapped_tiles(a, b, bm, bn, bk):
         (_swapped_tiles, "case 1, 'random", r"a \(8, 4\) array .*not a tile of A"),
         (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, whole_k=True), "case 1, 'random",
          r"a \(4, 12\) array .*not a tile of A"),
-        (_einsum, "case 1, 'random", "multiplied 0 pairs of tiles"),
-        (_scalar_loops, "case 1, 'random", "multiplied 0 pairs of tiles"),
+        (_einsum, "case 1, 'random", "no product with @"),
+        (_scalar_loops, "case 1, 'random", "no product with @"),
+        (lambda a, b, bm, bn, bk: _blocked(np.asarray(a), np.asarray(b), bm, bn, bk),
+         "case 1, 'random", r"no product with @ .*not of copies \(np.asarray"),
+        (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk).astype(np.float32),
+         "case 1, 'random", "float64 array .* got dtype float32"),
         (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, twice=True), "case 1, 'random",
          "multiplied 36 pairs of tiles with @; the tiled kernel multiplies 18"),
         (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, group_m=1), "case 1, 'random",
@@ -377,6 +403,7 @@ def _swapped_tiles(a, b, bm, bn, bk):
          "case 1, 'random", r"order \(1, 2\), .*not the grouped order"),
     ],
     ids=["whole-product", "tile-sides-swapped", "whole-k-at-once", "einsum", "scalar-loops",
+         "asarray-copies", "float32-result",
          "two-products-per-step", "row-by-row", "programs-backwards"],
 )  # fmt: skip
 def test_tiled_matmul_checks_the_tiles(wrong, case, message):
@@ -387,6 +414,8 @@ def test_tiled_matmul_checks_the_tiles(wrong, case, message):
 
 def test_tiled_matmul_accepts_any_group_and_copied_tiles():
     check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, group_m=3))
+    check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, product=np.dot))
+    check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, product="method"))
     check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a.copy(order="F"), b, bm, bn, bk))
 
 
@@ -402,13 +431,13 @@ def test_tiled_matmul_catches_a_transposed_result():
 def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
             MASK_K: tl.constexpr, MASKS: tl.constexpr, ACCUMULATE: tl.constexpr,
             FIRST_STEP: tl.constexpr, STORE_IN_LOOP: tl.constexpr,
-            LOAD_A_TWICE: tl.constexpr):  # fmt: skip
+            LOAD_A_TWICE: tl.constexpr, GROUP: tl.constexpr):  # fmt: skip
     """The tiled kernel in grouped order (G = 2, steps of 16); the flags plant errors."""
     pid = tl.program_id(axis=0)
     tiles_m = tl.cdiv(M, BLOCK_M)
-    per_group = 2 * tl.cdiv(N, BLOCK_N)
-    first = pid // per_group * 2
-    height = tl.minimum(tiles_m - first, 2)
+    per_group = GROUP * tl.cdiv(N, BLOCK_N)
+    first = pid // per_group * GROUP
+    height = tl.minimum(tiles_m - first, GROUP)
     rows = (first + pid % per_group % height) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = (pid % per_group // height) * BLOCK_N + tl.arange(0, BLOCK_N)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
@@ -438,7 +467,7 @@ def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
 
 def _matmul_launcher(tiles=triton.cdiv, swap=False, **planted):
     flags = {"MASK_K": True, "MASKS": True, "ACCUMULATE": True, "FIRST_STEP": 0,
-             "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, **planted}  # fmt: skip
+             "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, "GROUP": 2, **planted}  # fmt: skip
 
     def launch(a, b, bm, bn):
         if swap:
@@ -473,13 +502,17 @@ def test_the_tiled_kernel_passes():
         pytest.param(_matmul_launcher(LOAD_A_TWICE=True), "case 1, 'random",
                      "the kernel loaded .* numbers; the tiled kernel", marks=INTERPRETER_ONLY),
         pytest.param(_matmul_launcher(swap=True), "case 1, 'random",
-                     "the kernel loaded .* numbers; the tiled kernel", marks=INTERPRETER_ONLY),
+                     "the kernel loaded .* numbers; the tiled kernel|not the order of grouped",
+                     marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(GROUP=1), "case 2, 'sides multiples",
+                     r"0: \(0, 0\), 1: \(0, 1\), .*not the order of grouped_tile",
+                     marks=INTERPRETER_ONLY),
         (lambda a, b, bm, bn: (a @ b).numpy(), "case 1, 'random", "should return c, a torch"),
         (lambda a, b, bm, bn: a @ b, "case 1, 'random", "0 of the .* entries of c|c is wrong"),
     ],
     ids=["no-accumulation", "first-step-skipped", "no-mask-along-k", "no-load-masks",
          "store-in-the-loop", "grid-floor", "a-loaded-twice", "tile-sides-swapped",
-         "returns-numpy", "torch-not-triton"],
+         "row-by-row", "returns-numpy", "torch-not-triton"],
 )  # fmt: skip
 def test_matmul_kernel_catches(launcher, case, message):
     with pytest.raises(CheckFailure, match=case) as info:

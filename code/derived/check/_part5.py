@@ -157,6 +157,12 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
                 "no Triton store into x was traced: x must be doubled by the kernel's tl.store "
                 "(not by torch on the host), or the kernel never stores.",
             )
+            off_x = (stored < start) | (stored >= end)
+            c.require(
+                not off_x.any(),
+                f"the kernel stored {int(off_x.sum())} numbers outside x: mask the store "
+                "(offsets < N), and store only at x_ptr + offsets.",
+            )
             elements, times = np.unique((stored - start) // 4, return_counts=True)
             c.require(
                 bool((times == 1).all()),
@@ -241,6 +247,14 @@ def _grouped_order(tiles_m: int, tiles_n: int, group_m: int) -> list[tuple[int, 
         for col in range(tiles_n):
             order += [(row, col) for row in rows]
     return order
+
+
+def _grouped_orders(tiles_m: int, tiles_n: int) -> list[list[tuple[int, int]]]:
+    """List the launch orders of grouped_tile for G >= 2 (and G = 1 on a one-line grid)."""
+    orders = [_grouped_order(tiles_m, tiles_n, g) for g in range(2, max(tiles_m, 2) + 1)]
+    if tiles_m == 1 or tiles_n == 1:  # row by row is then the same as every grouped order
+        orders.append(_grouped_order(tiles_m, tiles_n, 1))
+    return orders
 
 
 def check_grouped_tile(impl: Callable[[int, int, int, int], Any]) -> CheckResult:
@@ -421,6 +435,15 @@ class _Recorded(np.ndarray):
             )
         return getattr(ufunc, method)(*plain, **kwargs)
 
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func is np.dot and len(args) == 2:  # np.dot(x, y) is the same product as x @ y
+            left, right = args
+            _Recorded.products.append((np.shape(left), np.shape(right), _tile_of_c(left, right)))
+        return super().__array_function__(func, types, args, kwargs)
+
+    def dot(self, b: Any, out: Any = None) -> Any:  # x.dot(y), as np.dot(x, y)
+        return np.dot(self, b, out=out)
+
 
 def _corner(x: Any) -> tuple[int, int] | None:
     """Return the (row, column) of a view's first element in its matrix; None for a copy."""
@@ -459,6 +482,13 @@ def _check_tiles(c: Checker, m: int, k: int, n: int, bm: int, bn: int, bk: int) 
     tiles_m, tiles_n = -(-m // bm), -(-n // bn)
     expected = tiles_m * tiles_n * -(-k // bk)
     c.require(
+        len(products) > 0,
+        "no product with @ (or np.dot) of a and b, or of slices of them, was seen: the check "
+        "records the products of the arrays it passes in and of their slices, not of copies "
+        "(np.asarray, np.array, np.pad, astype) or of loops over single numbers. Multiply "
+        "slices of a and b themselves, tile by tile.",
+    )
+    c.require(
         len(products) == expected,
         f"tiled_matmul multiplied {len(products)} pairs of tiles with @; the tiled kernel "
         f"multiplies {expected}: ceil(M / b_M) * ceil(N / b_N) tiles of C, ceil(K / b_K) "
@@ -472,9 +502,7 @@ def _check_tiles(c: Checker, m: int, k: int, n: int, bm: int, bn: int, bk: int) 
         tile = (row // bm, col // bn)
         if tile not in order:
             order.append(tile)
-    allowed = [_grouped_order(tiles_m, tiles_n, g) for g in range(2, max(tiles_m, 2) + 1)]
-    if tiles_m == 1 or tiles_n == 1:
-        allowed.append(_grouped_order(tiles_m, tiles_n, 1))
+    allowed = _grouped_orders(tiles_m, tiles_n)
     shown = ", ".join(f"({r}, {q})" for r, q in order[:8]) + (", ..." if len(order) > 8 else "")
     c.require(
         order in allowed,
@@ -498,7 +526,7 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     :math:`\lceil M/b_M \rceil \lceil N/b_N \rceil \lceil K/b_K \rceil` of them, and
     where the tiles are views of ``a`` and ``b`` (slices, not copies), the tiles of C
     must come in the order of ``grouped_tile`` for some group size :math:`G \ge 2`.
-    So ``a @ b`` on the whole matrices, ``np.einsum``, ``np.dot`` or scalar loops fail.
+    So ``a @ b`` (or ``np.dot``) on the whole matrices, ``np.einsum`` or scalar loops fail.
     Cases: a random product whose sides are multiples of the tiles, random ragged edge
     tiles, a partial last step along :math:`K`, tiles larger than the matrices, 1 x 1
     tiles, a row vector, a tall product with wide tiles and an outer product
@@ -543,6 +571,11 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
         _Recorded.products = []
         got = c.call(a.view(_Recorded), b.view(_Recorded), bm, bn, bk)
         got = np.asarray(got).view(np.ndarray) if isinstance(got, np.ndarray) else got
+        c.require(
+            not isinstance(got, np.ndarray) or got.dtype == np.float64,
+            f"tiled_matmul should return c as a float64 array (np.zeros((M, N)) is float64), "
+            f"got dtype {getattr(got, 'dtype', None)}.",
+        )
         expected = (t.tensor(a, dtype=t.float64) @ t.tensor(b, dtype=t.float64)).numpy()
         scale = float((np.abs(a) @ np.abs(b)).max())
         c.close(got, expected, what="product c", rtol=1e-10, atol=1e-13 * scale)
@@ -569,6 +602,36 @@ def _kernel_cases() -> list[KernelCase]:
     ]
 
 
+def _check_launch_order(
+    c: Checker, accesses: list[Any], start: int, m: int, n: int, bm: int, bn: int
+) -> None:
+    """Program p must store the tile grouped_tile(p, t_m, t_n, G) of C, for one G >= 2."""
+    tile_of: dict[int, tuple[int, int]] = {}
+    for access in accesses:
+        if access.kind != "store":
+            continue
+        c.require(
+            access.program[1:] == (0, 0),
+            f"program {access.program} stored into c: launch a one-dimensional grid of "
+            "cdiv(M, block_m) * cdiv(N, block_n) programs, program p computing the tile "
+            "grouped_tile(p, ...).",
+        )
+        mine = access.addresses[
+            (access.addresses >= start) & (access.addresses < start + 4 * m * n)
+        ]
+        if mine.size:
+            i, j = divmod(int(mine[0] - start) // 4, n)
+            tile_of.setdefault(int(access.program[0]), (i // bm, j // bn))
+    order = [tile_of[p] for p in sorted(tile_of)]
+    if order not in _grouped_orders(-(-m // bm), -(-n // bn)):
+        shown = ", ".join(f"{p}: ({r}, {q})" for p, (r, q) in enumerate(order[:8]))
+        c.fail_now(
+            f"the programs computed the tiles (program: tile) {shown}"
+            f"{', ...' if len(order) > 8 else ''}: not the order of grouped_tile(p, t_m, t_n, G) "
+            "for any G >= 2. Compute row and col from the program id as grouped_tile does."
+        )
+
+
 def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
     r"""Check ``impl(a, b, block_m, block_n)``, a tiled Triton matrix product and its launcher.
 
@@ -582,7 +645,10 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
     interpreter every load and store is traced too: no load may fall outside A and B,
     the number of loads must equal a simulation of the masked kernel (the oracle of
     :func:`check_matmul_loads`), and the stores must cover every entry of ``c`` once.
-    On a GPU only the values are checked. Cases: a random product with ragged edges,
+    The stores also show which tile each program computed: program :math:`p` must
+    compute tile ``grouped_tile(p, t_m, t_n, G)`` for one group size :math:`G \ge 2` (a
+    one-dimensional grid). On a GPU only the values are checked. Cases: a random
+    product with ragged edges,
     sides that are multiples of the tiles, the chapter's traced product, tall tiles on
     a wide product, tiles larger than the matrices, and :math:`K = 1`.
 
@@ -592,7 +658,8 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
         The student's launcher: float32 torch tensors ``a`` (M, K) and ``b`` (K, N),
         contiguous, on the device of ``derived.kernels.kernel_device()``, and the tile
         sides ``block_m, block_n`` (powers of two, at least 16) to ``c`` (M, N), float32,
-        a new tensor on the same device. The step along K is the student's choice.
+        a new tensor on the same device. The step along K and the group size
+        :math:`G \ge 2` are the student's choice.
 
     Returns
     -------
@@ -603,7 +670,8 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
     ------
     CheckFailure
         At the first case where a load falls outside A and B, the stores do not cover
-        ``c`` once, the product is wrong, or the loads are not the simulation's count.
+        ``c`` once or not in grouped order, the product is wrong, or the loads are not
+        the simulation's count.
 
     Examples
     --------
@@ -680,6 +748,7 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
                 f"the kernel stored {entries.size} of the {m * n} entries of c: launch "
                 "cdiv(M, block_m) * cdiv(N, block_n) programs.",
             )
+            _check_launch_order(c, accesses, start, m, n, bm, bn)
         got = out.detach().cpu().numpy().astype(np.float64)
         a64, b64 = t.from_numpy(a_np.astype(np.float64)), t.from_numpy(b_np.astype(np.float64))
         expected = (a64 @ b64).numpy()
