@@ -95,6 +95,17 @@ def test_directives_render_as_markdown_and_solutions_stay_hidden():
     assert "{" not in out.replace("{1}", "")
 
 
+@pytest.mark.parametrize(
+    ("directive", "heading"),
+    [("note", "> **Note.**"), ("seealso", "> **See also.**"), ("prf:lemma", "**Lemma (T).**"),
+     ("exercise", "**Exercise (T).**")],
+)  # fmt: skip
+def test_admonitions_and_statements_take_their_titles(directive, heading):
+    title = "" if directive in {"note", "seealso"} else " T"
+    out = nd.convert_markdown(f"```{{{directive}}}{title}\nBody.\n```", CTX)
+    assert out.startswith(heading), out
+
+
 def test_convert_notebook_adds_version_cell_and_metadata():
     nb = {
         "cells": [{"cell_type": "markdown", "metadata": {}, "source": "See {eq}`eq-a`."}],

@@ -49,27 +49,11 @@ _ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<content>[^`]*)`")
 _TARGET = re.compile(r"^\s*\((?P<label>[\w.:-]+)\)=\s*$")
 _LABELLED_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$\s*\((?P<label>[\w.:-]+)\)", re.S)
 
-_TITLES = {
-    "prf:theorem": "Theorem",
-    "prf:proposition": "Proposition",
-    "prf:lemma": "Lemma",
-    "prf:corollary": "Corollary",
-    "prf:definition": "Definition",
-    "prf:remark": "Remark",
-    "prf:example": "Example",
-    "prf:algorithm": "Algorithm",
-    "exercise": "Exercise",
-    "note": "Note",
-    "tip": "Tip",
-    "hint": "Hint",
-    "important": "Important",
-    "warning": "Warning",
-    "caution": "Caution",
-    "attention": "Attention",
-    "danger": "Danger",
-    "error": "Error",
-    "seealso": "See also",
-}
+# Admonitions shown as block quotes under their own title ("note" -> "Note"); every
+# prf: directive and the exercise are shown as a bold heading instead.
+_ADMONITIONS = frozenset(
+    "note tip hint important warning caution attention danger error seealso".split()
+)
 
 
 class Context:
@@ -226,8 +210,8 @@ def _render(blocks: list[Any], ctx: Context) -> list[str]:
             ]
         elif name == "prf:proof":
             lines += [f"*Proof.* {inner[0] if inner else ''}", *inner[1:], "", "$\\blacksquare$"]
-        elif name in _TITLES or name.startswith("prf:") or name == "admonition":
-            heading = _TITLES.get(name, name.split(":")[-1].title())
+        elif name in _ADMONITIONS or name in {"exercise", "admonition"} or name.startswith("prf:"):
+            heading = "See also" if name == "seealso" else name.split(":")[-1].title()
             if name == "admonition":
                 heading, title = title, ""
             head = f"**{heading}{f' ({title})' if title else ''}.**"
@@ -592,9 +576,6 @@ def write_notebook(
     context["derived_notebook_url"] = url
 
 
-# The theme renders download entries as links that open in a new tab; a notebook served as
-# JSON would then be displayed instead of saved. Mark the download entries as downloads.
-_DOWNLOAD_JS = """
 document.addEventListener("DOMContentLoaded", () => {
   for (const a of document.querySelectorAll(
       "a.btn-download-notebook-button, a.btn-download-source-button")) {
@@ -668,5 +649,4 @@ def setup(app: Any) -> dict[str, Any]:
     """Register the extension (after sphinx-book-theme has built its header buttons)."""
     app.connect("html-page-context", write_notebook, priority=600)
     app.connect("build-finished", _zip_notebooks)
-    app.add_js_file(None, body=_DOWNLOAD_JS)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
