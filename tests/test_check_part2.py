@@ -489,6 +489,21 @@ def test_a_stub_called_by_the_checked_function_is_named():
         check_softmax(softmax_with_helper)
 
 
+def test_a_not_implemented_error_from_a_library_is_not_a_stub():
+    """A library's NotImplementedError is the student's error with its message, not a stub."""
+    import torch
+
+    def through_an_empty_module(z):
+        return torch.nn.Module()(torch.as_tensor(z)).numpy()
+
+    with pytest.raises(CheckFailure) as info:
+        check_softmax(through_an_empty_module)
+    assert "not written yet" not in str(info.value)
+    assert 'raised NotImplementedError: Module [Module] is missing the required "forward"' in str(
+        info.value
+    )
+
+
 def _leaves_only_backward(output):
     """Right gradients, but kept in a dict: only the inputs' .grad are written."""
     order = _order(output)
