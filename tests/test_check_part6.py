@@ -30,8 +30,8 @@ def _package_accuracy(n_inputs, n_outputs, activations, edges, x, labels, weight
 
 
 def test_the_package_passes_every_check():
-    assert len(check_wann_forward(_package_forward).cases) == 7
-    assert len(check_sweep_accuracy(_package_accuracy).cases) == 6
+    assert len(check_wann_forward(_package_forward).cases) == 8
+    assert len(check_sweep_accuracy(_package_accuracy).cases) == 7
 
 
 @pytest.mark.parametrize("check", [check_wann_forward, check_sweep_accuracy])
@@ -88,7 +88,7 @@ def _edge_order_forward(n_in, n_out, acts, edges, x, weights):
 
 
 def test_the_loop_passes():
-    assert len(check_wann_forward(_loop_forward).cases) == 7
+    assert len(check_wann_forward(_loop_forward).cases) == 8
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,38 @@ def _strict_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, mean_axis=
 
 
 def test_the_strict_count_passes():
-    assert len(check_sweep_accuracy(_strict_accuracy).cases) == 6
+    assert len(check_sweep_accuracy(_strict_accuracy).cases) == 7
+
+
+def test_float32_accuracies_pass():
+    def in_float32(*args):
+        acc, _, _ = _strict_accuracy(*args)
+        acc = acc.astype(np.float32)
+        return acc, acc.mean(), acc.min()
+
+    check_sweep_accuracy(in_float32)
+
+
+def _tie_rule_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, rule):
+    out = _package_forward(n_in, n_out, acts, edges, x, weights)  # (W, N, C)
+    labels = np.asarray(labels)
+    if rule == "all-equal":  # a tie only when every output is equal
+        right = (out.argmax(axis=2) == labels) & (out.max(axis=2) > out.min(axis=2))
+    else:  # any two equal outputs, the label's or not, make an error
+        ordered = np.sort(out, axis=2)
+        right = (out.argmax(axis=2) == labels) & (np.diff(ordered, axis=2) > 0).all(axis=2)
+    acc = right.mean(axis=1)
+    return acc, acc.mean(), acc.min()
+
+
+def test_an_edge_list_as_an_array_breaks_on_the_empty_graph():
+    def by_array(n_in, n_out, acts, edges, x, weights):
+        pairs = np.asarray(edges)
+        assert pairs[:, 1].size >= 0  # IndexError on the empty graph: too many indices
+        return _package_forward(n_in, n_out, acts, edges, x, weights)
+
+    with pytest.raises(CheckFailure, match="case 7, 'no edges at all.*\n(.*\n)*.*IndexError"):
+        check_wann_forward(by_array)
 
 
 @pytest.mark.parametrize(
@@ -156,9 +187,11 @@ def test_the_strict_count_passes():
         (lambda *a: _strict_accuracy(*a, worst=np.max), "case 1, 'random graph"),
         (lambda *a: _strict_accuracy(*a[:5], 1 - np.asarray(a[5]), a[6]),
          "case 1, 'random graph"),  # labels read as 1 - label
+        (lambda *a: _tie_rule_accuracy(*a, rule="all-equal"), "case 5, '3 classes"),
+        (lambda *a: _tie_rule_accuracy(*a, rule="any-two-equal"), "case 5, '3 classes"),
     ],
     ids=["ties-count-as-right", "argmax-over-examples", "mean-over-weights", "worst-is-max",
-         "labels-flipped"],
+         "labels-flipped", "tie-only-if-all-equal", "any-two-equal-an-error"],
 )  # fmt: skip
 def test_planted_accuracy_errors_fail_on_their_case(wrong, case):
     with pytest.raises(CheckFailure, match=case):
