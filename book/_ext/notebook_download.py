@@ -28,6 +28,7 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,27 +57,21 @@ _ADMONITIONS = frozenset(
 )
 
 
+@dataclass
 class Context:
     """What the converter needs to know about the book: numbers, titles, glue, files.
 
-    ``include`` reads a ``literalinclude`` the way the book does: it takes the
-    directive's argument (a path relative to the page) and its options, and returns the
-    included text. The book passes Sphinx's own reader, so the notebook shows exactly
-    the lines the page shows.
+    ``numbers`` maps a label to its kind and number (``"eq-softmax"`` to
+    ``("displaymath", "6.1")``). ``include`` reads a ``literalinclude`` the way the book
+    does: it takes the directive's argument (a path relative to the page) and its
+    options, and returns the included text. The book passes Sphinx's own reader, so the
+    notebook shows exactly the lines the page shows.
     """
 
-    def __init__(
-        self,
-        numbers: Mapping[str, tuple[str, str]] | None = None,
-        titles: Mapping[str, str] | None = None,
-        glue: Mapping[str, str] | None = None,
-        include: Callable[[str, Mapping[str, str]], str] | None = None,
-    ) -> None:
-        # label -> (kind, number), e.g. "eq-softmax" -> ("displaymath", "6.1")
-        self.numbers = dict(numbers or {})
-        self.titles = dict(titles or {})
-        self.glue = dict(glue or {})
-        self.include = include
+    numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    glue: dict[str, str] = field(default_factory=dict)
+    include: Callable[[str, Mapping[str, str]], str] | None = None
 
 
 class UnknownDirectiveError(ValueError):
@@ -414,15 +409,20 @@ def convert_notebook(
     return out
 
 
-def source_commit() -> str | None:
-    """The git commit the book is built from, if the source is a git checkout."""
+def _git(*args: str) -> str | None:
+    """The output of a git command in the book's checkout, or None without git."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
         )
     except (OSError, subprocess.CalledProcessError):
         return None
-    return result.stdout.strip() or None
+    return result.stdout.strip()
+
+
+def source_commit() -> str | None:
+    """The git commit the book is built from, if the source is a git checkout."""
+    return _git("rev-parse", "HEAD") or None
 
 
 def install_ref(version: str, commit: str | None) -> str:
@@ -436,17 +436,8 @@ def install_ref(version: str, commit: str | None) -> str:
     tag = f"v{version}"
     if commit is None:
         return tag
-    try:
-        result = subprocess.run(
-            ["git", "tag", "--points-at", commit],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return commit
-    return tag if tag in result.stdout.split() else commit
+    tags = _git("tag", "--points-at", commit)
+    return tag if tags is not None and tag in tags.split() else commit
 
 
 def colab_url(repo_url: str, pagename: str) -> str | None:
@@ -574,16 +565,6 @@ def write_notebook(
                 if "colab.research.google.com" in launch.get("url", "") and colab:
                     launch["url"] = colab
     context["derived_notebook_url"] = url
-
-
-document.addEventListener("DOMContentLoaded", () => {
-  for (const a of document.querySelectorAll(
-      "a.btn-download-notebook-button, a.btn-download-source-button")) {
-    a.setAttribute("download", "");
-    a.removeAttribute("target");
-  }
-});
-"""
 
 
 def write_zip(notebook_dir: Path, target: Path) -> list[str]:
