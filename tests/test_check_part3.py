@@ -102,7 +102,7 @@ def test_the_planted_cross_entropy_is_right_when_nothing_is_planted():
     ("wrong", "case"),
     [
         (lambda z, y: _ce(z, y, shift=False), "case 6, 'logits near 1000"),
-        (lambda z, y: _ce(z, y, via_softmax=True), "case 7, 'logits 1000 apart"),
+        (lambda z, y: _ce(z, y, via_softmax=True), "case 7, 'logits up to 2000 apart"),
         (lambda z, y: _ce(z, y, mean=False), "case 1, 'random logits, 5 examples"),
         (lambda z, y: -_ce(z, y), "case 1, 'random logits, 5 examples"),  # sign
         (lambda z, y: _ce(z.T, y), "case 1, 'random logits, 5 examples"),  # axes swapped
@@ -182,8 +182,8 @@ def test_the_planted_bce_is_right_when_nothing_is_planted():
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
-        (_naive_bce, "case 5, 'logits of size 800 on the side"),  # 0 * log 0 = NaN
-        (_softplus_as_written, "case 5, 'logits of size 800 on the side"),  # inf - 800
+        (_naive_bce, "case 5, 'logits 800, -800, 750 and -30 on the side"),  # 0 * log 0 = NaN
+        (_softplus_as_written, "case 5, 'logits 800, -800, 750 and -30 on the side"),  # inf - 800
         (lambda z, y: _bce(z, y, mean=False), "case 1, 'random logits, 6 labels"),
         (lambda z, y: _bce(z, y, sign=-1.0), "case 1, 'random logits, 6 labels"),
         (lambda z, y: _bce(z, 1.0 - y), "case 1, 'random logits, 6 labels"),  # labels flipped
@@ -231,7 +231,7 @@ def test_the_planted_bce_grad_is_right_when_nothing_is_planted():
         ({"mean": False}, "case 1, 'random logits, 6 labels"),  # the 1/n missing
         ({"sign": -1.0}, "case 1, 'random logits, 6 labels"),  # y - sigma(z)
         ({"wrt_p": True}, "case 1, 'random logits, 6 labels"),  # d loss / d p, not / d z
-        ({"sigmoid": "exp-ratio"}, "case 5, 'logits of size 800 on the side"),
+        ({"sigmoid": "exp-ratio"}, "case 5, 'logits 800, -800, 750 and -30 on the side"),
     ],
     ids=["no-1/n", "sign", "gradient-wrt-p", "sigmoid-overflows"],
 )
@@ -448,3 +448,30 @@ def test_the_sgd_buffer_is_passed_back_as_float64_without_momentum():
 
     check_sgd_step(as_list)  # the list is not compared at momentum 0, but converted
     assert all(t is np.ndarray for t in seen)
+
+
+def test_the_case_labels_state_true_numbers():
+    """The numbers in the labels of the edge cases are those of their data."""
+    from derived.check._part3 import _adam_cases, _bce_cases, _cross_entropy_cases
+
+    label, z, y = _cross_entropy_cases()[6]
+    assert "losses about 2000 and 1000" in label
+    z_max = z.max(axis=1)
+    losses = z_max + np.log(np.exp(z - z_max[:, None]).sum(axis=1)) - z[np.arange(2), y]
+    assert np.allclose(losses, [2000, 1000], rtol=1e-3)
+    with np.errstate(over="ignore"):
+        label, z, _ = _bce_cases()[4]
+        sigma = 1 / (1 + np.exp(-z))
+    assert "rounds to 1 at 800 and 750, to 0 at -800" in label
+    assert list(sigma[:3]) == [1.0, 0.0, 1.0]
+    assert 0 < sigma[3] < 1e-12  # -30 does not round
+    for decay in (0.0, 0.01):  # the tiny gradients of Adam's and AdamW's case 2
+        label, _, grads, hyper = _adam_cases(decay)[1]
+        assert "about 7e-7 to 2e-6, 70 to 200 eps" in label
+        t = np.arange(1, 11)[:, None]
+        weights = hyper["beta2"] ** (t - np.arange(1, 11)) * (np.arange(1, 11) <= t)
+        v_hat = (1 - hyper["beta2"]) * weights @ grads**2 / (1 - hyper["beta2"] ** t)
+        root = np.sqrt(v_hat) / hyper["eps"]
+        assert 65 < root.min() < 75
+        assert 195 < root.max() < 205
+        assert v_hat.max() < 1e-11

@@ -51,7 +51,7 @@ def _cross_entropy_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
             rng.integers(0, 4, size=5),
         ),
         (
-            "random logits, 3 examples and 7 classes (not square)",
+            "random logits, 3 examples and 7 classes (more classes than examples)",
             2.0 * rng.normal(size=(3, 7)),
             np.array([6, 0, 3]),
         ),
@@ -64,7 +64,8 @@ def _cross_entropy_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
             np.array([0, 2]),
         ),
         (
-            "logits 1000 apart, the label on the smallest (its softmax underflows to 0)",
+            "logits up to 2000 apart, the label on the smallest (its softmax underflows to 0; "
+            "losses about 2000 and 1000)",
             np.array([[0.0, 1000.0, -1000.0], [5.0, -995.0, 4.0]]),
             np.array([2, 1]),
         ),
@@ -77,10 +78,11 @@ def check_cross_entropy(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckR
     The loss is :math:`\frac1N \sum_n \big(\operatorname{lse}(z_n) - z_{n, c_n}\big)`, with
     :math:`\operatorname{lse}` the log-sum-exp of a row and :math:`c_n` the label of
     example :math:`n`. The oracle is ``torch.nn.functional.cross_entropy`` in float64.
-    Cases: two random batches (one not square), one example, one class (the loss is 0),
-    equal logits (the loss is :math:`\log K`), logits near 1000 (``exp`` overflows
-    without the max shift) and logits 1000 apart with the label on the smallest, where
-    :math:`\log(\operatorname{softmax})` is :math:`-\infty` but the loss is about 1000.
+    Cases: two random batches (one with more classes than examples), one example, one
+    class (the loss is 0), equal logits (the loss is :math:`\log K`), logits near 1000
+    (``exp`` overflows without the max shift) and logits up to 2000 apart with the label
+    on the smallest, where :math:`\log(\operatorname{softmax})` is :math:`-\infty` but
+    the losses of the two rows are about 2000 and 1000.
 
     Parameters
     ----------
@@ -122,7 +124,7 @@ def check_cross_entropy_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) -> C
     Y)`, with :math:`Y` the one-hot matrix of the labels. The oracle is torch autograd of
     ``torch.nn.functional.cross_entropy`` in float64. The cases are those of
     :func:`check_cross_entropy`: two random batches, one example, one class (the
-    gradient is 0), equal logits, logits near 1000 and logits 1000 apart.
+    gradient is 0), equal logits, logits near 1000 and logits up to 2000 apart.
 
     Parameters
     ----------
@@ -178,7 +180,8 @@ def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
         ("one logit", np.array([0.7]), np.array([1.0])),
         ("logits 0 (the loss is log 2)", np.zeros(3), np.array([0.0, 1.0, 0.5])),
         (
-            "logits of size 800 on the side of their labels (sigmoid rounds to 0 or 1)",
+            "logits 800, -800, 750 and -30 on the side of their labels (sigmoid rounds to 1 at 800 "
+            "and 750, to 0 at -800)",
             np.array([800.0, -800.0, 750.0, -30.0]),
             np.array([1.0, 0.0, 1.0, 0.0]),
         ),
@@ -198,9 +201,10 @@ def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> Chec
     the mean of :math:`-y_i\log\sigma(z_i) - (1 - y_i)\log(1 - \sigma(z_i))` over all
     entries. The oracle is ``torch.nn.functional.binary_cross_entropy_with_logits`` in
     float64. Cases: random logits with labels 0 or 1, soft targets in a (3, 4) array, one
-    logit, logits 0 (the loss is :math:`\log 2`), logits of size 800 on the side of their
-    labels (:math:`\sigma` rounds to 0 or 1, so the unused term is :math:`0 \cdot \log 0`)
-    and against them (the loss is about 800, but :math:`\log\sigma(z)` is :math:`-\infty`
+    logit, logits 0 (the loss is :math:`\log 2`), logits 800, -800, 750 and -30 on the
+    side of their labels (:math:`\sigma` rounds to 1 at 800 and 750 and to 0 at -800, so
+    the unused term is :math:`0 \cdot \log 0`) and logits of size 800 against their
+    labels (the loss of each is about 800, but :math:`\log\sigma(z)` is :math:`-\infty`
     and :math:`e^{z}` overflows).
 
     Parameters
@@ -243,8 +247,8 @@ def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) ->
 
     The gradient with respect to the logits is :math:`\frac1n(\sigma(z) - y)`. The oracle
     is torch autograd of ``torch.nn.functional.binary_cross_entropy_with_logits`` in
-    float64. The cases are those of :func:`check_bce_with_logits`, where at logits of size
-    800 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN.
+    float64. The cases are those of :func:`check_bce_with_logits`, where at the logits 800
+    and 750 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN.
 
     Parameters
     ----------
@@ -444,8 +448,9 @@ def _adam_cases(decay: float) -> list[AdamCase]:
     base = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     random1 = (rng.normal(size=5), rng.normal(size=(4, 5)))
     random2 = (rng.normal(size=(3, 4)), rng.normal(size=(3, 3, 4)))
-    tiny = (rng.normal(size=3), 1e-6 * rng.normal(size=(10, 3)))
     large = (rng.normal(size=3), rng.normal(size=(3, 3)))
+    tiny_rng = np.random.default_rng(20311)  # the same tiny gradients for Adam and AdamW
+    tiny = (tiny_rng.normal(size=3), 1e-6 * tiny_rng.normal(size=(10, 3)))
     return [
         (
             "a zero gradient in 2 coordinates (0/0 without eps)",
@@ -454,8 +459,8 @@ def _adam_cases(decay: float) -> list[AdamCase]:
             {**base, "lr": 1e-3, "weight_decay": 0.0},
         ),
         (
-            "10 steps of gradients of size 1e-6 (sqrt(v_hat) is 2e-7 to 2e-6, 20 to 200 eps: "
-            "eps inside the root, squared or rescaled shows)",
+            "10 steps of gradients of size 1e-6 (sqrt(v_hat) is about 7e-7 to 2e-6, 70 to 200 "
+            "eps: eps inside the root, squared or rescaled shows)",
             *tiny,
             {**base, "lr": 1e-3, "weight_decay": 0.0},
         ),
@@ -538,7 +543,7 @@ def check_adam_step(impl: Callable[..., Any]) -> CheckResult:
     the right ``m`` and ``v`` points at the update itself). The cases built for the
     classic errors come first: coordinates whose gradient is always zero (0/0 without
     :math:`\epsilon`), gradients of size :math:`10^{-6}` (where :math:`\sqrt{\hat v}`
-    is only 20 to 200 :math:`\epsilon` and :math:`\hat v` is below :math:`10^{-11}`, so that
+    is only about 70 to 200 :math:`\epsilon` and :math:`\hat v` is below :math:`10^{-11}`, so that
     :math:`\epsilon` inside the root, squared, or rescaled as in the paper's efficient
     form shows), one step at :math:`t = 1` (where the bias correction matters most);
     then random steps without and with weight decay (on a matrix, with other betas), a
