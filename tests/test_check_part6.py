@@ -119,6 +119,20 @@ def test_an_activation_missing_on_one_node_fails():
         check_wann_forward(no_gauss)
 
 
+@pytest.mark.parametrize(
+    "name", ["cos", "gauss", "sin", "tanh", "abs", "inverse", "sigmoid", "relu"]
+)
+def test_each_activation_of_the_chain_counts(name):
+    def one_linear(n_in, n_out, acts, edges, x, weights):  # this activation made linear
+        if len(acts) != 10:
+            return _package_forward(n_in, n_out, acts, edges, x, weights)
+        plain = tuple("linear" if a == name else a for a in acts)
+        return _package_forward(n_in, n_out, plain, edges, x, weights)
+
+    with pytest.raises(CheckFailure, match="case 5, 'a chain through all ten"):
+        check_wann_forward(one_linear)
+
+
 def test_a_node_without_inputs_left_at_zero_fails_on_its_case():
     with pytest.raises(CheckFailure, match="case 3, 'a hidden node with no inputs"):
         check_wann_forward(lambda *a: _loop_forward(*a, empty_zero=True))

@@ -247,10 +247,10 @@ class Checker:
             worst = np.unravel_index(int(np.argmax(err - allowed)), err.shape) if err.ndim else ()
             at = ""
             if err.ndim:
-                at = (
-                    f" at index {tuple(int(i) for i in worst)} (expected {exp[worst]:.6g}, "
-                    f"got {arr[worst]:.6g})"
-                )
+                e, g = f"{exp[worst]:.6g}", f"{arr[worst]:.6g}"
+                if e == g:  # close but not within the tolerance: show every digit
+                    e, g = repr(float(exp[worst])), repr(float(arr[worst]))
+                at = f" at index {tuple(int(i) for i in worst)} (expected {e}, got {g})"
             kind = "is not finite (NaN or inf)" if bad_nan.any() else "is wrong"
             dtype = getattr(got, "dtype", None)
             low = (

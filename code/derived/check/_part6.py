@@ -130,13 +130,16 @@ def _forward_cases() -> list[ForwardCase]:
         )
     )
     # a chain through the ten activations: input 0 -> node 2 -> node 3 -> ... -> node 11,
-    # step last (after it every value would be 0 or 1, the same for many inputs)
+    # step last; its input, a relu, is an output too (the step alone gives only the sign
+    # of w), so that replacing any activation changes the outputs
     chain = tuple((j - 1 if j > 2 else 0, j) for j in range(2, 12))
-    in_chain = tuple(a for a in _NAMES if a != "step") + ("step",)
+    in_chain = ("linear", "cos", "gauss", "sin", "tanh", "abs", "inverse", "sigmoid", "relu")
+    in_chain += ("step",)  # even nodes first and the sign flip after abs, so none hides
+    assert sorted(in_chain) == sorted(_NAMES)
     cases.append(
         (
-            "a chain through all ten activations, step last",
-            (1, 1, in_chain, chain),
+            "a chain through all ten activations, the last two nodes (relu, step) outputs",
+            (1, 2, in_chain, chain),
             rng.uniform(-1, 1, size=(6, 1)),
             np.array([-2.0, -0.5, 0.25, 1.0, 1.5]),
         )
