@@ -186,8 +186,8 @@ def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
             np.array([1.0, 0.0, 1.0, 0.0]),
         ),
         (
-            "logits of size 800 against their labels (log(sigmoid(z)) underflows to -inf, "
-            "exp(z) overflows)",
+            "logits of size 800 against their labels and a logit 2 with target 0.5 "
+            "(log(sigmoid(z)) underflows to -inf, exp(z) overflows)",
             np.array([800.0, -800.0, 2.0]),
             np.array([0.0, 1.0, 0.5]),
         ),
@@ -203,9 +203,9 @@ def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> Chec
     float64. Cases: random logits with labels 0 or 1, soft targets in a (3, 4) array, one
     logit, logits 0 (the loss is :math:`\log 2`), logits 800, -800, 750 and -30 on the
     side of their labels (:math:`\sigma` rounds to 1 at 800 and 750 and to 0 at -800, so
-    the unused term is :math:`0 \cdot \log 0`) and logits of size 800 against their
-    labels (the loss of each is about 800, but :math:`\log\sigma(z)` is :math:`-\infty`
-    and :math:`e^{z}` overflows).
+    the unused term is :math:`0 \cdot \log 0`) and logits 800 and -800 against their
+    labels with a logit 2 of target 0.5 (the loss of the first two is 800, but
+    :math:`\log\sigma(z)` is :math:`-\infty` and :math:`e^{z}` overflows).
 
     Parameters
     ----------
