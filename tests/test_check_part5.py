@@ -392,7 +392,7 @@ def _swapped_tiles(a, b, bm, bn, bk):
         (_einsum, "case 1, 'random", "no product with @"),
         (_scalar_loops, "case 1, 'random", "no product with @"),
         (lambda a, b, bm, bn, bk: _blocked(np.asarray(a), np.asarray(b), bm, bn, bk),
-         "case 1, 'random", r"no product with @ .*not of copies \(np.asarray"),
+         "case 1, 'random", r"no product with @ .*np.asarray returns"),
         (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk).astype(np.float32),
          "case 1, 'random", "float64 array .* got dtype float32"),
         (lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk, twice=True), "case 1, 'random",
@@ -419,6 +419,32 @@ def test_tiled_matmul_accepts_any_group_and_copied_tiles():
     check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a.copy(order="F"), b, bm, bn, bk))
 
 
+def _masked_indices(a, b, bm, bn, bk, *, ix=False):
+    """Tiles taken with index arrays, as the kernel's arange and mask do (copies, not views)."""
+    (m, k), n = a.shape, b.shape[1]
+    tiles_m, tiles_n = -(-m // bm), -(-n // bn)
+    c = np.zeros((m, n))
+    for pid in range(tiles_m * tiles_n):
+        row, col = grouped_tile(pid, tiles_m, tiles_n, 2)
+        rows, cols = row * bm + np.arange(bm), col * bn + np.arange(bn)
+        rows, cols = rows[rows < m], cols[cols < n]
+        acc = np.zeros((rows.size, cols.size))
+        for k0 in range(0, k, bk):
+            ks = k0 + np.arange(bk)
+            ks = ks[ks < k]
+            if ix:
+                acc += a[np.ix_(rows, ks)] @ b[np.ix_(ks, cols)]
+            else:
+                acc += a[rows][:, ks] @ b[ks][:, cols]
+        c[np.ix_(rows, cols)] = acc
+    return c
+
+
+def test_tiled_matmul_accepts_tiles_taken_with_index_arrays():
+    check_tiled_matmul(_masked_indices)
+    check_tiled_matmul(lambda *args: _masked_indices(*args, ix=True))
+
+
 def test_tiled_matmul_catches_a_transposed_result():
     with pytest.raises(CheckFailure, match="case 1, 'random.*\n(.*\n)*.*should have shape"):
         check_tiled_matmul(lambda a, b, bm, bn, bk: _blocked(a, b, bm, bn, bk).T)
@@ -431,7 +457,7 @@ def test_tiled_matmul_catches_a_transposed_result():
 def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
             MASK_K: tl.constexpr, MASKS: tl.constexpr, ACCUMULATE: tl.constexpr,
             FIRST_STEP: tl.constexpr, STORE_IN_LOOP: tl.constexpr,
-            LOAD_A_TWICE: tl.constexpr, GROUP: tl.constexpr):  # fmt: skip
+            LOAD_A_TWICE: tl.constexpr, GROUP: tl.constexpr, OTHER: tl.constexpr):  # fmt: skip
     """The tiled kernel in grouped order (G = 2, steps of 16); the flags plant errors."""
     pid = tl.program_id(axis=0)
     tiles_m = tl.cdiv(M, BLOCK_M)
@@ -453,7 +479,10 @@ def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
         if LOAD_A_TWICE:
             a = 0.5 * (a + tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=a_mask, other=0.0))
         b_mask = (ks[:, None] < K) & (cols[None, :] < N)
-        b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask, other=0.0)
+        if OTHER:
+            b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask, other=0.0)
+        else:  # masked lanes left undefined (zeros in the interpreter, anything on a GPU)
+            b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask)
         if ACCUMULATE:
             acc = tl.dot(a, b, acc, input_precision="ieee")
         else:
@@ -467,7 +496,8 @@ def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
 
 def _matmul_launcher(tiles=triton.cdiv, swap=False, **planted):
     flags = {"MASK_K": True, "MASKS": True, "ACCUMULATE": True, "FIRST_STEP": 0,
-             "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, "GROUP": 2, **planted}  # fmt: skip
+             "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, "GROUP": 2, "OTHER": True,
+             **planted}  # fmt: skip
 
     def launch(a, b, bm, bn):
         if swap:
@@ -504,6 +534,8 @@ def test_the_tiled_kernel_passes():
         pytest.param(_matmul_launcher(swap=True), "case 1, 'random",
                      "the kernel loaded .* numbers; the tiled kernel|not the order of grouped",
                      marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(OTHER=False), "case 1, 'random",
+                     "pass other=0.0 to every masked load", marks=INTERPRETER_ONLY),
         pytest.param(_matmul_launcher(GROUP=1), "case 2, 'sides multiples",
                      r"0: \(0, 0\), 1: \(0, 1\), .*not the order of grouped_tile",
                      marks=INTERPRETER_ONLY),
@@ -512,7 +544,7 @@ def test_the_tiled_kernel_passes():
     ],
     ids=["no-accumulation", "first-step-skipped", "no-mask-along-k", "no-load-masks",
          "store-in-the-loop", "grid-floor", "a-loaded-twice", "tile-sides-swapped",
-         "row-by-row", "returns-numpy", "torch-not-triton"],
+         "no-other", "row-by-row", "returns-numpy", "torch-not-triton"],
 )  # fmt: skip
 def test_matmul_kernel_catches(launcher, case, message):
     with pytest.raises(CheckFailure, match=case) as info:

@@ -168,7 +168,8 @@ def check_doublify(impl: Callable[[Any], Any]) -> CheckResult:
                 bool((times == 1).all()),
                 f"{int((times > 1).sum())} elements of x were stored more than once (first "
                 f"x[{int(elements[times > 1][0]) if (times > 1).any() else 0}]): each program "
-                "must double its own block, offsets = pid * BLOCK_SIZE + arange.",
+                "must double its own block, offsets = pid * BLOCK_SIZE + arange, and store each "
+                "element once.",
             )
             c.require(
                 elements.size == n,
@@ -423,6 +424,7 @@ class _Recorded(np.ndarray):
     """An array that records every np.matmul it takes part in: shapes, and where its tile is."""
 
     products: list[Product] = []
+    shapes: tuple[tuple[int, ...], tuple[int, ...]] = ((0, 0), (0, 0))  # of a and of b
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if ufunc is np.matmul and method == "__call__" and len(inputs) == 2:
@@ -445,14 +447,16 @@ class _Recorded(np.ndarray):
         return np.dot(self, b, out=out)
 
 
-def _corner(x: Any) -> tuple[int, int] | None:
+def _corner(x: Any, shape: tuple[int, ...]) -> tuple[int, int] | None:
     """Return the (row, column) of a view's first element in its matrix; None for a copy."""
     if not isinstance(x, np.ndarray) or x.ndim != 2 or x.size == 0:
         return None
     root = x
     while isinstance(root.base, np.ndarray):
         root = root.base
-    if root is x or root.ndim != 2 or root.strides[1] != root.itemsize:
+    # Only a view of an array shaped like a (or b) places the tile: an array indexed with
+    # integer arrays (a[rows][:, ks], np.ix_) is a view of a smaller new array instead.
+    if root is x or root.shape != shape or root.strides[1] != root.itemsize:
         return None
     row, col = divmod((x.ctypes.data - root.ctypes.data) // root.itemsize, root.shape[1])
     return int(row), int(col)
@@ -460,7 +464,7 @@ def _corner(x: Any) -> tuple[int, int] | None:
 
 def _tile_of_c(left: Any, right: Any) -> tuple[int, int] | None:
     """Return the first row of A's tile and first column of B's: the corner of C's tile."""
-    a, b = _corner(left), _corner(right)
+    a, b = _corner(left, _Recorded.shapes[0]), _corner(right, _Recorded.shapes[1])
     return None if a is None or b is None else (a[0], b[1])
 
 
@@ -485,7 +489,8 @@ def _check_tiles(c: Checker, m: int, k: int, n: int, bm: int, bn: int, bk: int) 
         len(products) > 0,
         "no product with @ (or np.dot) of a and b, or of slices of them, was seen: the check "
         "records the products of the arrays it passes in and of their slices, not of copies "
-        "(np.asarray, np.array, np.pad, astype) or of loops over single numbers. Multiply "
+        "(np.array, np.pad, astype) or of the plain arrays np.asarray returns, or of loops "
+        "over single numbers. Multiply "
         "slices of a and b themselves, tile by tile.",
     )
     c.require(
@@ -568,7 +573,7 @@ def check_tiled_matmul(impl: Callable[..., Any]) -> CheckResult:
     t = torch()
     for label, a, b, bm, bn, bk in _tiled_cases():
         c.case(label, a=a, b=b, block_m=bm, block_n=bn, block_k=bk)
-        _Recorded.products = []
+        _Recorded.products, _Recorded.shapes = [], (a.shape, b.shape)
         got = c.call(a.view(_Recorded), b.view(_Recorded), bm, bn, bk)
         got = np.asarray(got).view(np.ndarray) if isinstance(got, np.ndarray) else got
         c.require(
@@ -728,6 +733,12 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
                 bool(inside.all()),
                 f"the kernel loaded {int((~inside).sum())} numbers from outside A and B: mask "
                 "the loads on the rows, the columns and along K (k < K).",
+            )
+            c.require(
+                all(x.defined for x in accesses if x.kind == "load"),
+                "pass other=0.0 to every masked load, so that the lanes the mask switches off "
+                "add nothing (without it their values are undefined on a GPU; the interpreter "
+                "happens to give zeros).",
             )
             stores = [x.addresses for x in accesses if x.kind == "store"]
             stored = np.concatenate(stores) if stores else np.zeros(0, np.int64)

@@ -150,6 +150,9 @@ class MemoryAccess(NamedTuple):
     program: tuple[int, int, int]
     #: The byte addresses of the lanes the mask left on, in lane order (uint64).
     addresses: NDArray[np.uint64]
+    #: False for a load whose mask switches lanes off without an ``other=`` value: the
+    #: interpreter fills them with zeros, but on a GPU their values are undefined.
+    defined: bool = True
 
 
 @contextmanager
@@ -158,7 +161,8 @@ def trace_memory() -> Iterator[list[MemoryAccess]]:
 
     Inside the ``with`` block, each ``tl.load`` and ``tl.store`` of a pointer tensor
     (masked or not) appends one :class:`MemoryAccess` to the yielded list: the
-    program that issued it and the addresses of its unmasked lanes. The number of
+    program that issued it, the addresses of its unmasked lanes and, for a load,
+    whether the lanes its mask switches off get a value (``other=``). The number of
     numbers a kernel loads from a tensor ``t`` is then the count of load addresses
     in ``[t.data_ptr(), t.data_ptr() + t.numel() * t.element_size())``. The
     interpreter's builder (``triton.runtime.interpreter.interpreter_builder``, whose
@@ -196,14 +200,15 @@ def trace_memory() -> Iterator[list[MemoryAccess]]:
     shadowed = {name: vars(builder)[name] for name in names if name in vars(builder)}
     load, store = builder.create_masked_load, builder.create_masked_store
 
-    def lanes(kind: str, ptrs: Any, mask: Any) -> None:
+    def lanes(kind: str, ptrs: Any, mask: Any, other: bool = True) -> None:
         on = np.broadcast_to(np.asarray(mask.data, dtype=bool), ptrs.data.shape)
         x, y, z = (int(i) for i in builder.grid_idx)
         addresses = np.asarray(ptrs.data, dtype=np.uint64)[on].copy()
-        accesses.append(MemoryAccess(kind, (x, y, z), addresses))
+        accesses.append(MemoryAccess(kind, (x, y, z), addresses, other or bool(on.all())))
 
     def traced_load(ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
-        lanes("load", ptrs, mask)
+        other = args[0] if args else kwargs.get("other")
+        lanes("load", ptrs, mask, other is not None)
         return load(ptrs, mask, *args, **kwargs)
 
     def traced_store(ptrs: Any, value: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
