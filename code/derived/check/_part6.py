@@ -133,8 +133,9 @@ def _forward_cases() -> list[ForwardCase]:
     # step last; its input, a relu, is an output too (the step alone gives only the sign
     # of w), so that replacing any activation changes the outputs
     chain = tuple((j - 1 if j > 2 else 0, j) for j in range(2, 12))
-    in_chain = ("linear", "cos", "gauss", "sin", "tanh", "abs", "inverse", "sigmoid", "relu")
-    in_chain += ("step",)  # even nodes first and the sign flip after abs, so none hides
+    # even nodes first and the sign flip after abs, so that none hides another
+    in_chain: tuple[str, ...] = ("linear", "cos", "gauss", "sin", "tanh", "abs", "inverse")
+    in_chain += ("sigmoid", "relu", "step")
     assert sorted(in_chain) == sorted(_NAMES)
     cases.append(
         (
