@@ -457,7 +457,8 @@ def test_tiled_matmul_catches_a_transposed_result():
 def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
             MASK_K: tl.constexpr, MASKS: tl.constexpr, ACCUMULATE: tl.constexpr,
             FIRST_STEP: tl.constexpr, STORE_IN_LOOP: tl.constexpr,
-            LOAD_A_TWICE: tl.constexpr, GROUP: tl.constexpr, OTHER: tl.constexpr):  # fmt: skip
+            LOAD_A_TWICE: tl.constexpr, GROUP: tl.constexpr, OTHER: tl.constexpr,
+            WRAP: tl.constexpr):  # fmt: skip
     """The tiled kernel in grouped order (G = 2, steps of 16); the flags plant errors."""
     pid = tl.program_id(axis=0)
     tiles_m = tl.cdiv(M, BLOCK_M)
@@ -467,22 +468,25 @@ def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
     rows = (first + pid % per_group % height) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = (pid % per_group // height) * BLOCK_N + tl.arange(0, BLOCK_N)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    rows_a, cols_b = rows, cols
+    if WRAP:  # Triton's tutorial: the rows past M wrap to the top (in A), loaded for nothing
+        rows_a, cols_b = rows % M, cols % N
     for k0 in range(FIRST_STEP, K, 16):
         ks = k0 + tl.arange(0, 16)
-        a_mask = rows[:, None] < M
+        a_mask = rows_a[:, None] < M
         if MASK_K:
             a_mask = a_mask & (ks[None, :] < K)
         if MASKS:
-            a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=a_mask, other=0.0)
+            a = tl.load(a_ptr + rows_a[:, None] * K + ks[None, :], mask=a_mask, other=0.0)
         else:
-            a = tl.load(a_ptr + rows[:, None] * K + ks[None, :])
+            a = tl.load(a_ptr + rows_a[:, None] * K + ks[None, :])
         if LOAD_A_TWICE:
             a = 0.5 * (a + tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=a_mask, other=0.0))
-        b_mask = (ks[:, None] < K) & (cols[None, :] < N)
+        b_mask = (ks[:, None] < K) & (cols_b[None, :] < N)
         if OTHER:
-            b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask, other=0.0)
+            b = tl.load(b_ptr + ks[:, None] * N + cols_b[None, :], mask=b_mask, other=0.0)
         else:  # masked lanes left undefined (zeros in the interpreter, anything on a GPU)
-            b = tl.load(b_ptr + ks[:, None] * N + cols[None, :], mask=b_mask)
+            b = tl.load(b_ptr + ks[:, None] * N + cols_b[None, :], mask=b_mask)
         if ACCUMULATE:
             acc = tl.dot(a, b, acc, input_precision="ieee")
         else:
@@ -497,7 +501,7 @@ def _matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.con
 def _matmul_launcher(tiles=triton.cdiv, swap=False, **planted):
     flags = {"MASK_K": True, "MASKS": True, "ACCUMULATE": True, "FIRST_STEP": 0,
              "STORE_IN_LOOP": False, "LOAD_A_TWICE": False, "GROUP": 2, "OTHER": True,
-             **planted}  # fmt: skip
+             "WRAP": False, **planted}  # fmt: skip
 
     def launch(a, b, bm, bn):
         if swap:
@@ -536,6 +540,9 @@ def test_the_tiled_kernel_passes():
                      marks=INTERPRETER_ONLY),
         pytest.param(_matmul_launcher(OTHER=False), "case 1, 'random",
                      "pass other=0.0 to every masked load", marks=INTERPRETER_ONLY),
+        pytest.param(_matmul_launcher(WRAP=True), "case 1, 'random",
+                     "the kernel loaded .* numbers; .*instead of wrapping them with % M",
+                     marks=INTERPRETER_ONLY),
         pytest.param(_matmul_launcher(GROUP=1), "case 2, 'sides multiples",
                      r"0: \(0, 0\), 1: \(0, 1\), .*not the order of grouped_tile",
                      marks=INTERPRETER_ONLY),
@@ -544,7 +551,7 @@ def test_the_tiled_kernel_passes():
     ],
     ids=["no-accumulation", "first-step-skipped", "no-mask-along-k", "no-load-masks",
          "store-in-the-loop", "grid-floor", "a-loaded-twice", "tile-sides-swapped",
-         "no-other", "row-by-row", "returns-numpy", "torch-not-triton"],
+         "no-other", "rows-wrapped", "row-by-row", "returns-numpy", "torch-not-triton"],
 )  # fmt: skip
 def test_matmul_kernel_catches(launcher, case, message):
     with pytest.raises(CheckFailure, match=case) as info:

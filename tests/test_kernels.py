@@ -420,6 +420,41 @@ def test_tiled_programs_store_the_tiles_grouped_tile_names():
     _assert_matmul_close(c, a, b)
 
 
+def _loads_with_and_without_other():
+    """A kernel that loads four ways: masked with other, masked without, all on, unmasked."""
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offsets = tl.arange(0, BLOCK)
+        mask = offsets < n
+        total = tl.load(x_ptr + offsets, mask=mask, other=0.0)
+        total += tl.load(x_ptr + offsets, mask=mask)  # lanes n, n + 1, ... undefined
+        total += tl.load(x_ptr + offsets, mask=offsets < BLOCK)  # every lane on
+        total += tl.load(x_ptr + offsets)
+        tl.store(y_ptr + offsets, total, mask=mask)
+
+    return kernel
+
+
+@interpreter_only
+def test_trace_memory_tells_whether_a_masked_load_gives_other():
+    kernel = _loads_with_and_without_other()
+    x, y = _random((16,), seed=3), torch.zeros(16, device=DEVICE)
+    with trace_memory() as accesses:
+        kernel[(1,)](x, y, 10, BLOCK=16)
+    loads = [a for a in accesses if a.kind == "load"]
+    assert [a.addresses.size for a in loads] == [10, 10, 16, 16]
+    assert [a.defined for a in loads] == [True, False, True, True]
+    assert all(a.defined for a in accesses if a.kind == "store")
+    with trace_memory() as accesses:  # nothing switched off: every load is defined
+        kernel[(1,)](x, y, 16, BLOCK=16)
+    assert all(a.defined for a in accesses)
+    old = type(loads[0])("load", (0, 0, 0), loads[0].addresses)  # built as before: defined
+    assert old.defined
+
+
 @interpreter_only
 def test_trace_memory_restores_the_builder():
     from triton.runtime import interpreter

@@ -454,9 +454,15 @@ def _corner(x: Any, shape: tuple[int, ...]) -> tuple[int, int] | None:
     root = x
     while isinstance(root.base, np.ndarray):
         root = root.base
-    # Only a view of an array shaped like a (or b) places the tile: an array indexed with
-    # integer arrays (a[rows][:, ks], np.ix_) is a view of a smaller new array instead.
-    if root is x or root.shape != shape or root.strides[1] != root.itemsize:
+    # Only a view of the matrix passed in (a recording array of its shape) places the tile:
+    # indexing with integer arrays (a[rows][:, ks], np.ix_) makes a new array, or a view of
+    # a new plain temporary array, whose first element says nothing about the tile.
+    if (
+        root is x
+        or not isinstance(root, _Recorded)
+        or root.shape != shape
+        or root.strides[1] != root.itemsize
+    ):
         return None
     row, col = divmod((x.ctypes.data - root.ctypes.data) // root.itemsize, root.shape[1])
     return int(row), int(col)
@@ -648,7 +654,8 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
     TF32 is too coarse). ``a`` and ``b`` are the starts of longer buffers filled with
     NaN, so an unmasked load past their ends spoils the result. Under Triton's
     interpreter every load and store is traced too: no load may fall outside A and B,
-    the number of loads must equal a simulation of the masked kernel (the oracle of
+    every masked load must give the lanes it switches off a value (``other=0.0``), the
+    number of loads must equal a simulation of the masked kernel (the oracle of
     :func:`check_matmul_loads`), and the stores must cover every entry of ``c`` once.
     The stores also show which tile each program computed: program :math:`p` must
     compute tile ``grouped_tile(p, t_m, t_n, G)`` for one group size :math:`G \ge 2` (a
@@ -674,9 +681,9 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
     Raises
     ------
     CheckFailure
-        At the first case where a load falls outside A and B, the stores do not cover
-        ``c`` once or not in grouped order, the product is wrong, or the loads are not
-        the simulation's count.
+        At the first case where a load falls outside A and B, a masked load gives no
+        ``other`` value, the stores do not cover ``c`` once or not in grouped order, the
+        product is wrong, or the loads are not the simulation's count.
 
     Examples
     --------
@@ -780,6 +787,7 @@ def check_matmul_kernel(impl: Callable[..., Any]) -> CheckResult:
                 loaded.size == want,
                 f"the kernel loaded {loaded.size} numbers; the tiled kernel with "
                 f"{bm} x {bn} tiles and masked edges loads {want}: each program loads its "
-                "block_m rows of A and block_n columns of B once, along all of K.",
+                "block_m rows of A and block_n columns of B once, along all of K; mask rows "
+                ">= M (and columns >= N) instead of wrapping them with % M (and % N).",
             )
     return c.result()
