@@ -804,17 +804,7 @@ def _copy_graph(output: Any, inputs: list[Any]) -> tuple[ValueCopy, list[ValueCo
 
 def _adjoints(output: ValueCopy) -> tuple[list[ValueCopy], list[float]]:
     """Every node of the copied graph (parents first) and its adjoint, d output / d node."""
-    order: list[ValueCopy] = []
-    seen: set[int] = set()
-    stack = [(output, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node.parents if id(p) not in seen)
+    order: list[ValueCopy] = _postorder(output)
     adjoint = {id(node): 0.0 for node in order}
     adjoint[id(output)] = 1.0
     for node in reversed(order):
