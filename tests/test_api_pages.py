@@ -96,21 +96,3 @@ def test_names_in_code_cells_link_to_the_api_reference(built_book):
     assert "derived.softmax.softmax_jacobian" in linked(
         "part2/06-softmax-jacobian.html", "derived.softmax"
     )
-
-
-def test_sidebar_toggles_get_an_accessible_name():
-    import sidebar_a11y
-
-    context = {"generate_toctree_html": lambda kind: f"<li>{sidebar_a11y.BARE}></span></summary>"}
-    sidebar_a11y.label_toggles(None, "p", "page.html", context, None)
-    html = str(context["generate_toctree_html"]("sidebar"))
-    assert 'summary aria-label="Show or hide the sections"' in html
-    assert sidebar_a11y.BARE not in html
-
-
-@pytest.mark.book
-def test_no_unlabelled_sidebar_toggle(built_book):
-    pages = [built_book / "book" / "intro.html", built_book / "book" / "api" / "index.html"]
-    for page in pages:
-        html = page.read_text(encoding="utf-8")
-        assert "<summary><span" not in html, page.name

@@ -296,6 +296,21 @@ def test_accessibility_has_no_serious_violations(tab, path):
     assert problems == [], f"{path}:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("path", [FRONT_PAGE, "book/api/index.html"])
+def test_sidebar_toggles_have_a_name(tab, path):
+    """Each expand/collapse toggle of the sidebar is named for a screen reader (book.js).
+
+    The theme's toggle holds only a decorative chevron; the book's script labels it.
+    """
+    page = tab.open(path)
+    names = page.evaluate(
+        "() => [...document.querySelectorAll('nav summary')]"
+        ".map(s => s.getAttribute('aria-label') || s.textContent.trim())"
+    )
+    assert names, f"{path}: the sidebar has no toggle (the API reference should have one)"
+    assert all(names), f"{path}: unnamed toggles: {names}"
+
+
 def test_search_finds_a_term_from_a_chapter(tab):
     page = tab.open("search.html?q=Jacobian")
     page.wait_for_selector("#search-results ul.search li", timeout=15000)

@@ -467,7 +467,7 @@ def test_pdf_links_to_an_exercise_in_another_chapter_carry_its_number(tmp_path):
 # --------------------------------------------------------------------------- #
 # Workarounds: each pinned to the versions it was written for, and listed.
 
-WORKAROUNDS = ["codeautolink_fixes", "latex_fixes", "sidebar_a11y", "theme_fixes"]
+WORKAROUNDS = ["codeautolink_fixes", "latex_fixes"]
 
 
 def _written_for(name: str) -> dict[str, str]:
@@ -516,6 +516,25 @@ def test_a_version_bump_stops_the_build_with_a_clear_message(monkeypatch):
     import _pins
 
     monkeypatch.setattr(_pins, "version", lambda distribution: "99.0")
-    with pytest.raises(ExtensionError, match=r"patches sphinx-thebe 0\.3\.1, but 99\.0"):
-        _pins.require("theme_fixes", {"sphinx-thebe": "0.3.1"})
-    _pins.require("theme_fixes", {"sphinx-thebe": "99.0"})  # the matching version passes
+    with pytest.raises(ExtensionError, match=r"patches sphinx-codeautolink 0\.19\.0, but 99\.0"):
+        _pins.require("codeautolink_fixes", {"sphinx-codeautolink": "0.19.0"})
+    _pins.require("codeautolink_fixes", {"sphinx-codeautolink": "99.0"})  # a match passes
+
+
+def test_the_extension_list_is_jupyter_books_without_sphinx_thebe():
+    """_config.yml replaces Jupyter Book's extension list; it keeps every other default.
+
+    A Jupyter Book release that adds a default extension fails here instead of losing it.
+    """
+    import yaml
+    from jupyter_book.config import get_default_sphinx_config
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    listed = config["sphinx"]["config"]["extensions"]
+    defaults = get_default_sphinx_config()["extensions"]
+    assert "sphinx_thebe" not in listed
+    assert [e for e in defaults if e != "sphinx_thebe"] == listed[: len(defaults) - 1]
+    ext_dir = ROOT / "book" / "_ext"
+    ours = sorted(p.stem for p in ext_dir.glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(e for e in listed if (ext_dir / f"{e}.py").is_file()) == ours
+    assert len(listed) == len(set(listed))
