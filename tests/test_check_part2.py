@@ -13,6 +13,7 @@ from derived.check import CheckFailure
 from derived.check._part2 import (
     check_backward_rules,
     check_log_softmax,
+    check_soft_cross_entropy_grad,
     check_softmax,
     check_softmax_jacobian,
     check_softmax_vjp,
@@ -34,6 +35,12 @@ def _mlp_backward(X, W1, b1, W2, b2, y):
     for p, value in zip(net.params, (W1, b1, W2, b2), strict=True):
         p[...] = value
     return tuple(net.backward(cross_entropy_grad(net.forward(X), y)))
+
+
+def _soft_cross_entropy_grad(Z, Q):
+    """The package's pieces: -Q/N into the log-softmax's product v - (1^T v) softmax(Z)."""
+    v = -Q / Z.shape[0]
+    return v - v.sum(axis=1, keepdims=True) * softmax(Z)
 
 
 _VALUE_OPS = {
@@ -70,11 +77,12 @@ def _value_rules(**replaced):
 
 
 def test_the_package_passes_every_check():
-    assert len(check_softmax(softmax).cases) == 8
-    assert len(check_log_softmax(log_softmax).cases) == 6
+    assert len(check_softmax(softmax).cases) == 9
+    assert len(check_log_softmax(log_softmax).cases) == 7
     assert len(check_softmax_vjp(softmax_vjp).cases) == 7
     assert len(check_softmax_jacobian(softmax_jacobian).cases) == 6
     assert len(check_two_layer_backward(_mlp_backward).cases) == 6
+    assert len(check_soft_cross_entropy_grad(_soft_cross_entropy_grad).cases) == 7
     assert len(check_backward_rules(_value_rules()).cases) == 10
     assert len(check_value_backward(Value.backward).cases) == 6
 
@@ -82,7 +90,7 @@ def test_the_package_passes_every_check():
 @pytest.mark.parametrize(
     "check",
     [check_softmax, check_log_softmax, check_softmax_vjp, check_softmax_jacobian,
-     check_two_layer_backward, check_value_backward,
+     check_two_layer_backward, check_value_backward, check_soft_cross_entropy_grad,
      lambda f: check_backward_rules({op: f for op in _VALUE_OPS})],
 )  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
@@ -111,6 +119,13 @@ def _lse_over_everything(z):
     return z - (m + np.log(np.exp(z - m).sum()))
 
 
+def _log_softmax_axis_1(z):
+    """Right for one row and for a matrix, but a batch is taken to have two axes: axis 1."""
+    axis = 1 if z.ndim > 1 else 0
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
@@ -119,8 +134,9 @@ def _lse_over_everything(z):
         (_lse_over_everything, "case 2, 'random scores, a batch"),
         (lambda z: z + np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True))
          - z.max(-1, keepdims=True), "case 1, 'random scores, one row"),  # sign of lse flipped
+        (_log_softmax_axis_1, "case 7, 'random scores, a batch of shape \\(2, 3, 4\\)"),
     ],
-    ids=["log-of-softmax", "no-max-shift", "batch-lse", "sign"],
+    ids=["log-of-softmax", "no-max-shift", "batch-lse", "sign", "axis-1-for-a-batch"],
 )  # fmt: skip
 def test_log_softmax_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -254,6 +270,12 @@ def test_two_layer_backward_catches(kwargs, case):
         check_two_layer_backward(lambda *a: _backward(*a, **kwargs))
 
 
+def test_two_layer_backward_reports_an_output_error_on_db2():
+    """The gradients are compared from the output back: a dZ bug names db2, not dW1."""
+    with pytest.raises(CheckFailure, match="case 1, 'a random batch(.|\n)*the gradient db2"):
+        check_two_layer_backward(lambda *a: _backward(*a, mean=False))
+
+
 def test_two_layer_backward_catches_swapped_gradients_and_a_bad_return():
     def swapped(*a):
         dW1, db1, dW2, db2 = _backward(*a)
@@ -337,6 +359,13 @@ def test_backward_rules_need_every_rule_and_the_right_outputs():
         check_backward_rules(_value_rules(mul=lambda a, b, out, g: g * b))
     with pytest.raises(CheckFailure, match="should return dx, a number"):
         check_backward_rules(_value_rules(exp=lambda x, out, g: [g * out]))
+
+
+def test_backward_rules_accept_a_pair_as_an_array():
+    def mul_backward(a, b, out, out_grad):
+        return np.array([out_grad * b, out_grad * a])
+
+    assert len(check_backward_rules(_value_rules(mul=mul_backward)).cases) == 10
 
 
 # --------------------------------------------------------------------------- backward pass
@@ -461,14 +490,22 @@ def _batch_max_softmax(z):
         return e / e.sum(axis=-1, keepdims=True)
 
 
+def _axis_1_softmax(z):
+    """Right for one row and for a matrix, but a batch is taken to have two axes: axis 1."""
+    axis = 1 if z.ndim > 1 else 0
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
         (_min_shift_softmax, "case 7, 'scores 2000 apart"),
         (_mean_shift_softmax, "case 7, 'scores 2000 apart"),
         (_batch_max_softmax, "case 8, 'a batch whose rows lie 1000 apart"),
+        (_axis_1_softmax, "case 9, 'random scores, a batch of shape \\(2, 3, 4\\)"),
     ],
-    ids=["shift-by-min", "shift-by-mean", "shift-by-batch-max"],
+    ids=["shift-by-min", "shift-by-mean", "shift-by-batch-max", "axis-1-for-a-batch"],
 )
 def test_softmax_catches(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -520,3 +557,62 @@ def _leaves_only_backward(output):
 def test_value_backward_wants_every_nodes_grad():
     with pytest.raises(CheckFailure, match="case 1(.|\n)*gradient of every node"):
         check_value_backward(_leaves_only_backward)
+
+
+def _one_node_off(output):
+    """Right, except that the adjoint of every tanh node is doubled after the pass."""
+    _value_backward(output)
+    for v in _order(output):
+        if v.op == "tanh":
+            v.grad *= 2.0
+
+
+def test_value_backward_names_the_worst_node():
+    with pytest.raises(
+        CheckFailure,
+        match="case 1(.|\n)*the worst is node 4 of 7, the output of the operation 'tanh'",
+    ) as info:
+        check_value_backward(_one_node_off)
+    assert "gradient of every node" in str(info.value)
+    with pytest.raises(
+        CheckFailure, match="the worst is node 5 of 7, the output of the operation '\\*'"
+    ):
+        check_value_backward(_leaves_only_backward)  # only the inputs' .grad written
+
+
+# --------------------------------------------------------------------------- soft targets
+
+
+def _soft_ce_one_hot_formula(Z, Q):
+    """(P - Q)/N: right only when every row of Q sums to 1."""
+    return (softmax(Z) - Q) / Z.shape[0]
+
+
+def _soft_ce_total_weight(Z, Q):
+    """The weight 1^T Q summed over the whole batch instead of per row."""
+    return (Q.sum() * softmax(Z) - Q) / Z.shape[0]
+
+
+def _soft_ce_unshifted(Z, Q):
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(Z)
+        P = e / e.sum(axis=1, keepdims=True)
+    return (Q.sum(axis=1, keepdims=True) * P - Q) / Z.shape[0]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (_soft_ce_one_hot_formula, "case 4, 'targets whose rows do not sum to 1"),
+        (_soft_ce_total_weight, "case 1, 'random logits, 4 examples"),
+        (_soft_ce_unshifted, "case 7, 'large logits"),
+        (lambda Z, Q: Q.sum(1, keepdims=True) * softmax(Z) - Q, "case 1, 'random logits"),  # no 1/N
+        (lambda Z, Q: (Q - Q.sum(1, keepdims=True) * softmax(Z)) / len(Z), "case 1, 'random"),
+        (lambda Z, Q: (Q.sum(1, keepdims=True) * softmax(Z) - Q) / Z.shape[1],  # 1/K, not 1/N
+         "case 1, 'random logits, 4 examples of 5 classes"),
+    ],
+    ids=["p-minus-q", "batch-weight", "no-max-shift", "no-1/N", "sign", "1/K"],
+)  # fmt: skip
+def test_soft_cross_entropy_grad_catches(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_soft_cross_entropy_grad(wrong)

@@ -15,6 +15,7 @@ __all__ = [
     "check_log_softmax",
     "check_softmax",
     "check_softmax_jacobian",
+    "check_soft_cross_entropy_grad",
     "check_softmax_vjp",
     "check_two_layer_backward",
     "check_value_backward",
@@ -38,6 +39,10 @@ def _softmax_cases() -> list[tuple[str, np.ndarray]]:
             "a batch whose rows lie 1000 apart (each row needs its own maximum)",
             np.array([[0.0, 1.0], [1000.0, 1001.0]]),
         ),
+        (
+            "random scores, a batch of shape (2, 3, 4) (the last axis is the class)",
+            rng.normal(size=(2, 3, 4)),
+        ),
     ]
 
 
@@ -46,8 +51,9 @@ def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
 
     Cases: random rows and a batch, one class, equal scores, scores near +-1000, where
     computing ``exp(z)`` before shifting by the maximum overflows, scores 2000 apart (a
-    shift by the minimum or the mean overflows) and a batch whose rows lie 1000 apart (a
-    shift by the batch's maximum underflows the lower row to 0/0).
+    shift by the minimum or the mean overflows), a batch whose rows lie 1000 apart (a
+    shift by the batch's maximum underflows the lower row to 0/0) and a 3-D batch of
+    shape (2, 3, 4) (code that assumes at most two axes fails it).
 
     Parameters
     ----------
@@ -70,7 +76,7 @@ def check_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.softmax import softmax
     >>> check_softmax(softmax)
-    check_softmax passed all 8 cases: random scores, one row of 5; ...
+    check_softmax passed all 9 cases: random scores, one row of 5; ...
     """
     c = Checker("check_softmax", impl, "softmax")
     t = torch()
@@ -97,6 +103,10 @@ def _log_softmax_cases() -> list[tuple[str, np.ndarray]]:
             "scores 1000 apart (the softmax underflows to 0, its log to -inf)",
             np.array([[0.0, 1000.0, -1000.0], [5.0, 4.0, -995.0]]),
         ),
+        (
+            "random scores, a batch of shape (2, 3, 4) (the last axis is the class)",
+            rng.normal(size=(2, 3, 4)),
+        ),
     ]
 
 
@@ -107,7 +117,7 @@ def check_log_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     one class, equal scores, scores near 1000 (``exp(z)`` overflows unless shifted by
     the maximum) and scores 1000 apart, where the softmax of the smallest underflows
     to 0, so that ``log(softmax(z))`` is ``-inf`` while
-    :math:`z_i - \operatorname{lse}(z)` is about -1000.
+    :math:`z_i - \operatorname{lse}(z)` is about -1000, and a 3-D batch of shape (2, 3, 4).
 
     Parameters
     ----------
@@ -131,7 +141,7 @@ def check_log_softmax(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.softmax import log_softmax
     >>> check_log_softmax(log_softmax)
-    check_log_softmax passed all 6 cases: random scores, one row of 5; ...
+    check_log_softmax passed all 7 cases: random scores, one row of 5; ...
     """
     c = Checker("check_log_softmax", impl, "log_softmax")
     t = torch()
@@ -184,8 +194,9 @@ def check_softmax_vjp(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckRes
     Parameters
     ----------
     impl : callable
-        The student's product: float64 arrays ``z`` and ``v`` of the same shape (..., K)
-        to the array of that shape whose rows are :math:`J^\top v`, one per row.
+        The student's product: float64 arrays ``z`` and ``v`` of the same shape, (K,) for
+        one row or (N, K) for a batch, to the array of that shape whose rows are
+        :math:`J^\top v`, one per row.
 
     Returns
     -------
@@ -330,7 +341,10 @@ def check_two_layer_backward(impl: Callable[..., Any]) -> CheckResult:
     \partial\ell/\partial W_2, \partial\ell/\partial b_2`, each shaped like its
     parameter. The oracle is torch autograd in float64 (with ``torch.relu``, whose
     derivative at 0 is 0). Cases: a random batch, a batch of one, shapes that are not
-    square, a dead hidden unit, pre-activations exactly 0 and logits near 1000.
+    square, a dead hidden unit, pre-activations exactly 0 and large logits (up to about
+    1400 in size, spread over up to about 2500 within a row). The gradients are compared
+    from the output back, ``db2``, ``dW2``, ``db1``, ``dW1``, so that an error in
+    :math:`\partial\ell/\partial Z` is reported on ``db2`` rather than on ``dW1``.
 
     Parameters
     ----------
@@ -375,8 +389,122 @@ def check_two_layer_backward(impl: Callable[..., Any]) -> CheckResult:
         hidden = t.relu(t.tensor(X, dtype=t.float64) @ params[0].T + params[1])
         logits = hidden @ params[2].T + params[3]
         t.nn.functional.cross_entropy(logits, t.tensor(y)).backward()
-        for name, g, p in zip(names, got, params, strict=True):
+        pairs = list(zip(names, got, params, strict=True))
+        for name, g, p in reversed(pairs):  # from the output back: db2, dW2, db1, dW1
             c.close(g, p.grad.numpy(), what=f"gradient {name}", rtol=1e-8, atol=1e-12)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- soft targets
+
+
+def _soft_targets_cases() -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+    """(label, Z, Q, label smoothing or None): torch's oracle takes y and the smoothing."""
+    rng = np.random.default_rng(20268)
+    one_hot = np.eye(4)[[2, 0, 3]]
+    y = np.array([1, 0, 3, 3, 2, 1])
+    eps = 0.1
+    unnormalised = np.array([[0.4, 0.8, 0.6, 0.2], [0.0, 0.0, 0.0, 0.0], [0.1, 0.1, 0.1, 0.2]])
+    return [
+        (
+            "random logits, 4 examples of 5 classes, targets drawn on the simplex (rows sum to 1)",
+            rng.normal(size=(4, 5)),
+            rng.dirichlet(np.ones(5), size=4),
+            None,
+        ),
+        (
+            "one-hot targets of 3 examples of 4 classes (the gradient is (P - Y)/N)",
+            rng.normal(size=(3, 4)),
+            one_hot,
+            None,
+        ),
+        (
+            f"label smoothing {eps} of 6 examples of 4 classes, Q = (1 - eps) Y + eps/K "
+            "(oracle: torch's label_smoothing)",
+            rng.normal(size=(6, 4)),
+            (1 - eps) * np.eye(4)[y] + eps / 4,
+            eps,
+        ),
+        (
+            "targets whose rows do not sum to 1 (sums 2, 0 and 0.5): weights, not probabilities",
+            rng.normal(size=(3, 4)),
+            unnormalised,
+            None,
+        ),
+        ("a batch of one example", rng.normal(size=(1, 3)), np.array([[0.2, 0.5, 0.3]]), None),
+        (
+            "one class (the log-softmax is 0, so the gradient is 0 whatever Q is)",
+            rng.normal(size=(2, 1)),
+            np.array([[1.0], [0.3]]),
+            None,
+        ),
+        (
+            "large logits (exp overflows without the max shift)",
+            np.array([[1000.0, 1001.0, 999.0], [-1000.0, 0.0, 1000.0]]),
+            np.array([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]]),
+            None,
+        ),
+    ]
+
+
+def check_soft_cross_entropy_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
+    r"""Check ``impl(Z, Q)``, the gradient of the mean cross-entropy against soft targets.
+
+    For logits :math:`Z` of shape (N, K) and non-negative targets :math:`Q` of the same
+    shape, the loss is
+
+    .. math::
+
+        \ell(Z) = -\frac1N \sum_{m=1}^N \sum_{k=1}^K Q_{mk} \log \operatorname{softmax}(Z_m)_k,
+
+    ``torch.nn.functional.cross_entropy(Z, Q)`` with class probabilities as targets (which
+    torch does not require to sum to 1), and its gradient is
+    :math:`\partial\ell/\partial Z_m = \big((\mathbf 1^\top Q_m)\, P_m - Q_m\big)/N`
+    with :math:`P_m = \operatorname{softmax}(Z_m)`. The oracle is torch autograd in
+    float64; for the label-smoothing case it is ``cross_entropy(Z, y, label_smoothing=0.1)``
+    on the class indices, independent of the ``Q`` handed to ``impl``. Cases: targets on the
+    simplex, one-hot targets, label smoothing, rows that do not sum to 1 (where
+    :math:`(P - Q)/N` is wrong), one example, one class and logits near :math:`\pm 1000`.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's gradient: float64 arrays ``Z`` and ``Q`` of shape (N, K) to the
+        float64 array :math:`\partial\ell/\partial Z` of shape (N, K).
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose gradient is wrong, naming the case, ``Z`` and ``Q``, the
+        expected and the returned arrays and the largest error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from derived.softmax import softmax
+    >>> def soft_cross_entropy_grad(Z, Q):
+    ...     return (Q.sum(axis=1, keepdims=True) * softmax(Z) - Q) / Z.shape[0]
+    >>> check_soft_cross_entropy_grad(soft_cross_entropy_grad)
+    check_soft_cross_entropy_grad passed all 7 cases: random logits, 4 examples of 5 ...
+    """
+    c = Checker("check_soft_cross_entropy_grad", impl, "soft_cross_entropy_grad")
+    t = torch()
+    for label, Z, Q, smoothing in _soft_targets_cases():
+        c.case(label, Z=Z, Q=Q)
+        got = c.call(Z, Q)
+        zt = t.tensor(Z, dtype=t.float64, requires_grad=True)
+        if smoothing is None:
+            loss = t.nn.functional.cross_entropy(zt, t.tensor(Q, dtype=t.float64))
+        else:
+            y = t.tensor(np.argmax(Q, axis=1))
+            loss = t.nn.functional.cross_entropy(zt, y, label_smoothing=smoothing)
+        loss.backward()
+        c.close(got, zt.grad.numpy(), what="gradient dl/dZ", rtol=1e-8, atol=1e-12)
     return c.result()
 
 
@@ -620,7 +748,8 @@ def check_backward_rules(rules: Mapping[str, Callable[..., Any]]) -> CheckResult
     ----------
     rules : mapping of str to callable
         One rule per operation, under the keys ``"add"``, ``"sub"``, ``"mul"``, ``"div"``
-        (each ``rule(a, b, out, out_grad) -> (da, db)``), ``"pow"`` (``rule(x, p, out,
+        (each ``rule(a, b, out, out_grad) -> (da, db)``, a tuple, list or array of two
+        numbers), ``"pow"`` (``rule(x, p, out,
         out_grad) -> dx`` for :math:`x^p` with a constant ``p``), ``"exp"``, ``"log"``,
         ``"tanh"``, ``"sigmoid"`` and ``"relu"`` (each ``rule(x, out, out_grad) -> dx``).
         All arguments are floats; ``out`` is the operation's result and ``out_grad`` the
@@ -685,6 +814,8 @@ def check_backward_rules(rules: Mapping[str, Callable[..., Any]]) -> CheckResult
             c.func = _rule_name(rules, node.op)
             got = c.call(node.op, *args, node.data, node.grad)
             names = ("da", "db") if len(node.parents) == 2 else ("dx",)
+            if len(names) == 2 and isinstance(got, np.ndarray) and got.shape == (2,):
+                got = tuple(got)  # np.array([da, db]) is a pair too
             got = c.outputs(got, names, "adjoints") if len(names) == 2 else (got,)
             shares = [_number(c, g, n) for g, n in zip(got, names, strict=True)]
             arg_names = ("a", "b") if len(names) == 2 else ("x", "p")[: len(args)]
@@ -764,8 +895,8 @@ def _deep_chain(x: Any, w: Any, depth: int) -> Any:
 class ValueCopy:
     """A copy of one ``Value`` node for the student's backward pass.
 
-    It has the node's data, parents, local derivatives and ``grad``, but no ``backward``
-    method to call instead of writing one.
+    It has the node's data, parents, local derivatives, ``op``, ``label`` and ``grad``; its
+    ``backward`` method refuses (raises ``RuntimeError``), so the pass must be written.
     """
 
     __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
@@ -813,6 +944,30 @@ def _adjoints(output: ValueCopy) -> tuple[list[ValueCopy], list[float]]:
     return order, [adjoint[id(node)] for node in order]
 
 
+def _node_name(node: ValueCopy) -> str:
+    """Name the node as a reader finds it in the graph: an input by name, else its operation."""
+    if not node.parents:
+        return f"the input {node.label!r}" if node.label else f"the constant {node.data:.6g}"
+    label = f" labelled {node.label!r}" if node.label else ""
+    return f"the output of the operation {node.op!r}{label}"
+
+
+def _worst_node(nodes: list[ValueCopy], grads: list[Any], expected: list[float]) -> str:
+    """Name the node whose ``.grad`` is furthest outside the tolerance (or "" if none is)."""
+    try:
+        got = np.asarray(grads, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    exp = np.asarray(expected)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(got - exp) - (1e-12 + 1e-9 * np.abs(exp))
+    err = np.where(np.isnan(err), np.inf, err)
+    k = int(np.argmax(err))
+    if not err[k] > 0:
+        return ""
+    return f"; the worst is node {k + 1} of {len(nodes)}, {_node_name(nodes[k])}"
+
+
 def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
     r"""Check ``backward(output)``, the backward pass over a graph of ``Value`` nodes.
 
@@ -847,8 +1002,9 @@ def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
     Raises
     ------
     CheckFailure
-        At the first case where an input's gradient is wrong (or the function raises),
-        naming the case, the graph, the inputs and the expected and returned gradients.
+        At the first case where a node's gradient is wrong (or the function raises),
+        naming the case, the graph, the inputs, the node furthest off (its position, and
+        its operation or its name) and the expected and returned gradients.
 
     Examples
     --------
@@ -870,10 +1026,13 @@ def check_value_backward(backward: Callable[[Any], Any]) -> CheckResult:
             c.call(out)
         if not own:
             nodes, expected = _adjoints(out)
+            grads = [node.grad for node in nodes]
             c.close(
-                [node.grad for node in nodes],
+                grads,
                 expected,
-                what="gradient of every node (in the order parents first, the output last)",
+                what="gradient of every node (in the order parents first, the output last"
+                + _worst_node(nodes, grads, expected)
+                + ")",
                 rtol=1e-9,
                 atol=1e-12,
             )
