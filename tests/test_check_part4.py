@@ -29,8 +29,8 @@ def _not_written(*args: Any) -> Any:
 
 
 def test_the_package_passes_every_check():
-    assert len(check_conv2d(conv2d).cases) == 7
-    assert len(check_conv2d_backward(conv2d_backward).cases) == 7
+    assert len(check_conv2d(conv2d).cases) == 8
+    assert len(check_conv2d_backward(conv2d_backward).cases) == 8
     assert len(check_max_pool2d_backward(max_pool2d_backward).cases) == 8
     assert len(check_topk_error(topk_error).cases) == 8
     assert len(check_kl_gradient(kl_gradient).cases) == 7

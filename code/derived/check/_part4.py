@@ -47,6 +47,17 @@ def _conv_cases() -> list[ConvCase]:
     cases.append(("a kernel as large as the image (one output pixel)", x, w, b, 1, 0))
     x, w, b = draw(2, 2, 3, 3, 3, 3, 3)
     cases.append(("padding 2 with a 3 x 3 kernel (output larger than the input)", x, w, b, 1, 2))
+    x, w, b = draw(2, 2, 7, 7, 3, 3, 3)
+    cases.append(
+        (
+            "padding 1 and stride 4 on a 7 x 7 image: input rows and columns 2 and 6 unread",
+            x,
+            w,
+            b,
+            4,
+            1,
+        )
+    )
     return cases
 
 
@@ -73,7 +84,9 @@ def check_conv2d(impl: Callable[..., Any]) -> CheckResult:
     :math:`s` the stride. The oracle is ``torch.nn.functional.conv2d`` in float64.
     Cases: a random batch, stride 2 with padding 1, a batch of one with a kernel and an
     image that are not square, a stride that leaves rows and columns unused, a 1 x 1
-    kernel, a kernel as large as the image and padding larger than the kernel's half.
+    kernel, a kernel as large as the image, padding larger than the kernel's half, and
+    padding with a stride that leaves rows and columns of the input itself (not only of
+    the padding) unread.
 
     Parameters
     ----------
@@ -98,7 +111,7 @@ def check_conv2d(impl: Callable[..., Any]) -> CheckResult:
     --------
     >>> from derived.conv import conv2d
     >>> check_conv2d(conv2d)
-    check_conv2d passed all 7 cases: random, 2 images of 3 x 5 x 6, ...
+    check_conv2d passed all 8 cases: random, 2 images of 3 x 5 x 6, ...
     """
     c = Checker("check_conv2d", impl, "conv2d")
     for label, x, w, b, stride, padding in _conv_cases():
@@ -150,7 +163,7 @@ def check_conv2d_backward(impl: Callable[..., Any]) -> CheckResult:
     --------
     >>> from derived.conv import conv2d_backward
     >>> check_conv2d_backward(conv2d_backward)
-    check_conv2d_backward passed all 7 cases: random, 2 images of 3 x 5 x 6, ...
+    check_conv2d_backward passed all 8 cases: random, 2 images of 3 x 5 x 6, ...
     """
     c = Checker("check_conv2d_backward", impl, "conv2d_backward")
     rng = np.random.default_rng(20402)
