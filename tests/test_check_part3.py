@@ -308,8 +308,9 @@ def test_sgd_step_catches_a_buffer_not_returned():
 
 # --------------------------------------------------------------------------- Adam
 
-_ZERO = "case 1, 'a zero gradient in 2 coordinates"
-_TINY = "case 2, '10 steps of gradients of size 1e-6"
+_T1 = "case 1, 'one step, t = 1, gradients of sizes 1e3"
+_ZERO = "case 2, 'a zero gradient in 2 coordinates"
+_TINY = "case 3, '10 steps of gradients of size 1e-6"
 _ADAM4 = "case 4, '4 random steps, eps 1e-6, weight decay 0'"
 _ADAMW4 = "case 4, '4 random steps, eps 1e-6, weight decay 0.01'"
 
@@ -337,11 +338,11 @@ def test_the_planted_adam_steps_are_right_when_nothing_is_planted():
     ("kwargs", "case"),
     [
         # the seeds' errors (errata adam-bias-correction, adam-epsilon)
-        ({"correct": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
-        ({"power": 1}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"correct": False}, _T1 + "(.|\n)*p after step t = 1 of 1"),
+        ({"power": 1}, _T1 + "(.|\n)*p after step t = 1 of 1"),
         ({"eps_inside": True}, _TINY + "(.|\n)*p after step t = 1 of 10"),
         # others
-        ({"correct_v": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"correct_v": False}, _T1 + "(.|\n)*p after step t = 1 of 1"),
         ({"decoupled": True}, "case 5, 'betas \\(0.8, 0.99\\) and weight decay 0.1(.|\n)*m after"),
     ],
     ids=["no-bias-correction", "correction-power-t+1", "eps-inside-root", "v-not-corrected",
@@ -359,7 +360,7 @@ def test_adam_step_catches_a_step_counted_from_0():
         with np.errstate(divide="ignore", invalid="ignore"):
             return _adam(p, g, m, v, t, *rest, power=-1)
 
-    with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*t = 1 of 3(.|\n)*not finite"):
+    with pytest.raises(CheckFailure, match=_T1 + "(.|\n)*t = 1 of 1(.|\n)*not finite"):
         check_adam_step(from_zero)
 
 
@@ -377,7 +378,7 @@ def test_adam_step_catches_no_eps():
     [
         ({"decoupled": False}, _ADAMW4 + "(.|\n)*m after step t = 1 of 4"),
         ({"decoupled": True, "decay_lr": False}, _ADAMW4 + "(.|\n)*p after step t = 1 of 4"),
-        ({"decoupled": True, "correct": False}, _ZERO + "(.|\n)*p after step t = 1 of 3"),
+        ({"decoupled": True, "correct": False}, _T1 + "(.|\n)*p after step t = 1 of 1"),
         ({"decoupled": True, "eps_inside": True}, _TINY + "(.|\n)*p after step t = 1 of 10"),
     ],
     ids=["adam-l2-for-adamw", "decay-without-lr", "no-bias-correction", "eps-inside-root"],
@@ -429,7 +430,7 @@ def test_adam_step_catches_bias_corrected_averages_returned():
         p, m, v = _adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay)
         return p, m / (1 - beta1**t), v / (1 - beta2**t)
 
-    with pytest.raises(CheckFailure, match=_ZERO + "(.|\n)*m after step t = 1 of 3"):
+    with pytest.raises(CheckFailure, match=_T1 + "(.|\n)*m after step t = 1 of 1"):
         check_adam_step(corrected)
 
 
@@ -465,8 +466,15 @@ def test_the_case_labels_state_true_numbers():
     assert "rounds to 1 at 800 and 750, to 0 at -800" in label
     assert list(sigma[:3]) == [1.0, 0.0, 1.0]
     assert 0 < sigma[3] < 1e-12  # -30 does not round
+    assert "the loss is 2.3e-14, all from the -30" in label
+    assert f"{np.log1p(np.exp(-30.0)) / 4:.1e}" == "2.3e-14"  # the other three terms are 0
+    label, p0, grads, hyper = _adam_cases(0.0)[0]  # one step at t = 1, huge gradients
+    assert "each coordinate moves by lr, within 1e-12" in label
+    g = grads[0]
+    moved = hyper["lr"] * g / (np.abs(g) + hyper["eps"])  # m_hat = g, sqrt(v_hat) = |g|
+    assert np.abs(np.abs(moved) - hyper["lr"]).max() <= 1e-12 * (1 + 1e-4)  # lr eps / 1e3
     for decay in (0.0, 0.01):  # the tiny gradients of Adam's and AdamW's case 2
-        label, _, grads, hyper = _adam_cases(decay)[1]
+        label, _, grads, hyper = _adam_cases(decay)[2]
         assert "about 7e-7 to 2e-6, 70 to 200 eps" in label
         t = np.arange(1, 11)[:, None]
         weights = hyper["beta2"] ** (t - np.arange(1, 11)) * (np.arange(1, 11) <= t)
@@ -475,3 +483,58 @@ def test_the_case_labels_state_true_numbers():
         assert 65 < root.min() < 75
         assert 195 < root.max() < 205
         assert v_hat.max() < 1e-11
+
+
+_EDGE = "case 5, 'logits 800, -800, 750 and -30 on the side"
+
+
+def test_bce_with_logits_catches_a_softplus_cut_to_zero():
+    """softplus(z) = 0 below -20: off by 9.4e-14 at -30, the whole of case 5's loss."""
+
+    def cut(z, y):
+        softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+        return float(np.mean(np.where(z < -20, 0.0, softplus) - y * z))
+
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*the loss is wrong"):
+        check_bce_with_logits(cut)
+
+
+def test_bce_with_logits_catches_an_overflow_in_a_branch_thrown_away():
+    """np.where evaluates both branches: log1p(exp(z)) overflows at 800 though not used there."""
+
+    def branches(z, y):
+        softplus = np.where(z > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+        return float(np.mean(softplus - y * z))
+
+    assert np.isclose(branches(np.array([1.0, -2.0]), np.array([1.0, 0.0])),
+                      _bce(np.array([1.0, -2.0]), np.array([1.0, 0.0])))  # fmt: skip
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*FloatingPointError: overflow"):
+        check_bce_with_logits(branches)
+
+
+def test_bce_with_logits_accepts_log_of_one_plus_for_log1p():
+    """log(1 + e) for log1p(e) is off by 1e-16 in absolute terms, within the tolerance."""
+    check_bce_with_logits(lambda z, y: float(np.mean(
+        np.maximum(z, 0.0) + np.log(1.0 + np.exp(-np.abs(z))) - y * z)))  # fmt: skip
+    check_bce_with_logits(lambda z, y: float(np.mean(np.logaddexp(0.0, z) - y * z)))
+
+
+def test_bce_with_logits_grad_catches_a_sigmoid_cut_to_zero():
+    def cut(z, y):
+        return np.where(z < -20, 0.0, _bce_grad(z, y) * z.size + y) / z.size - y / z.size
+
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*the gradient is wrong"):
+        check_bce_with_logits_grad(cut)
+
+
+def test_bce_with_logits_grad_catches_a_sigmoid_that_overflows():
+    """1 / (1 + exp(-z)) is right everywhere, but exp(800) overflows on the way (at -800)."""
+
+    def naive(z, y):
+        return (1.0 / (1.0 + np.exp(-z)) - y) / z.size
+
+    with np.errstate(over="ignore"):
+        assert np.allclose(naive(np.array([-800.0, 3.0]), np.zeros(2)),
+                           _bce_grad(np.array([-800.0, 3.0]), np.zeros(2)))  # fmt: skip
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*FloatingPointError: overflow"):
+        check_bce_with_logits_grad(naive)

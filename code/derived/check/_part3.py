@@ -181,7 +181,7 @@ def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
         ("logits 0 (the loss is log 2)", np.zeros(3), np.array([0.0, 1.0, 0.5])),
         (
             "logits 800, -800, 750 and -30 on the side of their labels (sigmoid rounds to 1 at 800 "
-            "and 750, to 0 at -800)",
+            "and 750, to 0 at -800; the loss is 2.3e-14, all from the -30)",
             np.array([800.0, -800.0, 750.0, -30.0]),
             np.array([1.0, 0.0, 1.0, 0.0]),
         ),
@@ -205,7 +205,11 @@ def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> Chec
     side of their labels (:math:`\sigma` rounds to 1 at 800 and 750 and to 0 at -800, so
     the unused term is :math:`0 \cdot \log 0`) and logits 800 and -800 against their
     labels with a logit 2 of target 0.5 (the loss of the first two is 800, but
-    :math:`\log\sigma(z)` is :math:`-\infty` and :math:`e^{z}` overflows).
+    :math:`\log\sigma(z)` is :math:`-\infty` and :math:`e^{z}` overflows). ``impl`` runs
+    under ``np.errstate(over="raise")``: an exponential that overflows fails the case,
+    even in a branch of ``np.where`` whose value is thrown away. The loss of the fifth
+    case, :math:`2.3 \times 10^{-14}`, is compared to 9 digits (the absolute tolerance,
+    :math:`10^{-15}`, only absorbs torch's rounding there).
 
     Parameters
     ----------
@@ -234,11 +238,15 @@ def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> Chec
     t = torch()
     for label, z, y in _bce_cases():
         c.case(label, z=z, y=y)
-        got = _number(c, c.call(z, y), "the mean loss")
+        with np.errstate(over="raise"):  # an overflow, even in a branch thrown away, fails
+            got = _number(c, c.call(z, y), "the mean loss")
         expected = t.nn.functional.binary_cross_entropy_with_logits(
             t.tensor(z, dtype=t.float64), t.tensor(y, dtype=t.float64)
         )
-        c.close(got, expected.item(), what="loss", rtol=1e-9, atol=1e-12)
+        # the loss of case 5 is 2.3e-14 (its logit -30): a softplus cut to 0 below -20
+        # must not pass on the absolute tolerance, which only absorbs torch's own rounding
+        # there (3e-16)
+        c.close(got, expected.item(), what="loss", rtol=1e-9, atol=1e-15)
     return c.result()
 
 
@@ -248,7 +256,10 @@ def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) ->
     The gradient with respect to the logits is :math:`\frac1n(\sigma(z) - y)`. The oracle
     is torch autograd of ``torch.nn.functional.binary_cross_entropy_with_logits`` in
     float64. The cases are those of :func:`check_bce_with_logits`, where at the logits 800
-    and 750 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN.
+    and 750 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN. ``impl`` runs under
+    ``np.errstate(over="raise")``, so that :math:`1/(1 + e^{-z})`, right in value but
+    overflowing at :math:`z = -800`, fails; the gradient :math:`2.3 \times 10^{-14}` at
+    the logit -30 is compared to 9 digits, so that a sigmoid cut to 0 fails too.
 
     Parameters
     ----------
@@ -278,12 +289,14 @@ def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) ->
     t = torch()
     for label, z, y in _bce_cases():
         c.case(label, z=z, y=y)
-        got = c.call(z, y)
+        with np.errstate(over="raise"):  # an overflow, even in a branch thrown away, fails
+            got = c.call(z, y)
         zt = t.tensor(z, dtype=t.float64, requires_grad=True)
         t.nn.functional.binary_cross_entropy_with_logits(
             zt, t.tensor(y, dtype=t.float64)
         ).backward()
-        c.close(got, zt.grad.numpy(), what="gradient", rtol=1e-9, atol=1e-12)
+        # at the logit -30 of case 5 the gradient is 2.3e-14: a sigmoid cut to 0 fails
+        c.close(got, zt.grad.numpy(), what="gradient", rtol=1e-9, atol=1e-15)
     return c.result()
 
 
@@ -441,8 +454,10 @@ def _adam_cases(decay: float) -> list[AdamCase]:
     """Adam's and AdamW's cases; ``decay`` is the weight decay of the random cases.
 
     The cases built for the classic errors come first, so that each fails on its own case
-    with a visible difference: no eps (0/0), eps inside the root, squared or scaled as in
-    the paper's efficient form (tiny gradients), and the bias correction (t = 1).
+    with a visible difference: the bias correction missing or with the wrong power (one
+    step at t = 1, gradients so large that every form of eps is invisible), no eps (0/0 in
+    the coordinates without gradient), and eps inside the root, squared or scaled as in
+    the paper's efficient form (tiny gradients).
     """
     rng = np.random.default_rng(20304 if decay == 0 else 20305)
     base = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
@@ -452,6 +467,13 @@ def _adam_cases(decay: float) -> list[AdamCase]:
     tiny_rng = np.random.default_rng(20311)  # the same tiny gradients for Adam and AdamW
     tiny = (tiny_rng.normal(size=3), 1e-6 * tiny_rng.normal(size=(10, 3)))
     return [
+        (
+            "one step, t = 1, gradients of sizes 1e3, 1e4 and 1e5 (with the bias correction "
+            "each coordinate moves by lr, within 1e-12)",
+            np.array([0.5, -0.5, 1.0]),
+            np.array([[1e3, -1e4, 1e5]]),
+            {**base, "lr": 0.1, "weight_decay": 0.0},
+        ),
         (
             "a zero gradient in 2 coordinates (0/0 without eps)",
             np.array([1.0, 2.0, -1.0, 0.5]),
@@ -463,13 +485,6 @@ def _adam_cases(decay: float) -> list[AdamCase]:
             "eps: eps inside the root, squared or rescaled shows)",
             *tiny,
             {**base, "lr": 1e-3, "weight_decay": 0.0},
-        ),
-        (
-            "one step, t = 1, gradients of sizes 1e-3, 1 and 1e3 (each coordinate moves "
-            "by about lr)",
-            np.array([0.5, -0.5, 1.0]),
-            np.array([[1e-3, 1.0, -1e3]]),
-            {**base, "lr": 0.1, "weight_decay": 0.0},
         ),
         (
             f"4 random steps, eps 1e-6, weight decay {decay:g}",
@@ -541,12 +556,14 @@ def check_adam_step(impl: Callable[..., Any]) -> CheckResult:
     previous one returned, and compares all three after every step with
     ``torch.optim.Adam`` in float64, ``m`` and ``v`` first (so that a wrong ``p`` with
     the right ``m`` and ``v`` points at the update itself). The cases built for the
-    classic errors come first: coordinates whose gradient is always zero (0/0 without
-    :math:`\epsilon`), gradients of size :math:`10^{-6}` (where :math:`\sqrt{\hat v}`
-    is only about 70 to 200 :math:`\epsilon` and :math:`\hat v` is below :math:`10^{-11}`, so that
+    classic errors come first, each error failing on its own: one step at :math:`t = 1`
+    with gradients of size :math:`10^3` to :math:`10^5` (where the bias correction
+    matters most and :math:`\epsilon`, in any of its forms, does not show), coordinates
+    whose gradient is always zero (0/0 without :math:`\epsilon`), gradients of size
+    :math:`10^{-6}` (where :math:`\sqrt{\hat v}` is only about 70 to 200
+    :math:`\epsilon` and :math:`\hat v` is below :math:`10^{-11}`, so that
     :math:`\epsilon` inside the root, squared, or rescaled as in the paper's efficient
-    form shows), one step at :math:`t = 1` (where the bias correction matters most);
-    then random steps without and with weight decay (on a matrix, with other betas), a
+    form shows); then random steps without and with weight decay (on a matrix, with other betas), a
     zero gradient with weight decay, a large weight decay and 25 steps of a constant gradient.
 
     Parameters
@@ -580,7 +597,7 @@ def check_adam_step(impl: Callable[..., Any]) -> CheckResult:
     ...     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
     ...     return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
     >>> check_adam_step(adam_step)
-    check_adam_step passed all 8 cases: a zero gradient in 2 coordinates (0/0 without eps); ...
+    check_adam_step passed all 8 cases: one step, t = 1, gradients of sizes 1e3, 1e4 and 1e5 ...
     """
     return _check_adam(Checker("check_adam_step", impl, "adam_step"), "Adam", _adam_cases(0.0))
 
@@ -630,6 +647,6 @@ def check_adamw_step(impl: Callable[..., Any]) -> CheckResult:
     ...     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
     ...     return (1 - lr * weight_decay) * p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
     >>> check_adamw_step(adamw_step)
-    check_adamw_step passed all 8 cases: a zero gradient in 2 coordinates (0/0 without eps); ...
+    check_adamw_step passed all 8 cases: one step, t = 1, gradients of sizes 1e3, 1e4 and 1e5 ...
     """
     return _check_adam(Checker("check_adamw_step", impl, "adamw_step"), "AdamW", _adam_cases(0.01))
