@@ -298,20 +298,20 @@ def _accuracy_cases() -> list[AccuracyCase]:
     net = _random_net(rng, 3, 2, 2, 0.7)
     cases.append(
         (
-            "w = 0 in the sweep (the outputs are constants there)",
+            "w = 0 in the sweep (the outputs are constants there), labels 0 1 1 0 1 0",
             net,
             rng.uniform(-2, 2, size=(6, 3)),
-            rng.integers(0, 2, size=6),
+            np.array([0, 1, 1, 0, 1, 0]),
             np.array([-1.0, 0.0, 0.5, 1.5]),
         )
     )
     net = _random_net(rng, 2, 4, 2, 0.7)
     cases.append(
         (
-            "one example, 4 classes",
+            "one example, 4 classes, its label 2 the strict winner at three weights of six",
             net,
             rng.uniform(-2, 2, size=(1, 2)),
-            np.array([1]),
+            np.array([2]),
             sweep,
         )
     )
