@@ -457,8 +457,9 @@ def check_soft_cross_entropy_grad(impl: Callable[[np.ndarray, np.ndarray], Any])
 
         \ell(Z) = -\frac1N \sum_{m=1}^N \sum_{k=1}^K Q_{mk} \log \operatorname{softmax}(Z_m)_k,
 
-    ``torch.nn.functional.cross_entropy(Z, Q)`` with class probabilities as targets (which
-    torch does not require to sum to 1), and its gradient is
+    ``torch.nn.functional.cross_entropy(Z, Q)`` with class probabilities as targets (torch
+    asks for rows summing to 1 but does not check, and computes this for any Q >= 0), and
+    its gradient is
     :math:`\partial\ell/\partial Z_m = \big((\mathbf 1^\top Q_m)\, P_m - Q_m\big)/N`
     with :math:`P_m = \operatorname{softmax}(Z_m)`. The oracle is torch autograd in
     float64; for the label-smoothing case it is ``cross_entropy(Z, y, label_smoothing=0.1)``
