@@ -6,13 +6,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.special import ndtr
+from scipy.special import erf, ndtr
 
 from derived.activations import derivative
 from derived.check import CheckFailure
 from derived.check._part1 import (
+    _derivative_cases,
+    _reference,
     check_count_pieces,
     check_gelu_derivative,
+    check_parity_network,
     check_sigmoid_derivative,
     check_tanh_derivative,
     check_xor_network,
@@ -28,9 +31,17 @@ def _not_written(*args: Any) -> Any:
 # --------------------------------------------------------------------------- the package
 
 
+def _parity(n):
+    """y = ReLU(s) - 2 ReLU(s - 1) + 2 ReLU(s - 2) - ..., s the sum of the inputs."""
+    k = np.arange(n)
+    W2 = np.where(k == 0, 1.0, 2.0 * (-1.0) ** k)[None, :]
+    return np.ones((n, n)), -k.astype(np.float64), W2, np.zeros(1)
+
+
 def test_the_package_passes_every_check():
-    assert len(check_count_pieces(count_pieces).cases) == 8
+    assert len(check_count_pieces(count_pieces).cases) == 9
     assert len(check_xor_network(xor_network).cases) == 5
+    assert len(check_parity_network(_parity).cases) == 5
     assert len(check_sigmoid_derivative(lambda x: derivative(x, "sigmoid")).cases) == 5
     assert len(check_tanh_derivative(lambda x: derivative(x, "tanh")).cases) == 5
     assert len(check_gelu_derivative(lambda x: derivative(x, "gelu")).cases) == 5
@@ -38,8 +49,8 @@ def test_the_package_passes_every_check():
 
 @pytest.mark.parametrize(
     "check",
-    [check_count_pieces, check_xor_network, check_sigmoid_derivative, check_tanh_derivative,
-     check_gelu_derivative],
+    [check_count_pieces, check_xor_network, check_parity_network, check_sigmoid_derivative,
+     check_tanh_derivative, check_gelu_derivative],
 )  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
@@ -68,19 +79,58 @@ def _pattern_changes(weights, biases, interval):
     return int((on[:, 1:] != on[:, :-1]).any(axis=0).sum()) + 1
 
 
+def _exact_dedup(weights, biases, interval):
+    """Splits at every root and merges equal roots only when exactly equal (np.unique)."""
+
+    def affine(x, depth):
+        a, da = np.array([x]), np.array([1.0])
+        for d in range(depth + 1):
+            if d > 0:
+                a, da = a * (a > 0), da * (a > 0)
+            a, da = weights[d] @ a + biases[d], weights[d] @ da
+        return a, da
+
+    cuts = np.array(interval, dtype=float)
+    for depth in range(len(weights) - 1):
+        new = [cuts]
+        for left, right in zip(cuts[:-1], cuts[1:], strict=True):
+            value, slope = affine((left + right) / 2, depth)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zeros = (left + right) / 2 - value / slope
+            new.append(zeros[(zeros > left) & (zeros < right)])
+        cuts = np.unique(np.concatenate(new))
+    mids = (cuts[:-1] + cuts[1:]) / 2
+    lines = np.array([affine(m, len(weights) - 1) for m in mids])[:, :, 0]
+    lines[:, 0] -= lines[:, 1] * mids
+    same = np.isclose(lines[1:], lines[:-1], rtol=1e-9, atol=1e-9).all(axis=1)
+    return int(len(mids) - same.sum())
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
+        (_exact_dedup, "case 7, 'two units with the same kink at x = -0.8221"),
         (lambda w, b, i: int(breakpoints(w, b, i).size), "case 1, 'random network, widths 1-3-1"),
         (_first_layer_only, "case 2, 'random network, widths 1-4-4-1"),
         (_pattern_changes, "case 4, 'the sawtooth of depth 4"),  # dead-unit switches count
         (lambda w, b, i: count_pieces(w, b), "case 1, 'random network"),  # the interval ignored
     ],
-    ids=["breakpoints-not-pieces", "first-layer-only", "no-merging", "interval-ignored"],
+    ids=[
+        "exact-dedup",
+        "breakpoints-not-pieces",
+        "first-layer-only",
+        "no-merging",
+        "interval-ignored",
+    ],
 )
 def test_count_pieces_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_count_pieces(wrong)
+
+
+def test_count_pieces_failure_lists_the_oracles_breakpoints():
+    with pytest.raises(CheckFailure, match=r"expected 2, got 3.\n  the oracle's 1 breakpoints"):
+        check_count_pieces(_exact_dedup)
 
 
 def test_count_pieces_must_return_an_integer():
@@ -108,7 +158,49 @@ def test_xor_network_errors_fail(weights, case):
         check_xor_network(lambda: weights)
 
 
+def _xor_pattern(n):
+    """The XOR network's two units for every n >= 2: wrong from n = 3 (s = 3 gives 3 - 4)."""
+    if n == 1:
+        return np.ones((1, 1)), np.zeros(1), np.ones((1, 1)), np.zeros(1)
+    return np.ones((2, n)), np.array([0.0, -1.0]), np.array([[1.0, -2.0]]), np.zeros(1)
+
+
+def _one_unit_too_many(n):
+    W1, b1, W2, b2 = _parity(n + 1)
+    return W1[:, :n], b1, W2, b2
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (_xor_pattern, "case 3, 'n = 3"),
+        (_one_unit_too_many, "(?s)case 1, 'n = 1.*use at most 1 hidden units"),
+        (lambda n: _parity(n)[:3], "(?s)case 1, 'n = 1.*should return four arrays"),
+    ],
+    ids=["xor-pattern", "too-many-units", "three-arrays"],
+)
+def test_parity_network_errors_fail(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_parity_network(wrong)
+
+
 # --------------------------------------------------------------------------- derivatives
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu"])
+def test_the_reference_derivatives_agree_with_mpmath(name):
+    mpmath = pytest.importorskip("mpmath")  # comes with torch
+    exact = {
+        "sigmoid": lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2,
+        "tanh": lambda x: 1 / mpmath.cosh(x) ** 2,
+        "gelu": lambda x: mpmath.ncdf(x) + x * mpmath.npdf(x),
+    }[name]
+    for _, x in _derivative_cases():
+        ref = _reference(name, x).ravel()
+        for v, r in zip(x.ravel(), ref, strict=True):
+            with mpmath.workdps(60):
+                e = exact(mpmath.mpf(float(v)))
+            assert abs(r - e) <= 1e-300 + 4e-15 * abs(e), (name, v)
 
 
 def _sigmoid(x):
@@ -127,8 +219,10 @@ def _naive_sigmoid_derivative(x):
         (lambda x: _sigmoid(x) * (1.0 + _sigmoid(x)), "case 1, 'random inputs, 6 values'"),
         (_sigmoid, "case 1, 'random inputs, 6 values'"),  # sigma, not sigma (1 - sigma)
         (_naive_sigmoid_derivative, "case 5, 'extreme inputs"),
+        (lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)), "case 4, 'large inputs"),  # 1 - sigma cancels
+        (lambda x: (_sigmoid(x) * _sigmoid(-x)).astype(np.float32), "case 1, 'random inputs"),
     ],
-    ids=["sign-flipped", "sigma-itself", "overflows-to-nan"],
+    ids=["sign-flipped", "sigma-itself", "overflows-to-nan", "one-minus-sigma", "float32"],
 )
 def test_sigmoid_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -140,8 +234,9 @@ def test_sigmoid_derivative_errors_fail(wrong, case):
     [
         (lambda x: np.tanh(x) ** 2 - 1.0, "case 1, 'random inputs, 6 values'"),
         (lambda x: 1.0 - np.tanh(x), "case 1, 'random inputs, 6 values'"),  # the square missing
+        (lambda x: 1.0 - np.tanh(x) ** 2, "case 4, 'large inputs"),  # 8 digits at 10, 0 at 30
     ],
-    ids=["sign-flipped", "no-square"],
+    ids=["sign-flipped", "no-square", "one-minus-tanh-squared"],
 )
 def test_tanh_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -156,13 +251,25 @@ def _tanh_gelu_derivative(x):
     return 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th**2) * c * (1.0 + 3 * 0.044715 * x**2)
 
 
+def _erf_gelu_derivative(x):
+    """Phi + x phi with Phi = (1 + erf(x / sqrt 2)) / 2: exactly 0 for x <= -8.3."""
+    return 0.5 * (1.0 + erf(x / np.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+
+
+def _central_difference_gelu(x, h=1e-5):
+    """A central difference of x Phi(x), Phi accurate: relative error about h^2 x^2 / 6."""
+    return ((x + h) * ndtr(x + h) - (x - h) * ndtr(x - h)) / (2 * h)
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
         (lambda x: ndtr(x), "case 1, 'random inputs, 6 values'"),  # x phi(x) missing
         (_tanh_gelu_derivative, "case 1, 'random inputs, 6 values'"),
+        (_erf_gelu_derivative, "case 4, 'large inputs"),  # Phi(-10) rounds to 0
+        (_central_difference_gelu, "case 4, 'large inputs"),
     ],
-    ids=["phi-term-missing", "tanh-approximation"],
+    ids=["phi-term-missing", "tanh-approximation", "erf-cdf", "central-difference"],
 )
 def test_gelu_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
