@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from derived.check import CheckFailure
-from derived.check._part6 import check_sweep_accuracy, check_wann_forward
+from derived.check._part6 import check_pareto_fronts, check_sweep_accuracy, check_wann_forward
 from derived.wann import Topology, apply_activation, forward, sweep_accuracy
 
 
@@ -34,7 +34,7 @@ def test_the_package_passes_every_check():
     assert len(check_sweep_accuracy(_package_accuracy).cases) == 7
 
 
-@pytest.mark.parametrize("check", [check_wann_forward, check_sweep_accuracy])
+@pytest.mark.parametrize("check", [check_wann_forward, check_sweep_accuracy, check_pareto_fronts])
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
         check(_not_written)
@@ -210,3 +210,68 @@ def test_an_edge_list_as_an_array_breaks_on_the_empty_graph():
 def test_planted_accuracy_errors_fail_on_their_case(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_sweep_accuracy(wrong)
+
+
+# --------------------------------------------------------------------------- Pareto fronts
+
+
+def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0):
+    """Non-dominated sorting by peeling, vectorised, with planted errors."""
+    obj = sign * np.asarray(objectives, dtype=np.float64)
+    ge = (obj[:, None, :] >= obj[None, :, :]).all(axis=2)
+    gt = (obj[:, None, :] > obj[None, :, :]).any(axis=2)
+    if dominance == "pareto":
+        dom = ge & gt  # dom[i, j]: row i dominates row j
+    elif dominance == "strict":  # better in every objective
+        dom = (obj[:, None, :] > obj[None, :, :]).all(axis=2)
+    else:  # "weak": no worse in every objective, so equal rows dominate each other
+        dom = ge & ~np.eye(len(obj), dtype=bool)
+    if rule == "count":  # the number of rows that dominate it
+        return dom.sum(axis=0) + start
+    if rule == "two":  # non-dominated or not
+        return dom.any(axis=0).astype(int) + start
+    front = np.full(len(obj), -1)
+    left = np.ones(len(obj), dtype=bool)
+    k = start
+    while left.any():
+        now = left & ~dom[left].any(axis=0)
+        if not now.any():  # the weak rule leaves equal rows stuck: put them last
+            now = left
+        front[now] = k
+        left &= ~now
+        k += 1
+    return front
+
+
+def _two_column_fronts(objectives):
+    """Written for two objectives, like values1 and values2 of a two-objective sort."""
+    obj = np.asarray(objectives, dtype=np.float64)
+    return _fronts(np.stack([obj[:, 0], obj[:, 1]], axis=1))
+
+
+def test_the_peeling_passes():
+    assert len(check_pareto_fronts(_fronts).cases) == 9
+
+
+def test_fronts_as_whole_floats_pass():
+    check_pareto_fronts(lambda o: _fronts(o).astype(np.float64))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda o: _fronts(o, dominance="strict"), "case 3, 'equal in one objective"),
+        (lambda o: _fronts(o, dominance="weak"), "case 4, 'equal rows"),
+        (lambda o: _fronts(o, rule="count"), "case 1, 'two objectives"),
+        (lambda o: _fronts(o, rule="two"), "case 1, 'two objectives"),
+        (lambda o: _fronts(o, sign=-1.0), "case 1, 'two objectives"),  # minimised
+        (lambda o: _fronts(o, start=1), "case 1, 'two objectives"),
+        (_two_column_fronts, "case 5, 'one objective.*\n(.*\n)*.*IndexError"),
+        (lambda o: _fronts(o) + 0.5, "case 1, 'two objectives.*\n(.*\n)*.*integers"),
+    ],
+    ids=["strict-dominance", "weak-dominance", "count-dominators", "two-fronts-only",
+         "minimised", "counted-from-1", "two-objectives-only", "not-integers"],
+)  # fmt: skip
+def test_planted_front_errors_fail_on_their_case(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_pareto_fronts(wrong)

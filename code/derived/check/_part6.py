@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from derived.check._core import Checker, CheckResult, torch
+from derived.check._core import Checker, CheckResult, describe, torch
 
-__all__ = ["check_sweep_accuracy", "check_wann_forward"]
+__all__ = ["check_pareto_fronts", "check_sweep_accuracy", "check_wann_forward"]
 
 # The ten node activations of the chapter, in its order.
 _NAMES: tuple[str, ...] = (
@@ -388,4 +388,125 @@ def check_sweep_accuracy(impl: Callable[..., Any]) -> CheckResult:
         c.close(acc, exp_acc, what="accuracy at each weight", rtol=0, atol=1e-6)
         c.close(mean, exp_mean, what="mean accuracy over the sweep", rtol=0, atol=1e-6)
         c.close(worst, exp_worst, what="worst accuracy over the sweep", rtol=0, atol=1e-6)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- Pareto fronts
+
+FrontCase = tuple[str, np.ndarray]
+
+
+def _front_cases() -> list[FrontCase]:
+    rng = np.random.default_rng(20604)
+    # a population of networks: mean accuracy in steps of 1/24, 1 / connections (0 counted as 1)
+    conns = rng.integers(0, 5, size=40)
+    population = np.stack([rng.integers(0, 25, size=40) / 24, 1.0 / np.maximum(conns, 1)], axis=1)
+    return [
+        ("two objectives, 12 random points (no two equal in any objective)",
+         rng.normal(size=(12, 2))),
+        ("a point dominated by two points of the first front: it is in front 1, not 2",
+         np.array([[3.0, 1.0], [1.0, 3.0], [0.5, 0.5], [0.0, 0.0]])),
+        ("equal in one objective: (1, 2) dominates (1, 1), (2, 1) dominates (1, 1)",
+         np.array([[1.0, 1.0], [1.0, 2.0], [2.0, 1.0], [0.0, 2.0]])),
+        ("equal rows do not dominate each other: each pair shares a front",
+         np.array([[0.5, 0.5], [0.5, 0.5], [0.25, 1.0], [0.25, 1.0], [0.25, 0.5]])),
+        ("one objective: the fronts are its distinct values, the largest first",
+         np.array([[0.3], [0.9], [0.3], [-1.0], [0.9], [0.5]])),
+        ("three objectives, 10 random points rounded to halves (ties in some objectives)",
+         np.round(2 * rng.normal(size=(10, 3))) / 2),
+        ("a chain of six points, each dominating those listed before it: fronts 5, ..., 0",
+         np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0], [5.0, 5.0], [6.0, 6.0]])),
+        ("40 networks: mean accuracy in steps of 1/24 and 1 / connections, many equal rows",
+         population),
+        ("one point", np.array([[0.7, 0.2]])),
+    ]  # fmt: skip
+
+
+def _oracle_fronts(objectives: np.ndarray) -> np.ndarray:
+    """Peel the fronts one by one, comparing every pair in plain Python."""
+    rows = [tuple(float(v) for v in r) for r in objectives]
+
+    def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+        return all(p >= q for p, q in zip(a, b, strict=True)) and any(
+            p > q for p, q in zip(a, b, strict=True)
+        )
+
+    front = [-1] * len(rows)
+    left = set(range(len(rows)))
+    k = 0
+    while left:
+        now = {i for i in left if not any(dominates(rows[j], rows[i]) for j in left)}
+        for i in now:
+            front[i] = k
+        left -= now
+        k += 1
+    return np.array(front, dtype=np.int64)
+
+
+def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(objectives)``, the Pareto front of each row (every objective maximised).
+
+    Row :math:`a` *dominates* row :math:`b` when :math:`a_m \ge b_m` for every objective
+    :math:`m` and :math:`a_m > b_m` for at least one. Front 0 holds the rows that no row
+    dominates; front :math:`k` the rows that no row outside fronts :math:`0, \dots, k - 1`
+    dominates. Equal rows do not dominate each other, so they share a front. This is the
+    non-dominated sorting by which the WANN paper ranks its networks, on the mean
+    accuracy and either the best accuracy or the inverse number of connections. The
+    oracle peels the fronts one by one, comparing every pair in plain Python. Cases:
+    random points, a point dominated by two points of the first front, rows equal in one
+    objective, equal rows, a single objective, three objectives with ties, a chain of
+    six fronts, a population of networks with many equal rows, and a single point.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's function: ``objectives`` of shape (P, M), float64, each column an
+        objective to maximise, to an integer array of shape (P,): the front of each row,
+        counted from 0.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case whose fronts are wrong (or of the wrong shape or type), naming
+        the case, the objectives, the expected and the returned fronts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def pareto_fronts(objectives):
+    ...     obj = np.asarray(objectives, dtype=float)
+    ...     ge = (obj[:, None, :] >= obj[None, :, :]).all(axis=2)
+    ...     gt = (obj[:, None, :] > obj[None, :, :]).any(axis=2)
+    ...     dominated_by = ge & gt  # [i, j]: row i dominates row j
+    ...     front, left, k = np.full(len(obj), -1), np.ones(len(obj), bool), 0
+    ...     while left.any():
+    ...         now = left & ~dominated_by[left].any(axis=0)
+    ...         front[now], left, k = k, left & ~now, k + 1
+    ...     return front
+    >>> check_pareto_fronts(pareto_fronts)
+    check_pareto_fronts passed all 9 cases: two objectives, 12 random points ...
+    """
+    c = Checker("check_pareto_fronts", impl, "pareto_fronts")
+    for label, objectives in _front_cases():
+        c.case(label, objectives=objectives)
+        got = c.call(objectives)
+        expected = _oracle_fronts(objectives)
+        if got is None:
+            c.fail_now("pareto_fronts returned None instead of the fronts: is a return missing?")
+        arr = np.asarray(got)
+        c.require(
+            arr.shape == expected.shape,
+            f"the fronts should have shape {expected.shape}, one per row; got {describe(arr)}",
+        )
+        c.require(
+            arr.dtype.kind in "iu"
+            or (arr.dtype.kind == "f" and bool(np.all(arr == np.round(arr)))),
+            f"the fronts should be integers; got {describe(arr)}",
+        )
+        c.equal(arr, expected, what="front of each row")
     return c.result()
