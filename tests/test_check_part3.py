@@ -16,6 +16,7 @@ from derived.check._part3 import (
     check_cross_entropy,
     check_cross_entropy_grad,
     check_sgd_step,
+    check_train_softmax_regression,
 )
 from derived.losses import bce_with_logits, bce_with_logits_grad, cross_entropy, cross_entropy_grad
 from derived.optim import SGD, Adam, AdamW
@@ -55,6 +56,16 @@ _adam_step = _adam_like(Adam)
 _adamw_step = _adam_like(AdamW)
 
 
+def _train(X, labels, K, steps, lr):
+    """Softmax regression trained by derived.optim.Adam from zero."""
+    W, b = np.zeros((K, X.shape[1])), np.zeros(K)
+    opt = Adam([W, b], lr=lr)
+    for _ in range(steps):
+        G = cross_entropy_grad(X @ W.T + b, labels)
+        opt.step([G.T @ X, G.sum(axis=0)])
+    return W, b
+
+
 # --------------------------------------------------------------------------- the package
 
 
@@ -66,12 +77,14 @@ def test_the_package_passes_every_check():
     assert len(check_sgd_step(_sgd_step).cases) == 7
     assert len(check_adam_step(_adam_step).cases) == 8
     assert len(check_adamw_step(_adamw_step).cases) == 8
+    assert len(check_train_softmax_regression(_train).cases) == 4
 
 
 @pytest.mark.parametrize(
     "check",
     [check_cross_entropy, check_cross_entropy_grad, check_bce_with_logits,
-     check_bce_with_logits_grad, check_sgd_step, check_adam_step, check_adamw_step],
+     check_bce_with_logits_grad, check_sgd_step, check_adam_step, check_adamw_step,
+     check_train_softmax_regression],
 )  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
@@ -453,7 +466,12 @@ def test_the_sgd_buffer_is_passed_back_as_float64_without_momentum():
 
 def test_the_case_labels_state_true_numbers():
     """The numbers in the labels of the edge cases are those of their data."""
-    from derived.check._part3 import _adam_cases, _bce_cases, _cross_entropy_cases
+    from derived.check._part3 import (
+        _adam_cases,
+        _bce_cases,
+        _cross_entropy_cases,
+        _training_cases,
+    )
 
     label, z, y = _cross_entropy_cases()[6]
     assert "losses about 2000 and 1000" in label
@@ -473,7 +491,13 @@ def test_the_case_labels_state_true_numbers():
     g = grads[0]
     moved = hyper["lr"] * g / (np.abs(g) + hyper["eps"])  # m_hat = g, sqrt(v_hat) = |g|
     assert np.abs(np.abs(moved) - hyper["lr"]).max() <= 1e-12 * (1 + 1e-4)  # lr eps / 1e3
-    for decay in (0.0, 0.01):  # the tiny gradients of Adam's and AdamW's case 2
+    label, X, labels, K, steps, lr = _training_cases()[1]
+    assert "each weight moves by about lr" in label
+    assert steps == 1
+    W, b = _train(X, labels, K, steps, lr)
+    assert np.allclose(np.abs(W), lr, rtol=1e-6)
+    assert np.allclose(np.abs(b), lr, rtol=1e-6)
+    for decay in (0.0, 0.01):  # the tiny gradients of Adam's and AdamW's case 3
         label, _, grads, hyper = _adam_cases(decay)[2]
         assert "about 7e-7 to 2e-6, 70 to 200 eps" in label
         t = np.arange(1, 11)[:, None]
@@ -538,3 +562,67 @@ def test_bce_with_logits_grad_catches_a_sigmoid_that_overflows():
                            _bce_grad(np.array([-800.0, 3.0]), np.zeros(2)))  # fmt: skip
     with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*FloatingPointError: overflow"):
         check_bce_with_logits_grad(naive)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _train_planted(X, labels, K, steps, lr, *, mean=True, bias=True, t_twice=False, extra=0,
+                   shared_t0=False):  # fmt: skip
+    """A student's training from adam_step and cross_entropy_grad, with one error planted."""
+    W, b = np.zeros((K, X.shape[1])), np.zeros(K)
+    mW, vW, mb, vb = np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)
+    t = 0
+    for _ in range(steps + extra):
+        G = cross_entropy_grad(X @ W.T + b, labels) * (1 if mean else len(labels))
+        t += 1
+        W, mW, vW = _adam(W, G.T @ X, mW, vW, t, lr, 0.9, 0.999, 1e-8, 0.0)
+        t += 1 if t_twice else 0  # one counter advanced by each parameter's step
+        if bias:
+            b, mb, vb = _adam(b, G.sum(axis=0), mb, vb, t, lr, 0.9, 0.999, 1e-8, 0.0)
+    return W, b
+
+
+def test_the_planted_training_is_right_when_nothing_is_planted():
+    check_train_softmax_regression(_train_planted)
+
+
+_BLOBS = "case 1, '3 blobs of 13, 9 and 8 points"
+_ONE = "case 2, 'the same blobs, one step"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "case"),
+    [
+        ({"bias": False}, _BLOBS + "(.|\n)*the W after 50 steps is wrong"),
+        ({"t_twice": True}, _BLOBS + "(.|\n)*the W after 50 steps is wrong"),
+        ({"extra": 1}, _BLOBS + "(.|\n)*the W after 50 steps is wrong"),
+        ({"extra": -1}, _BLOBS + "(.|\n)*the W after 50 steps is wrong"),
+    ],
+    ids=["bias-not-trained", "t-advanced-twice", "one-step-too-many", "one-step-too-few"],
+)
+def test_train_softmax_regression_catches(kwargs, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_train_softmax_regression(lambda *a: _train_planted(*a, **kwargs))
+
+
+def test_train_softmax_regression_catches_the_mean_forgotten():
+    """Adam divides out the scale of the gradient, all but eps: the sum is off by 1e-8 lr."""
+    with pytest.raises(CheckFailure, match=_BLOBS + "(.|\n)*the W after 50 steps is wrong"):
+        check_train_softmax_regression(lambda *a: _train_planted(*a, mean=False))
+
+
+def test_train_softmax_regression_catches_the_gradient_transposed():
+    """X.T @ G is (D, K): W - lr * update does not broadcast, or has the wrong shape."""
+
+    def transposed(X, labels, K, steps, lr):
+        W, b = np.zeros((K, X.shape[1])), np.zeros(K)
+        opt = Adam([W.T.copy(), b], lr=lr)
+        for _ in range(steps):
+            G = cross_entropy_grad(X @ W.T + b, labels)
+            opt.step([X.T @ G, G.sum(axis=0)])
+            W = opt.params[0]
+        return W, b
+
+    with pytest.raises(CheckFailure, match=_BLOBS):
+        check_train_softmax_regression(transposed)

@@ -17,6 +17,7 @@ __all__ = [
     "check_cross_entropy",
     "check_cross_entropy_grad",
     "check_sgd_step",
+    "check_train_softmax_regression",
 ]
 
 
@@ -650,3 +651,121 @@ def check_adamw_step(impl: Callable[..., Any]) -> CheckResult:
     check_adamw_step passed all 8 cases: one step, t = 1, gradients of sizes 1e3, 1e4 and 1e5 ...
     """
     return _check_adam(Checker("check_adamw_step", impl, "adamw_step"), "AdamW", _adam_cases(0.01))
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _training_cases() -> list[tuple[str, np.ndarray, np.ndarray, int, int, float]]:
+    rng = np.random.default_rng(20308)
+    centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    sizes = [13, 9, 8]  # none 1/3 of 30: no gradient of b is 0 at the start
+    blobs = np.repeat(centres, sizes, axis=0) + 0.8 * rng.normal(size=(30, 2))
+    blob_labels = np.repeat(np.arange(3), sizes)
+    return [
+        (
+            "3 blobs of 13, 9 and 8 points in 2-D, 3 classes, 50 steps of lr 0.1",
+            blobs,
+            blob_labels,
+            3,
+            50,
+            0.1,
+        ),
+        (
+            "the same blobs, one step, t = 1, of lr 0.1 from zero (each weight moves by about lr)",
+            blobs,
+            blob_labels,
+            3,
+            1,
+            0.1,
+        ),
+        (
+            "7 examples of 5 features, 4 classes of which class 3 has no example, 20 steps "
+            "of lr 0.05",
+            rng.normal(size=(7, 5)),
+            np.array([0, 1, 2, 0, 1, 2, 0]),
+            4,
+            20,
+            0.05,
+        ),
+        (
+            "2 classes, 12 examples of 3 features, one of them 1000 times the others, 30 "
+            "steps of lr 0.01",
+            rng.normal(size=(12, 3)) * np.array([1.0, 1.0, 1000.0]),
+            np.array([0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0]),
+            2,
+            30,
+            0.01,
+        ),
+    ]
+
+
+def _torch_training(
+    X: np.ndarray, labels: np.ndarray, K: int, steps: int, lr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    t = torch()
+    W = t.zeros((K, X.shape[1]), dtype=t.float64, requires_grad=True)
+    b = t.zeros(K, dtype=t.float64, requires_grad=True)
+    opt = t.optim.Adam([W, b], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    Xt, yt = t.tensor(X, dtype=t.float64), t.tensor(labels)
+    for _ in range(steps):
+        opt.zero_grad()
+        t.nn.functional.cross_entropy(Xt @ W.T + b, yt).backward()
+        opt.step()
+    return W.detach().numpy().copy(), b.detach().numpy().copy()
+
+
+def check_train_softmax_regression(impl: Callable[..., Any]) -> CheckResult:
+    r"""Check ``impl(X, labels, K, steps, lr)``, softmax regression trained by Adam.
+
+    The model is :math:`Z = X W^\top + b` (``torch.nn.Linear``'s convention), with
+    :math:`W` of shape (K, D) and :math:`b` of shape (K,), both started at zero; the loss
+    is the mean cross-entropy of the rows of :math:`Z` against ``labels``; the training
+    is ``steps`` full-batch steps of Adam with learning rate ``lr``, betas (0.9, 0.999),
+    :math:`\epsilon = 10^{-8}` and no weight decay, one Adam state for :math:`W` and one
+    for :math:`b`. The oracle is the same training with ``torch.optim.Adam`` in float64.
+    Cases: three blobs in 2-D for 50 steps, one step from zero, a class with no example,
+    and a feature 1000 times the size of the others. In no case is a class's share of
+    the examples :math:`1/K`: the gradient of its bias at zero would be 0 up to rounding,
+    and Adam, dividing it by its own size, would turn the rounding into a step.
+
+    Parameters
+    ----------
+    impl : callable
+        The student's training: float64 inputs ``X`` of shape (N, D), integer labels of
+        shape (N,) in ``[0, K)``, the number of classes ``K``, the number of steps and
+        the learning rate, to the pair ``(W, b)`` after the last step.
+
+    Returns
+    -------
+    CheckResult
+        The cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        At the first case where ``W`` or ``b`` is wrong (or of the wrong shape, or not
+        two arrays come back), naming the case, its inputs and the two arrays.
+
+    Examples
+    --------
+    >>> from derived.losses import cross_entropy_grad
+    >>> from derived.optim import Adam
+    >>> def train_softmax_regression(X, labels, K, steps, lr):
+    ...     W, b = np.zeros((K, X.shape[1])), np.zeros(K)
+    ...     opt = Adam([W, b], lr=lr)
+    ...     for _ in range(steps):
+    ...         G = cross_entropy_grad(X @ W.T + b, labels)
+    ...         opt.step([G.T @ X, G.sum(axis=0)])
+    ...     return W, b
+    >>> check_train_softmax_regression(train_softmax_regression)
+    check_train_softmax_regression passed all 4 cases: 3 blobs of 13, 9 and 8 points in 2-D, ...
+    """
+    c = Checker("check_train_softmax_regression", impl, "train_softmax_regression")
+    for label, X, labels, K, steps, lr in _training_cases():
+        c.case(label, X=X, labels=labels, K=K, steps=steps, lr=lr)
+        got = c.outputs(c.call(X, labels, K, steps, lr), ("W", "b"), "arrays")
+        W, b = _torch_training(X, labels, K, steps, lr)
+        c.close(got[0], W, what=f"W after {steps} steps", rtol=1e-9, atol=1e-12)
+        c.close(got[1], b, what=f"b after {steps} steps", rtol=1e-9, atol=1e-12)
+    return c.result()
