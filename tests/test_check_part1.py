@@ -174,7 +174,7 @@ def _one_unit_too_many(n):
     ("wrong", "case"),
     [
         (_xor_pattern, "case 3, 'n = 3"),
-        (_one_unit_too_many, "(?s)case 1, 'n = 1.*use at most 1 hidden units"),
+        (_one_unit_too_many, "(?s)case 1, 'n = 1.*use at most 1 hidden unit;"),
         (lambda n: _parity(n)[:3], "(?s)case 1, 'n = 1.*should return four arrays"),
     ],
     ids=["xor-pattern", "too-many-units", "three-arrays"],
@@ -219,10 +219,21 @@ def _naive_sigmoid_derivative(x):
         (lambda x: _sigmoid(x) * (1.0 + _sigmoid(x)), "case 1, 'random inputs, 6 values'"),
         (_sigmoid, "case 1, 'random inputs, 6 values'"),  # sigma, not sigma (1 - sigma)
         (_naive_sigmoid_derivative, "case 5, 'extreme inputs"),
+        (
+            lambda x: np.nan_to_num(_naive_sigmoid_derivative(x)),
+            "(?s)case 5, 'extreme.*index \\(2,\\)",
+        ),
         (lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)), "case 4, 'large inputs"),  # 1 - sigma cancels
         (lambda x: (_sigmoid(x) * _sigmoid(-x)).astype(np.float32), "case 1, 'random inputs"),
     ],
-    ids=["sign-flipped", "sigma-itself", "overflows-to-nan", "one-minus-sigma", "float32"],
+    ids=[
+        "sign-flipped",
+        "sigma-itself",
+        "overflows-to-nan",
+        "nan-zeroed-square-overflows",
+        "one-minus-sigma",
+        "float32",
+    ],
 )
 def test_sigmoid_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
