@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from typing import Any
 
 import numpy as np
 import pytest
 
-from derived.check import CheckFailure
+from derived.check import CheckFailure, _part6
 from derived.check._part6 import check_pareto_fronts, check_sweep_accuracy, check_wann_forward
 from derived.wann import Topology, apply_activation, forward, sweep_accuracy
 
@@ -224,6 +226,8 @@ def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0):
         dom = ge & gt  # dom[i, j]: row i dominates row j
     elif dominance == "strict":  # better in every objective
         dom = (obj[:, None, :] > obj[None, :, :]).all(axis=2)
+    elif dominance == "self":  # no worse in every objective: every row dominates itself
+        dom = ge
     else:  # "weak": no worse in every objective, so equal rows dominate each other
         dom = ge & ~np.eye(len(obj), dtype=bool)
     if rule == "count":  # the number of rows that dominate it
@@ -235,8 +239,8 @@ def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0):
     k = start
     while left.any():
         now = left & ~dom[left].any(axis=0)
-        if not now.any():  # the weak rule leaves equal rows stuck: put them last
-            now = left
+        if not now.any() and dominance != "self":  # the weak rule leaves equal rows stuck
+            now = left  # put them last; "self" loops for ever, as a student's would
         front[now] = k
         left &= ~now
         k += 1
@@ -275,3 +279,19 @@ def test_fronts_as_whole_floats_pass():
 def test_planted_front_errors_fail_on_their_case(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_pareto_fronts(wrong)
+
+
+def test_a_loop_that_never_ends_fails_on_the_first_case(monkeypatch):
+    """A dominance that marks each row as dominating itself peels nothing, for ever."""
+    monkeypatch.setattr(_part6, "_FRONT_SECONDS", 0.2)
+    start = time.perf_counter()
+    with pytest.raises(CheckFailure, match="case 1, 'two objectives(.*\n)*.*TimeoutError.*itself"):
+        check_pareto_fronts(lambda o: _fronts(o, dominance="self"))
+    assert time.perf_counter() - start < 5
+
+
+def test_the_time_limit_leaves_no_timer_behind():
+    handler = signal.getsignal(signal.SIGALRM)
+    check_pareto_fronts(_fronts)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is handler

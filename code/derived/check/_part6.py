@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -395,6 +398,35 @@ def check_sweep_accuracy(impl: Callable[..., Any]) -> CheckResult:
 
 FrontCase = tuple[str, np.ndarray]
 
+# Seconds a case of check_pareto_fronts may run; each has at most 40 rows.
+_FRONT_SECONDS = 5.0
+
+
+@contextmanager
+def _time_limit(seconds: float, message: str) -> Iterator[None]:
+    """Raise TimeoutError(message) in the block after ``seconds``, where a timer can.
+
+    Only the main thread of a Unix process can take SIGALRM; elsewhere the block runs
+    without a limit.
+    """
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise TimeoutError(message)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
 
 def _front_cases() -> list[FrontCase]:
     rng = np.random.default_rng(20604)
@@ -455,7 +487,9 @@ def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
     oracle peels the fronts one by one, comparing every pair in plain Python. Cases:
     random points, a point dominated by two points of the first front, rows equal in one
     objective, equal rows, a single objective, three objectives with ties, a chain of
-    six fronts, a population of networks with many equal rows, and a single point.
+    six fronts, a population of networks with many equal rows, and a single point. A case
+    that runs over 5 s (each has at most 40 rows) fails as a TimeoutError: a peeling loop
+    whose dominance marks a row as dominating itself never ends.
 
     Parameters
     ----------
@@ -494,7 +528,13 @@ def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
     c = Checker("check_pareto_fronts", impl, "pareto_fronts")
     for label, objectives in _front_cases():
         c.case(label, objectives=objectives)
-        got = c.call(objectives)
+        with _time_limit(
+            _FRONT_SECONDS,
+            f"still running after {_FRONT_SECONDS:g} s on {len(objectives)} rows; if a pass "
+            "of your loop peels no row, your dominance marks a row as dominating itself "
+            "or two equal rows as dominating each other",
+        ):
+            got = c.call(objectives)
         expected = _oracle_fronts(objectives)
         if got is None:
             c.fail_now("pareto_fronts returned None instead of the fronts: is a return missing?")
