@@ -258,9 +258,14 @@ class Checker:
                 if dtype in (np.float32, np.float16)
                 else ""
             )
+            worst_err = float(err[worst] if err.ndim else err)
+            worst_exp = float(exp[worst] if err.ndim else exp)
+            relative = ""
+            if rtol > 0 and np.isfinite(worst_err) and np.isfinite(worst_exp) and worst_exp != 0:
+                relative = f" (relative {worst_err / abs(worst_exp):.3g})"
             self.fail_now(
                 f"the {what} {kind}.\n  expected {show(exp)}\n  got      {show(arr)}\n"
-                f"  largest error {float(err[worst] if err.ndim else err):.3g}{at} "
+                f"  largest error {worst_err:.3g}{relative}{at} "
                 f"(allowed {atol:g} + {rtol:g} * |expected|){low}"
             )
         return arr
