@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -536,11 +537,47 @@ def test_bce_with_logits_catches_an_overflow_in_a_branch_thrown_away():
         check_bce_with_logits(branches)
 
 
-def test_bce_with_logits_accepts_log_of_one_plus_for_log1p():
-    """log(1 + e) for log1p(e) is off by 1e-16 in absolute terms, within the tolerance."""
-    check_bce_with_logits(lambda z, y: float(np.mean(
-        np.maximum(z, 0.0) + np.log(1.0 + np.exp(-np.abs(z))) - y * z)))  # fmt: skip
+def test_bce_with_logits_catches_log_of_one_plus_for_log1p():
+    """log(1 + e) for log1p(e): 1 + e^-30 rounds, the loss of case 5 is 1e-3 off."""
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*the loss is wrong"):
+        check_bce_with_logits(lambda z, y: float(np.mean(
+            np.maximum(z, 0.0) + np.log(1.0 + np.exp(-np.abs(z))) - y * z)))  # fmt: skip
     check_bce_with_logits(lambda z, y: float(np.mean(np.logaddexp(0.0, z) - y * z)))
+
+
+def test_the_bce_oracles_agree_with_torch_but_at_the_logit_minus_30():
+    """torch's loss loses digits at the logit -30 (the docstring's numbers), its gradient not."""
+    import torch
+
+    from derived.check._part3 import _bce_cases, _bce_exact, _bce_grad_exact
+
+    for i, (_, z, y) in enumerate(_bce_cases()):
+        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            zt, torch.tensor(y, dtype=torch.float64)
+        )
+        loss.backward()
+        assert np.allclose(zt.grad.numpy(), _bce_grad_exact(z, y), rtol=1e-9, atol=0)
+        if i != 4:  # torch's loss of case 5 is the one that is off
+            assert np.isclose(loss.item(), _bce_exact(z, y), rtol=1e-9, atol=0)
+    z, y = _bce_cases()[4][1:]
+    zt = torch.tensor(z, dtype=torch.float64)
+    off = torch.nn.functional.binary_cross_entropy_with_logits(
+        zt, torch.tensor(y, dtype=torch.float64)
+    ).item()
+    exact = math.log1p(math.exp(-30.0)) / 4
+    assert _bce_exact(z, y) == pytest.approx(exact, rel=1e-15)
+    assert f"{exact:.4e}" == "2.3394e-14"
+    assert f"{off:.4e}" == "2.3093e-14"
+    assert round(abs(off / exact - 1), 3) == 0.013
+
+
+def test_bce_with_logits_grad_catches_a_sigmoid_through_tanh():
+    """(1 + tanh(z/2)) / 2 cancels at z = -30: about 4 digits of 9.4e-14 are left."""
+    e = math.exp(-30.0)
+    assert 1e-4 < abs(0.5 * (1 + np.tanh(-15.0)) / (e / (1 + e)) - 1) < 1e-3
+    with pytest.raises(CheckFailure, match=_EDGE + "(.|\n)*the gradient is wrong"):
+        check_bce_with_logits_grad(lambda z, y: (0.5 * (1 + np.tanh(z / 2)) - y) / z.size)
 
 
 def test_bce_with_logits_grad_catches_a_sigmoid_cut_to_zero():
@@ -608,8 +645,12 @@ def test_train_softmax_regression_catches(kwargs, case):
 
 def test_train_softmax_regression_catches_the_mean_forgotten():
     """Adam divides out the scale of the gradient, all but eps: the sum is off by 1e-8 lr."""
-    with pytest.raises(CheckFailure, match=_BLOBS + "(.|\n)*the W after 50 steps is wrong"):
+    with pytest.raises(CheckFailure, match=_BLOBS + "(.|\n)*the W after 50 steps(.|\n)*"
+                       "off by a constant factor(.|\n)* is wrong"):  # fmt: skip
         check_train_softmax_regression(lambda *a: _train_planted(*a, mean=False))
+    with pytest.raises(CheckFailure, match=_BLOBS) as failed:
+        check_train_softmax_regression(lambda *a: _train_planted(*a, bias=False))
+    assert "constant factor" not in str(failed.value)  # a large error gets no such hint
 
 
 def test_train_softmax_regression_catches_the_gradient_transposed():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -195,22 +196,51 @@ def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ]
 
 
+def _bce_exact(z: np.ndarray, y: np.ndarray) -> float:
+    """Return the mean loss, each term with math.log1p, summed with math.fsum."""
+    terms = [
+        max(zi, 0.0) - yi * zi + math.log1p(math.exp(-abs(zi)))
+        for zi, yi in zip(np.ravel(z).tolist(), np.ravel(y).tolist(), strict=True)
+    ]
+    return math.fsum(terms) / len(terms)
+
+
+def _bce_grad_exact(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return the gradient of the mean loss, sigma from e^{-|z|} <= 1."""
+
+    def sigmoid(zi: float) -> float:
+        e = math.exp(-abs(zi))
+        return 1.0 / (1.0 + e) if zi >= 0 else e / (1.0 + e)
+
+    flat = [
+        (sigmoid(zi) - yi) / np.size(z)
+        for zi, yi in zip(np.ravel(z).tolist(), np.ravel(y).tolist(), strict=True)
+    ]
+    return np.array(flat).reshape(np.shape(z))
+
+
 def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``impl(z, y)``, the mean binary cross-entropy of logits, against torch.
+    r"""Check ``impl(z, y)``, the mean binary cross-entropy of logits.
 
     The loss is :math:`\frac1n \sum_i \big[\operatorname{softplus}(z_i) - y_i z_i\big]`,
     the mean of :math:`-y_i\log\sigma(z_i) - (1 - y_i)\log(1 - \sigma(z_i))` over all
-    entries. The oracle is ``torch.nn.functional.binary_cross_entropy_with_logits`` in
-    float64. Cases: random logits with labels 0 or 1, soft targets in a (3, 4) array, one
+    entries. The oracle is computed in the check, entry by entry with ``math``:
+    :math:`\max(z_i, 0) - y_i z_i` plus ``math.log1p(math.exp(-abs(z_i)))``, summed with
+    ``math.fsum``, so that it keeps every digit of a loss as small as
+    :math:`2.3 \times 10^{-14}`. (``torch.nn.functional.binary_cross_entropy_with_logits``
+    agrees with it to 9 digits on every case but the fifth, where it loses digits that
+    ``log1p`` keeps: :math:`2.3093 \times 10^{-14}` for :math:`2.3394 \times 10^{-14}`.)
+    Cases: random logits with labels 0 or 1, soft targets in a (3, 4) array, one
     logit, logits 0 (the loss is :math:`\log 2`), logits 800, -800, 750 and -30 on the
     side of their labels (:math:`\sigma` rounds to 1 at 800 and 750 and to 0 at -800, so
     the unused term is :math:`0 \cdot \log 0`) and logits 800 and -800 against their
     labels with a logit 2 of target 0.5 (the loss of the first two is 800, but
     :math:`\log\sigma(z)` is :math:`-\infty` and :math:`e^{z}` overflows). ``impl`` runs
     under ``np.errstate(over="raise")``: an exponential that overflows fails the case,
-    even in a branch of ``np.where`` whose value is thrown away. The loss of the fifth
-    case, :math:`2.3 \times 10^{-14}`, is compared to 9 digits (the absolute tolerance,
-    :math:`10^{-15}`, only absorbs torch's rounding there).
+    even in a branch of ``np.where`` whose value is thrown away. Every loss is compared
+    to 9 digits with no absolute tolerance, so in the fifth case a softplus cut to 0
+    below -20 fails, and so does :math:`\log(1 + e^{-|z|})` written without ``log1p``
+    (at -30 it is :math:`10^{-3}` off in relative terms).
 
     Parameters
     ----------
@@ -236,31 +266,31 @@ def check_bce_with_logits(impl: Callable[[np.ndarray, np.ndarray], Any]) -> Chec
     check_bce_with_logits passed all 6 cases: random logits, 6 labels 0 or 1; ...
     """
     c = Checker("check_bce_with_logits", impl, "bce_with_logits")
-    t = torch()
     for label, z, y in _bce_cases():
         c.case(label, z=z, y=y)
         with np.errstate(over="raise"):  # an overflow, even in a branch thrown away, fails
             got = _number(c, c.call(z, y), "the mean loss")
-        expected = t.nn.functional.binary_cross_entropy_with_logits(
-            t.tensor(z, dtype=t.float64), t.tensor(y, dtype=t.float64)
-        )
-        # the loss of case 5 is 2.3e-14 (its logit -30): a softplus cut to 0 below -20
-        # must not pass on the absolute tolerance, which only absorbs torch's own rounding
-        # there (3e-16)
-        c.close(got, expected.item(), what="loss", rtol=1e-9, atol=1e-15)
+        # no absolute tolerance: the loss of case 5 is 2.3e-14, all from log1p(e^-30)
+        c.close(got, _bce_exact(z, y), what="loss", rtol=1e-9, atol=0.0)
     return c.result()
 
 
 def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
-    r"""Check ``impl(z, y)``, the gradient of the mean binary cross-entropy, against torch.
+    r"""Check ``impl(z, y)``, the gradient of the mean binary cross-entropy.
 
     The gradient with respect to the logits is :math:`\frac1n(\sigma(z) - y)`. The oracle
-    is torch autograd of ``torch.nn.functional.binary_cross_entropy_with_logits`` in
-    float64. The cases are those of :func:`check_bce_with_logits`, where at the logits 800
-    and 750 a sigmoid written as :math:`e^z/(1 + e^z)` gives NaN. ``impl`` runs under
-    ``np.errstate(over="raise")``, so that :math:`1/(1 + e^{-z})`, right in value but
-    overflowing at :math:`z = -800`, fails; the gradient :math:`2.3 \times 10^{-14}` at
-    the logit -30 is compared to 9 digits, so that a sigmoid cut to 0 fails too.
+    is computed in the check, entry by entry with ``math``: :math:`\sigma(z) = 1/(1 + e)`
+    for :math:`z \ge 0` and :math:`e/(1 + e)` for :math:`z < 0`, with
+    :math:`e = e^{-|z|}`, each to a few units in the last place (torch autograd of
+    ``binary_cross_entropy_with_logits`` agrees with it to 9 digits on every case, though
+    torch's loss itself does not on the fifth). The cases are those of
+    :func:`check_bce_with_logits`. ``impl`` runs under ``np.errstate(over="raise")``, so
+    that a sigmoid whose exponential overflows fails with ``FloatingPointError``, even
+    when its value would be right: :math:`1/(1 + e^{-z})` at :math:`z = -800`,
+    :math:`e^z/(1 + e^z)` at 800 and 750. Every entry is compared to 9 digits with no
+    absolute tolerance, so that at the logit -30, where the gradient is
+    :math:`2.3 \times 10^{-14}`, a sigmoid cut to 0 fails, and so does one written as
+    :math:`\frac12(1 + \tanh(z/2))`, which keeps only about 4 digits there (cancellation).
 
     Parameters
     ----------
@@ -287,17 +317,12 @@ def check_bce_with_logits_grad(impl: Callable[[np.ndarray, np.ndarray], Any]) ->
     check_bce_with_logits_grad passed all 6 cases: random logits, 6 labels 0 or 1; ...
     """
     c = Checker("check_bce_with_logits_grad", impl, "bce_with_logits_grad")
-    t = torch()
     for label, z, y in _bce_cases():
         c.case(label, z=z, y=y)
         with np.errstate(over="raise"):  # an overflow, even in a branch thrown away, fails
             got = c.call(z, y)
-        zt = t.tensor(z, dtype=t.float64, requires_grad=True)
-        t.nn.functional.binary_cross_entropy_with_logits(
-            zt, t.tensor(y, dtype=t.float64)
-        ).backward()
-        # at the logit -30 of case 5 the gradient is 2.3e-14: a sigmoid cut to 0 fails
-        c.close(got, zt.grad.numpy(), what="gradient", rtol=1e-9, atol=1e-15)
+        # no absolute tolerance: at the logit -30 of case 5 the gradient is 2.3e-14
+        c.close(got, _bce_grad_exact(z, y), what="gradient", rtol=1e-9, atol=0.0)
     return c.result()
 
 
@@ -715,6 +740,24 @@ def _torch_training(
     return W.detach().numpy().copy(), b.detach().numpy().copy()
 
 
+def _scale_hint(got: Any, expected: np.ndarray) -> str:
+    """Return a hint when ``got`` is off by 1e-9 to 1e-5 in relative terms, else ""."""
+    try:
+        arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    if arr.shape != expected.shape or not np.isfinite(arr).all():
+        return ""
+    err = float(np.abs(arr - expected).max() / max(float(np.abs(expected).max()), 1e-300))
+    if not 1e-9 < err < 1e-5:
+        return ""
+    return (
+        f" (its relative error is only {err:.1g}: after Adam, an error this small usually "
+        "means a gradient off by a constant factor, such as a forgotten 1/N, which Adam "
+        "sees only through eps)"
+    )
+
+
 def check_train_softmax_regression(impl: Callable[..., Any]) -> CheckResult:
     r"""Check ``impl(X, labels, K, steps, lr)``, softmax regression trained by Adam.
 
@@ -726,8 +769,13 @@ def check_train_softmax_regression(impl: Callable[..., Any]) -> CheckResult:
     for :math:`b`. The oracle is the same training with ``torch.optim.Adam`` in float64.
     Cases: three blobs in 2-D for 50 steps, one step from zero, a class with no example,
     and a feature 1000 times the size of the others. In no case is a class's share of
-    the examples :math:`1/K`: the gradient of its bias at zero would be 0 up to rounding,
-    and Adam, dividing it by its own size, would turn the rounding into a step.
+    the examples :math:`1/K`: the gradient of its bias at zero would then be 0 up to
+    rounding, some :math:`10^{-16}`; :math:`\epsilon` dominates Adam's denominator there,
+    and the first step is :math:`\eta|g|/\epsilon \approx 10^{-8}\eta`, far above the
+    absolute tolerance :math:`10^{-12}` and different in each rounding. A relative error
+    between :math:`10^{-9}` and :math:`10^{-5}` gets a hint in the message: after Adam,
+    an error that small usually means a gradient off by a constant factor (a mean
+    for a sum, a forgotten :math:`1/N`), which Adam sees only through :math:`\epsilon`.
 
     Parameters
     ----------
@@ -766,6 +814,7 @@ def check_train_softmax_regression(impl: Callable[..., Any]) -> CheckResult:
         c.case(label, X=X, labels=labels, K=K, steps=steps, lr=lr)
         got = c.outputs(c.call(X, labels, K, steps, lr), ("W", "b"), "arrays")
         W, b = _torch_training(X, labels, K, steps, lr)
-        c.close(got[0], W, what=f"W after {steps} steps", rtol=1e-9, atol=1e-12)
-        c.close(got[1], b, what=f"b after {steps} steps", rtol=1e-9, atol=1e-12)
+        for name, mine, theirs in (("W", got[0], W), ("b", got[1], b)):
+            c.close(mine, theirs, what=f"{name} after {steps} steps{_scale_hint(mine, theirs)}",
+                    rtol=1e-9, atol=1e-12)  # fmt: skip
     return c.result()
