@@ -217,7 +217,7 @@ def test_planted_accuracy_errors_fail_on_their_case(wrong, case):
 # --------------------------------------------------------------------------- Pareto fronts
 
 
-def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0):
+def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0, against="left"):
     """Non-dominated sorting by peeling, vectorised, with planted errors."""
     obj = sign * np.asarray(objectives, dtype=np.float64)
     ge = (obj[:, None, :] >= obj[None, :, :]).all(axis=2)
@@ -238,9 +238,11 @@ def _fronts(objectives, *, dominance="pareto", rule="peel", sign=1.0, start=0):
     left = np.ones(len(obj), dtype=bool)
     k = start
     while left.any():
-        now = left & ~dom[left].any(axis=0)
-        if not now.any() and dominance != "self":  # the weak rule leaves equal rows stuck
-            now = left  # put them last; "self" loops for ever, as a student's would
+        # "all": tested against every row, so a row dominated only by earlier fronts stays
+        now = left & ~(dom[left] if against == "left" else dom).any(axis=0)
+        if not now.any() and dominance != "self" and against == "left":
+            now = left  # the weak rule leaves equal rows stuck: put them last; "self" and
+            # "all" loop for ever, as a student's would
         front[now] = k
         left &= ~now
         k += 1
@@ -287,6 +289,17 @@ def test_a_loop_that_never_ends_fails_on_the_first_case(monkeypatch):
     start = time.perf_counter()
     with pytest.raises(CheckFailure, match="case 1, 'two objectives(.*\n)*.*TimeoutError.*itself"):
         check_pareto_fronts(lambda o: _fronts(o, dominance="self"))
+    assert time.perf_counter() - start < 5
+
+
+def test_a_loop_against_all_rows_fails_on_the_first_case(monkeypatch):
+    """Testing against all rows, not the rows left, never peels front 1: the message says so."""
+    monkeypatch.setattr(_part6, "_FRONT_SECONDS", 0.2)
+    start = time.perf_counter()
+    with pytest.raises(
+        CheckFailure, match=r"case 1, 'two objectives(.*\n)*.*TimeoutError.*dom\[left\]"
+    ):
+        check_pareto_fronts(lambda o: _fronts(o, against="all"))
     assert time.perf_counter() - start < 5
 
 

@@ -489,7 +489,10 @@ def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
     objective, equal rows, a single objective, three objectives with ties, a chain of
     six fronts, a population of networks with many equal rows, and a single point. A case
     that runs over 5 s (each has at most 40 rows) fails as a TimeoutError: a peeling loop
-    whose dominance marks a row as dominating itself never ends.
+    never ends when its dominance marks a row as dominating itself (or equal rows as
+    dominating each other), or when a pass tests the rows against all rows rather than
+    against the rows still left, so that a row dominated only by earlier fronts is never
+    peeled.
 
     Parameters
     ----------
@@ -531,8 +534,11 @@ def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
         with _time_limit(
             _FRONT_SECONDS,
             f"still running after {_FRONT_SECONDS:g} s on {len(objectives)} rows; if a pass "
-            "of your loop peels no row, your dominance marks a row as dominating itself "
-            "or two equal rows as dominating each other",
+            "of your loop peels no row, either your dominance marks a row as dominating "
+            "itself or two equal rows as dominating each other, or a pass tests the rows "
+            "against all rows (dom.any(axis=0)) instead of the rows still left "
+            "(dom[left].any(axis=0)), so a row dominated only by earlier fronts is never "
+            "peeled",
         ):
             got = c.call(objectives)
         expected = _oracle_fronts(objectives)
