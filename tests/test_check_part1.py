@@ -16,11 +16,12 @@ from derived.check._part1 import (
     check_count_pieces,
     check_gelu_derivative,
     check_parity_network,
+    check_perceptron_train,
     check_sigmoid_derivative,
     check_tanh_derivative,
     check_xor_network,
 )
-from derived.perceptron import xor_network
+from derived.perceptron import perceptron_learn, xor_network
 from derived.regions import breakpoints, count_pieces
 
 
@@ -38,10 +39,16 @@ def _parity(n):
     return np.ones((n, n)), -k.astype(np.float64), W2, np.zeros(1)
 
 
+def _train(X, t, max_epochs):
+    run = perceptron_learn(X, t, max_epochs)
+    return run.w, run.b, run.mistakes
+
+
 def test_the_package_passes_every_check():
     assert len(check_count_pieces(count_pieces).cases) == 9
     assert len(check_xor_network(xor_network).cases) == 5
     assert len(check_parity_network(_parity).cases) == 5
+    assert len(check_perceptron_train(_train).cases) == 7
     assert len(check_sigmoid_derivative(lambda x: derivative(x, "sigmoid")).cases) == 5
     assert len(check_tanh_derivative(lambda x: derivative(x, "tanh")).cases) == 5
     assert len(check_gelu_derivative(lambda x: derivative(x, "gelu")).cases) == 5
@@ -49,8 +56,8 @@ def test_the_package_passes_every_check():
 
 @pytest.mark.parametrize(
     "check",
-    [check_count_pieces, check_xor_network, check_parity_network, check_sigmoid_derivative,
-     check_tanh_derivative, check_gelu_derivative],
+    [check_count_pieces, check_xor_network, check_parity_network, check_perceptron_train,
+     check_sigmoid_derivative, check_tanh_derivative, check_gelu_derivative],
 )  # fmt: skip
 def test_a_stub_is_not_written_yet(check):
     with pytest.raises(CheckFailure, match="is not written yet"):
@@ -182,6 +189,57 @@ def _one_unit_too_many(n):
 def test_parity_network_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_parity_network(wrong)
+
+
+# --------------------------------------------------------------------------- perceptron rule
+
+
+def _rule(X, t, max_epochs, *, at_zero=1.0, bias=True, stop=True, order=None):
+    """The perceptron rule with one of its details changed (the defaults are right)."""
+    w, b, mistakes = np.zeros(X.shape[1]), 0.0, []
+    rows = range(len(X)) if order is None else order(len(X))
+    for _ in range(max_epochs):
+        count = 0
+        for i in rows:
+            z = w @ X[i] + b
+            y = 1.0 if z > 0 else (at_zero if z == 0 else 0.0)
+            if y != t[i]:
+                w, b, count = w + (t[i] - y) * X[i], b + (t[i] - y) * bias, count + 1
+        mistakes.append(count)
+        if count == 0 and stop:
+            break
+    return w, b, np.array(mistakes)
+
+
+def test_the_rule_written_out_passes():
+    assert len(check_perceptron_train(_rule).cases) == 7
+
+
+@pytest.mark.parametrize(
+    ("wrong", "case"),
+    [
+        (lambda X, t, m: _rule(X, t, m, at_zero=0.0), "case 1, 'the AND truth table"),
+        (lambda X, t, m: _rule(X, t, m, bias=False), "case 1, 'the AND truth table"),
+        (lambda X, t, m: _rule(X, t, m, stop=False), "case 1, 'the AND truth table"),
+        (lambda X, t, m: _rule(X, t, m, order=lambda p: range(p - 1, -1, -1)),
+         "case 1, 'the AND truth table"),
+        (lambda X, t, m: _rule(X, t, m - 1), "case 3, 'the AND truth table, max_epochs = 3"),
+        (lambda X, t, m: _train(X, t, m)[:2], "(?s)case 1, .*should return three values"),
+        (lambda X, t, m: (*_train(X, t, m)[:2], np.cumsum(_train(X, t, m)[2])),
+         "case 1, 'the AND truth table"),
+        (lambda X, t, m: (*_train(X, t, m)[:2], _train(X, t, m)[2].astype(float)),
+         "(?s)case 1, .*mistakes should be a 1-D array"),
+        (lambda X, t, m: _rule(X, t, m, order=lambda p: [0, *range(p - 1, 0, -1)]),
+         "case 1, 'the AND truth table"),
+        (lambda X, t, m: _rule(X, t, min(m, 6)), "case 4, '40 separable points in R.3"),
+    ],
+    ids=["step-zero-is-zero", "no-bias-update", "never-stops", "reversed-order",
+         "one-epoch-short", "two-values", "cumulative-mistakes", "float-mistakes",
+         "order-from-the-second", "at-most-6-epochs"],
+)  # fmt: skip
+def test_perceptron_train_errors_fail(wrong, case):
+    with pytest.raises(CheckFailure, match=case):
+        check_perceptron_train(wrong)
 
 
 # --------------------------------------------------------------------------- derivatives

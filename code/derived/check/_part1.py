@@ -10,11 +10,13 @@ import numpy as np
 from scipy.special import ndtr
 
 from derived.check._core import Checker, CheckResult
+from derived.perceptron import perceptron_learn, truth_table
 
 __all__ = [
     "check_count_pieces",
     "check_gelu_derivative",
     "check_parity_network",
+    "check_perceptron_train",
     "check_sigmoid_derivative",
     "check_tanh_derivative",
     "check_xor_network",
@@ -295,6 +297,114 @@ def check_parity_network(impl: Callable[[int], Any]) -> CheckResult:
                     (8, "256 points")]:  # fmt: skip
         c.case(f"n = {n} ({what})", n=n)
         _check_two_layer(c, n, c.call(n), max_hidden=n)
+    return c.result()
+
+
+# --------------------------------------------------------------------------- perceptron rule
+
+
+def _separable_eighths(points: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random points with coordinates in eighths, labelled by a unit with a margin.
+
+    Every coordinate is a multiple of 1/8 in [-2, 2] and the labelling unit's weights are
+    whole numbers, so every pre-activation of the rule is an exact binary fraction: no
+    order of summation can round a decision differently.
+    """
+    rng = np.random.default_rng(seed)
+    w, b = rng.integers(-3, 4, size=dim).astype(np.float64), 0.5
+    while True:
+        X = rng.integers(-16, 17, size=(4 * points, dim)) / 8.0
+        z = X @ w + b
+        keep = np.abs(z) >= 0.75  # a margin: no point on or near the line
+        if keep.sum() >= points and w.any():
+            X = X[keep][:points]
+            return X, (X @ w + b > 0).astype(np.float64)
+        w = rng.integers(-3, 4, size=dim).astype(np.float64)  # pragma: no cover
+
+
+def _perceptron_cases() -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+    parity3 = np.array(list(itertools.product([0.0, 1.0], repeat=3)))
+    return [
+        ("the AND truth table, max_epochs = 100 (converges)", *truth_table("AND"), 100),
+        ("the NOR truth table, max_epochs = 100 (converges)", *truth_table("NOR"), 100),
+        ("the AND truth table, max_epochs = 3 (stops before converging)", *truth_table("AND"), 3),
+        (
+            "40 separable points in R^3, coordinates in eighths, max_epochs = 200",
+            *_separable_eighths(40, 3, 14),
+            200,
+        ),
+        (
+            "25 separable points in R^5, coordinates in eighths, max_epochs = 200",
+            *_separable_eighths(25, 5, 6),
+            200,
+        ),
+        ("XOR, max_epochs = 10 (never converges)", *truth_table("XOR"), 10),
+        ("3-bit parity, max_epochs = 12 (never converges)", parity3, parity3.sum(axis=1) % 2, 12),
+    ]
+
+
+def check_perceptron_train(impl: Callable[..., Any]) -> CheckResult:
+    """Check ``impl(X, t, max_epochs)``, Rosenblatt's perceptron rule run from w = 0, b = 0.
+
+    ``X`` has shape ``(P, n)`` (one input a row), ``t`` shape ``(P,)`` with entries 0.0 or
+    1.0, both float64. The rule visits the rows in order, once per epoch, answers
+    ``step(w @ x + b)`` with ``step(0) = 1``, and on a wrong answer adds ``(t_i - y) x_i``
+    to ``w`` and ``t_i - y`` to ``b``. It stops after the first epoch without a mistake, or
+    after ``max_epochs`` epochs. ``impl`` returns ``(w, b, mistakes)``: the final weights
+    (float64, shape ``(n,)``), the final bias (a float) and the number of updates in each
+    epoch run (integers, one per epoch, the last 0 if the rule converged).
+
+    The oracle is :func:`derived.perceptron.perceptron_learn`. The counts must be equal
+    and ``w`` and ``b`` within 1e-9 (the inputs of every case are binary fractions, so the
+    rule's arithmetic is exact). Cases: AND and NOR (converge), AND stopped after 3
+    epochs, separable random points in R^3 and R^5, XOR and 3-bit parity (a mistake in
+    every epoch, so the run stops at ``max_epochs``).
+
+    Parameters
+    ----------
+    impl : callable
+        ``impl(X, t, max_epochs) -> (w, b, mistakes)``.
+
+    Returns
+    -------
+    CheckResult
+        The check's name and the cases that passed.
+
+    Raises
+    ------
+    CheckFailure
+        On the first case where the mistakes per epoch, ``w`` or ``b`` are wrong, or
+        ``impl`` raises.
+
+    Examples
+    --------
+    >>> from derived.perceptron import perceptron_learn
+    >>> def train(X, t, max_epochs):
+    ...     run = perceptron_learn(X, t, max_epochs)
+    ...     return run.w, run.b, run.mistakes
+    >>> check_perceptron_train(train)
+    check_perceptron_train passed all 7 cases: the AND truth table, max_epochs = 100 ...
+    """
+    c = Checker("check_perceptron_train", impl, "perceptron_train")
+    for label, X, t, epochs in _perceptron_cases():
+        c.case(label, X=X, t=t, max_epochs=epochs)
+        got = c.outputs(c.call(X, t, epochs), ("w", "b", "mistakes"), "values")
+        run = perceptron_learn(X, t, epochs)
+        mistakes = np.asarray(got[2])
+        c.require(
+            mistakes.ndim == 1 and np.issubdtype(mistakes.dtype, np.integer),
+            "mistakes should be a 1-D array (or list) of integers, one per epoch; got "
+            f"{np.asarray(got[2])!r}",
+        )
+        if mistakes.shape != run.mistakes.shape or np.any(mistakes != run.mistakes):
+            c.fail_now(
+                "the numbers of mistakes in the epochs are wrong.\n"
+                f"  expected {run.mistakes.tolist()} ({run.mistakes.size} epochs)\n"
+                f"  got      {mistakes.tolist()} ({mistakes.size} epochs)"
+            )
+        c.close(got[0], run.w, what="final w", rtol=1e-9, atol=1e-9)
+        c.require(np.ndim(got[1]) == 0, f"b should be a number, got {got[1]!r}")
+        c.close(float(got[1]), run.b, what="final b", rtol=1e-9, atol=1e-9)
     return c.result()
 
 
