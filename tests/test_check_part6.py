@@ -135,6 +135,37 @@ def test_each_activation_of_the_chain_counts(name):
         check_wann_forward(one_linear)
 
 
+_ACTS = ("linear", "step", "sin", "cos", "gauss", "tanh", "sigmoid", "inverse", "abs", "relu")
+
+
+def _swapped(name, other):
+    """The package's forward pass with ``name`` replaced by ``other`` in the chain case."""
+
+    def forward_swapped(n_in, n_out, acts, edges, x, weights):
+        if len(acts) == 10:
+            acts = tuple(other if a == name else a for a in acts)
+        return _package_forward(n_in, n_out, acts, edges, x, weights)
+
+    return forward_swapped
+
+
+_UNSEEN = [("linear", "inverse"), ("linear", "abs")]  # linear feeds cos, which is even
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [(a, b) for a in _ACTS for b in _ACTS if a != b and (a, b) not in _UNSEEN],
+)
+def test_each_swap_of_one_activation_fails_on_the_chain(name, other):
+    with pytest.raises(CheckFailure, match="case 5, 'a chain through all ten"):
+        check_wann_forward(_swapped(name, other))
+
+
+@pytest.mark.parametrize(("name", "other"), _UNSEEN)
+def test_the_two_swaps_the_chain_cannot_see(name, other):
+    check_wann_forward(_swapped(name, other))
+
+
 def test_a_node_without_inputs_left_at_zero_fails_on_its_case():
     with pytest.raises(CheckFailure, match="case 3, 'a hidden node with no inputs"):
         check_wann_forward(lambda *a: _loop_forward(*a, empty_zero=True))

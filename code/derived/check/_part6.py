@@ -134,9 +134,11 @@ def _forward_cases() -> list[ForwardCase]:
     )
     # a chain through the ten activations: input 0 -> node 2 -> node 3 -> ... -> node 11,
     # step last; its input, a relu, is an output too (the step alone gives only the sign
-    # of w), so that replacing any activation changes the outputs
+    # of w). Replacing one activation by another changes the outputs, except at the first
+    # node: linear there feeds cos, which is even, so inverse or abs in its place is not
+    # seen (the tests try every other swap)
     chain = tuple((j - 1 if j > 2 else 0, j) for j in range(2, 12))
-    # even nodes first and the sign flip after abs, so that none hides another
+    # even nodes early and the sign flip after abs, so that no other node hides another
     in_chain: tuple[str, ...] = ("linear", "cos", "gauss", "sin", "tanh", "abs", "inverse")
     in_chain += ("sigmoid", "relu", "step")
     assert sorted(in_chain) == sorted(_NAMES)
@@ -185,7 +187,8 @@ def check_wann_forward(impl: Callable[..., Any]) -> CheckResult:
     Nodes :math:`0, \dots, n_\text{in} - 1` are the inputs, node :math:`n_\text{in}` the
     bias (always 1), then the hidden nodes and, last, the :math:`n_\text{out}` outputs;
     ``activations[k]`` names the activation of node :math:`n_\text{in} + 1 + k`, and every
-    edge ``(i, j)`` has :math:`i < j`. Every edge carries the same weight :math:`w`:
+    edge ``(i, j)`` has :math:`i < j` (no pair twice: the oracle would count a repeated
+    pair twice, as the sum below does). Every edge carries the same weight :math:`w`:
 
     .. math:: v_j = \varphi_j\Big(w \sum_{i \to j} v_i\Big),
 
