@@ -12,6 +12,8 @@ from derived.activations import derivative
 from derived.check import CheckFailure
 from derived.check._part1 import (
     _derivative_cases,
+    _oracle_breaks,
+    _pieces_cases,
     _reference,
     check_count_pieces,
     check_gelu_derivative,
@@ -137,6 +139,17 @@ def test_count_pieces_errors_fail(wrong, case):
 
 def test_count_pieces_failure_lists_the_oracles_breakpoints():
     with pytest.raises(CheckFailure, match=r"expected 2, got 3.\n  the oracle's 1 breakpoints"):
+        check_count_pieces(_exact_dedup)
+
+
+def test_count_pieces_oracle_is_within_half_a_cell():
+    for _, (Ws, bs), (lo, hi) in _pieces_cases():
+        true = np.sort(breakpoints(Ws, bs, (lo, hi)))
+        found = _oracle_breaks(Ws, bs, lo, hi)
+        half = (hi - lo) / 200_000 / 2
+        assert all(np.abs(true - b).min() < half for b in found)
+    message = r"within half a cell \(6.83e-06\) of a true breakpoint: -0.822134948$"
+    with pytest.raises(CheckFailure, match=message):
         check_count_pieces(_exact_dedup)
 
 

@@ -141,7 +141,8 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
     of the interval, counting where they change. Cases: three random networks, the
     sawtooth of depth 4, kinks that cancel, two units sharing a kink (at 0, and at a point
     where the two roots differ by one rounding), kinks only at the interval's ends, every
-    unit dead. A wrong count shows the oracle's breakpoints.
+    unit dead. A wrong count shows the oracle's breakpoints, each within half a grid cell
+    (at most 1.5e-5) of a true one.
 
     Parameters
     ----------
@@ -178,8 +179,10 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
             cell = (interval[1] - interval[0]) / _SAMPLES
             c.fail_now(
                 f"the number of pieces is wrong: expected {breaks.size + 1}, got {int(got)}.\n"
-                f"  the oracle's {breaks.size} breakpoints (each to within {cell:.1g}): "
-                + ", ".join(f"{b:.6g}" for b in breaks[:20])
+                f"  the oracle's {breaks.size} breakpoints, each the boundary between two grid "
+                f"cells (of width {cell:.3g}) whose midpoints have different slopes or "
+                f"intercepts, so within half a cell ({cell / 2:.3g}) of a true breakpoint: "
+                + ", ".join(f"{b:.9g}" for b in breaks[:20])
                 + (", ..." if breaks.size > 20 else "")
             )
     return c.result()
