@@ -356,3 +356,11 @@ def _central_difference_gelu(x, h=1e-5):
 def test_gelu_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_gelu_derivative(wrong)
+
+
+def test_a_failure_points_at_the_value_furthest_outside_its_tolerance():
+    # 1 - tanh^2 errs by 9e-17 at x = -10 (a relative 1e-8) but returns 0 at x = -30, where
+    # the derivative is 3.5e-26: the message names x = -30, index 0, relative error 1
+    message = r"largest error 9.09e-17; furthest outside the tolerance: 3.5e-26 \(relative 1\) "
+    with pytest.raises(CheckFailure, match=message + r"at index \(0,\)"):
+        check_tanh_derivative(lambda x: 1 - np.tanh(x) ** 2)

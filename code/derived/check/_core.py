@@ -127,6 +127,11 @@ class Checker:
     compare, ``result`` closes the check.
 
     Every failure raises :class:`CheckFailure` with the case's name and inputs.
+
+    While the grader runs (``REPORT_ENV`` set) a check refuses the package's own functions
+    (any whose module is ``derived`` or below it) when they are passed to it directly. It
+    looks at the function passed, not into it: a lambda, or a function of the student's,
+    that only calls the package's function is not caught.
     """
 
     name: str
@@ -244,7 +249,16 @@ class Checker:
         err = np.where(np.isfinite(exp) & np.isfinite(arr), err, np.where(arr == exp, 0.0, np.inf))
         allowed = atol + rtol * np.abs(np.where(np.isfinite(exp), exp, 0.0))
         if bad_nan.any() or (err > allowed).any():
-            worst = np.unravel_index(int(np.argmax(err - allowed)), err.shape) if err.ndim else ()
+            # the worst index is the one furthest outside its tolerance, in units of it: with a
+            # relative tolerance a wrong 0 where 1e-20 was expected outranks an error of 1e-10
+            # on a value of 1 that is allowed 1e-12
+            with np.errstate(divide="ignore", invalid="ignore"):
+                excess = np.where(
+                    allowed > 0,
+                    (err - allowed) / np.where(allowed > 0, allowed, 1.0),
+                    np.where(err > 0, np.inf, -np.inf),
+                )
+            worst = np.unravel_index(int(np.argmax(excess)), err.shape) if err.ndim else ()
             at = ""
             if err.ndim:
                 e, g = f"{exp[worst]:.6g}", f"{arr[worst]:.6g}"
@@ -263,9 +277,15 @@ class Checker:
             relative = ""
             if rtol > 0 and np.isfinite(worst_err) and np.isfinite(worst_exp) and worst_exp != 0:
                 relative = f" (relative {worst_err / abs(worst_exp):.3g})"
+            largest = float(err.max()) if err.ndim else worst_err
+            head = (
+                f"largest error {worst_err:.3g}"
+                if largest == worst_err
+                else f"largest error {largest:.3g}; furthest outside the tolerance: {worst_err:.3g}"
+            )
             self.fail_now(
                 f"the {what} {kind}.\n  expected {show(exp)}\n  got      {show(arr)}\n"
-                f"  largest error {worst_err:.3g}{relative}{at} "
+                f"  {head}{relative}{at} "
                 f"(allowed {atol:g} + {rtol:g} * |expected|){low}"
             )
         return arr
