@@ -364,3 +364,12 @@ def test_a_failure_points_at_the_value_furthest_outside_its_tolerance():
     message = r"largest error 9.09e-17; furthest outside the tolerance: 3.5e-26 \(relative 1\) "
     with pytest.raises(CheckFailure, match=message + r"at index \(0,\)"):
         check_tanh_derivative(lambda x: 1 - np.tanh(x) ** 2)
+
+
+def test_equal_fails_on_arrays_that_do_not_broadcast():
+    from derived.check._core import Checker
+
+    c = Checker("check_demo", lambda: None)
+    c.case("two lengths")
+    with pytest.raises(CheckFailure, match="the counts is wrong"):
+        c.equal(np.arange(3), np.arange(6), what="counts")

@@ -292,9 +292,9 @@ class Checker:
 
     def equal(self, got: Any, expected: Any, *, what: str = "result") -> None:
         """``got == expected`` exactly (integers, counts, labels)."""
-        same = bool(np.all(np.asarray(got) == np.asarray(expected))) and np.shape(got) == np.shape(
-            expected
-        )
+        same = np.shape(got) == np.shape(expected) and bool(
+            np.all(np.asarray(got) == np.asarray(expected))
+        )  # shapes first: arrays that do not broadcast would raise instead of failing
         if not same:
             self.fail_now(
                 f"the {what} is wrong.\n  expected {show(expected)}\n  got      {show(got)}"
