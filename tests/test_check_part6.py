@@ -32,7 +32,7 @@ def _package_accuracy(n_inputs, n_outputs, activations, edges, x, labels, weight
 
 
 def test_the_package_passes_every_check():
-    assert len(check_wann_forward(_package_forward).cases) == 8
+    assert len(check_wann_forward(_package_forward).cases) == 9
     assert len(check_sweep_accuracy(_package_accuracy).cases) == 7
 
 
@@ -90,7 +90,7 @@ def _edge_order_forward(n_in, n_out, acts, edges, x, weights):
 
 
 def test_the_loop_passes():
-    assert len(check_wann_forward(_loop_forward).cases) == 8
+    assert len(check_wann_forward(_loop_forward).cases) == 9
 
 
 @pytest.mark.parametrize(
@@ -110,6 +110,24 @@ def test_the_loop_passes():
 def test_planted_forward_errors_fail_on_their_case(wrong, case):
     with pytest.raises(CheckFailure, match=case):
         check_wann_forward(wrong)
+
+
+def _array_only_forward(n_in, n_out, acts, edges, x, weights):
+    """Vectorised over the weights with weights[:, None]: right on arrays, a TypeError on a list."""
+    x = np.asarray(x, dtype=np.float64)
+    v = np.zeros((len(weights), x.shape[0], n_in + 1 + len(acts)))
+    v[:, :, :n_in] = x
+    v[:, :, n_in] = 1.0
+    for j in range(n_in + 1, v.shape[2]):
+        s = sum((v[:, :, i] for i, t in edges if t == j), np.zeros(v.shape[:2]))
+        v[:, :, j] = apply_activation(weights[:, None] * s, acts[j - n_in - 1])
+    return v[:, :, v.shape[2] - n_out :]
+
+
+def test_weights_read_only_as_an_array_fail_on_the_list_case():
+    with pytest.raises(CheckFailure, match="case 9, 'weights given as a Python list") as failure:
+        check_wann_forward(_array_only_forward)
+    assert "TypeError" in str(failure.value)
 
 
 def test_an_activation_missing_on_one_node_fails():

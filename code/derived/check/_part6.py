@@ -43,7 +43,7 @@ def _phi(name: str, s: Any) -> Any:
     return table[name](s)
 
 
-def _oracle_forward(net: Net, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _oracle_forward(net: Net, x: np.ndarray, weights: Any) -> np.ndarray:
     """Each node by recursion on its sources (memoised), one shared weight at a time.
 
     Returns the outputs of shape (W, N, n_outputs), in float64.
@@ -87,7 +87,7 @@ def _random_net(rng: np.random.Generator, n_in: int, n_out: int, n_hidden: int, 
 
 # --------------------------------------------------------------------------- forward
 
-ForwardCase = tuple[str, Net, np.ndarray, np.ndarray]
+ForwardCase = tuple[str, Net, np.ndarray, np.ndarray | list[float]]
 
 
 def _forward_cases() -> list[ForwardCase]:
@@ -178,6 +178,16 @@ def _forward_cases() -> list[ForwardCase]:
             np.array([-0.8]),
         )
     )
+    # the statement allows weights as a Python list: w[:, None] on a list raises TypeError
+    net = _random_net(rng, 2, 2, 2, 0.7)
+    cases.append(
+        (
+            "weights given as a Python list of floats, [-1.0, 0.5, 2.0]",
+            net,
+            rng.uniform(-2, 2, size=(3, 2)),
+            [-1.0, 0.5, 2.0],
+        )
+    )
     return cases
 
 
@@ -198,8 +208,8 @@ def check_wann_forward(impl: Callable[..., Any]) -> CheckResult:
     negative weight and :math:`w = 0`, a hidden node with no inputs, an output wired
     directly to an input next to one with no inputs, a chain through all ten
     activations, edges listed in reverse order with an output that feeds another output,
-    a network with no edges at all (every node outputs :math:`\varphi(0)`), and a single
-    example at a single weight.
+    a network with no edges at all (every node outputs :math:`\varphi(0)`), a single
+    example at a single weight, and weights given as a Python list of floats.
 
     Parameters
     ----------
@@ -207,7 +217,8 @@ def check_wann_forward(impl: Callable[..., Any]) -> CheckResult:
         The student's forward pass: the integers ``n_inputs`` and ``n_outputs``, a tuple
         ``activations`` of names (linear, step, sin, cos, gauss, tanh, sigmoid, inverse,
         abs, relu), a tuple ``edges`` of pairs ``(source, target)`` in any order, ``x`` of
-        shape (N, n_inputs) and ``weights`` of shape (W,) (float64) to the outputs, of
+        shape (N, n_inputs) and ``weights`` of shape (W,) (float64, or a Python list of
+        floats) to the outputs, of
         shape (W, N, n_outputs): ``out[k, n]`` is the network at weight ``weights[k]`` on
         the example ``x[n]``.
 
@@ -228,7 +239,7 @@ def check_wann_forward(impl: Callable[..., Any]) -> CheckResult:
     >>> def wann_forward(n_inputs, n_outputs, activations, edges, x, weights):
     ...     return forward(Topology(n_inputs, n_outputs, activations, edges), x, weights)
     >>> check_wann_forward(wann_forward)
-    check_wann_forward passed all 8 cases: random graph, 2 inputs, ...
+    check_wann_forward passed all 9 cases: random graph, 2 inputs, ...
     """
     c = Checker("check_wann_forward", impl, "wann_forward")
     for label, (n_in, n_out, acts, edges), x, weights in _forward_cases():
@@ -301,10 +312,11 @@ def _accuracy_cases() -> list[AccuracyCase]:
             sweep,
         )
     )
-    net = _random_net(rng, 3, 2, 2, 0.7)
+    net = _random_net(rng, 3, 2, 2, 0.7)  # its outputs (this seed): sin, then cos
     cases.append(
         (
-            "w = 0 in the sweep (the outputs are constants there), labels 0 1 1 0 1 0",
+            "w = 0 in the sweep, where the outputs are sin(0) = 0 and cos(0) = 1 (so label 1 "
+            "wins there), labels 0 1 1 0 1 0",
             net,
             rng.uniform(-2, 2, size=(6, 3)),
             np.array([0, 1, 1, 0, 1, 0]),
