@@ -498,7 +498,9 @@ def check_pareto_fronts(impl: Callable[..., Any]) -> CheckResult:
     dominates; front :math:`k` the rows that no row outside fronts :math:`0, \dots, k - 1`
     dominates. Equal rows do not dominate each other, so they share a front. This is the
     non-dominated sorting by which the WANN paper ranks its networks, on the mean
-    accuracy and either the best accuracy or the inverse number of connections. The
+    performance over the sweep and either the best performance or the inverse number of
+    connections (for a classifier its code's performance is the negative mean
+    cross-entropy of the softmax of the outputs, not the accuracy). The
     oracle peels the fronts one by one, comparing every pair in plain Python. Cases:
     random points, a point dominated by two points of the first front, rows equal in one
     objective, equal rows, a single objective, three objectives with ties, a chain of
