@@ -47,7 +47,7 @@ def _train(X, t, max_epochs):
 
 
 def test_the_package_passes_every_check():
-    assert len(check_count_pieces(count_pieces).cases) == 9
+    assert len(check_count_pieces(count_pieces).cases) == 10
     assert len(check_xor_network(xor_network).cases) == 5
     assert len(check_parity_network(_parity).cases) == 5
     assert len(check_perceptron_train(_train).cases) == 7
@@ -115,9 +115,24 @@ def _exact_dedup(weights, biases, interval):
     return int(len(mids) - same.sum())
 
 
+def _grid(weights, biases, interval, samples=400_000):
+    """Samples the network on a grid and counts where slope or intercept changes."""
+    lo, hi = interval
+    x = lo + (np.arange(samples) + 0.5) * ((hi - lo) / samples)
+    a, da = x[None, :], np.ones((1, samples))
+    for d, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        a, da = W @ a + b[:, None], W @ da
+        if d < len(weights) - 1:
+            a, da = a * (a > 0), da * (a > 0)
+    lines = np.stack([da[0], a[0] - da[0] * x], axis=1)
+    same = np.isclose(lines[1:], lines[:-1], rtol=1e-9, atol=1e-9).all(axis=1)
+    return int(samples - same.sum())
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
+        (_grid, "case 10, 'kinks 2\\^-23"),
         (_exact_dedup, "case 7, 'two units with the same kink at x = -0.8221"),
         (lambda w, b, i: int(breakpoints(w, b, i).size), "case 1, 'random network, widths 1-3-1"),
         (_first_layer_only, "case 2, 'random network, widths 1-4-4-1"),
@@ -125,6 +140,7 @@ def _exact_dedup(weights, biases, interval):
         (lambda w, b, i: count_pieces(w, b), "case 1, 'random network"),  # the interval ignored
     ],
     ids=[
+        "grid-sampling",
         "exact-dedup",
         "breakpoints-not-pieces",
         "first-layer-only",
@@ -151,6 +167,11 @@ def test_count_pieces_oracle_is_within_half_a_cell():
     message = r"within half a cell \(6.83e-06\) of a true breakpoint: -0.822134948$"
     with pytest.raises(CheckFailure, match=message):
         check_count_pieces(_exact_dedup)
+
+
+def test_count_pieces_grid_passes_every_case_but_the_close_kinks():
+    with pytest.raises(CheckFailure, match=r"case 10, (.|\n)*expected 4 \(by construction"):
+        check_count_pieces(_grid)  # the first failing case is the last one
 
 
 def test_count_pieces_must_return_an_integer():

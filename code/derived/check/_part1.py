@@ -117,7 +117,24 @@ def _pieces_cases() -> list[tuple[str, Network, tuple[float, float]]]:
             _net([[[1.0], [-2.0]], [[1.0, 1.0]]], [[-5.0, -5.0], [0.0]]),
             (-1.0, 1.0),
         ),
+        (
+            _CLOSE_KINKS,
+            _net(
+                [[[1.0], [1.0], [1.0], [1.0]], [[1.0, -2.0, 1.0, 1.0]]],
+                [[-0.25, -0.25 - 2.0**-23, -0.25 - 2.0**-22, 2.0], [0.0]],
+            ),
+            (-1.0, 1.0),
+        ),
     ]
+
+
+# Known by construction, not from the grid oracle: the three kinks lie within one grid cell.
+# Slopes 1, 2, 0, 1 on the four pieces; y = x + 2 on both sides of [0.25, 0.25 + 2^-22].
+_CLOSE_KINKS = (
+    "kinks 2^-23 (about 1.2e-7) apart: relu(x - 1/4) - 2 relu(x - 1/4 - 2^-23) "
+    "+ relu(x - 1/4 - 2^-22) + relu(x + 2) on [-1, 1], slopes 1, 2, 0, 1 (4 pieces)"
+)
+_KNOWN_COUNTS = {_CLOSE_KINKS: 4}
 
 
 def _text(arrays: list[np.ndarray]) -> str:
@@ -135,14 +152,17 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
 
     Breakpoints that differ by rounding alone are one breakpoint: the check's networks
     have breakpoints that are either equal up to rounding (within ``1e-9 * max(1, |x|)``)
-    or at least ``0.005`` apart, and at least ``0.005`` from the interval's ends.
+    or at least ``2**-23`` (about 1.2e-7) apart, and at least ``0.005`` from the
+    interval's ends.
 
     The oracle is brute force: the slope and intercept at the midpoints of 200,000 cells
     of the interval, counting where they change. Cases: three random networks, the
     sawtooth of depth 4, kinks that cancel, two units sharing a kink (at 0, and at a point
     where the two roots differ by one rounding), kinks only at the interval's ends, every
     unit dead. A wrong count shows the oracle's breakpoints, each within half a grid cell
-    (at most 1.5e-5) of a true one.
+    (at most 1.5e-5) of a true one. A last case, three kinks ``2**-23`` apart, has its
+    count (4) known by construction, since they lie inside one cell of any grid coarser
+    than about 1.7e7 points on ``[-1, 1]``: an implementation that samples fails it.
 
     Parameters
     ----------
@@ -164,7 +184,7 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
     --------
     >>> from derived.regions import count_pieces
     >>> check_count_pieces(count_pieces)
-    check_count_pieces passed all 9 cases: random network, widths 1-3-1 on [-2, 2]; ...
+    check_count_pieces passed all 10 cases: random network, widths 1-3-1 on [-2, 2]; ...
     """
     c = Checker("check_count_pieces", impl, "count_pieces")
     for label, (Ws, bs), interval in _pieces_cases():
@@ -175,7 +195,14 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
             np.ndim(got) == 0 and isinstance(np.asarray(got).item(), int | np.integer),
             f"count_pieces should return an integer, got {type(got).__name__} {got!r}",
         )
-        if int(got) != breaks.size + 1:
+        if label in _KNOWN_COUNTS:
+            c.require(
+                int(got) == _KNOWN_COUNTS[label],
+                f"the number of pieces is wrong: expected {_KNOWN_COUNTS[label]} (by "
+                f"construction: breakpoints at 0.25, 0.25 + 2^-23 and 0.25 + 2^-22), got "
+                f"{int(got)}; breakpoints this close are found from the weights, not by sampling",
+            )
+        elif int(got) != breaks.size + 1:
             cell = (interval[1] - interval[0]) / _SAMPLES
             c.fail_now(
                 f"the number of pieces is wrong: expected {breaks.size + 1}, got {int(got)}.\n"
