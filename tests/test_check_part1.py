@@ -51,9 +51,9 @@ def test_the_package_passes_every_check():
     assert len(check_xor_network(xor_network).cases) == 5
     assert len(check_parity_network(_parity).cases) == 5
     assert len(check_perceptron_train(_train).cases) == 7
-    assert len(check_sigmoid_derivative(lambda x: derivative(x, "sigmoid")).cases) == 5
-    assert len(check_tanh_derivative(lambda x: derivative(x, "tanh")).cases) == 5
-    assert len(check_gelu_derivative(lambda x: derivative(x, "gelu")).cases) == 5
+    assert len(check_sigmoid_derivative(lambda x: derivative(x, "sigmoid")).cases) == 6
+    assert len(check_tanh_derivative(lambda x: derivative(x, "tanh")).cases) == 6
+    assert len(check_gelu_derivative(lambda x: derivative(x, "gelu")).cases) == 6
 
 
 @pytest.mark.parametrize(
@@ -305,6 +305,18 @@ def _naive_sigmoid_derivative(x):
         return np.exp(-x) / (1.0 + np.exp(-x)) ** 2  # inf / inf at x = -1000
 
 
+def _hybrid_sigmoid_derivative(x):
+    """sigma (1 - sigma) below |x| = 30, the stable form from there: passes +-10 and +-30."""
+    e = np.exp(-np.abs(x))
+    return np.where(np.abs(x) < 30, _sigmoid(x) * (1.0 - _sigmoid(x)), e / (1.0 + e) ** 2)
+
+
+def _hybrid_tanh_derivative(x):
+    """1 - tanh^2 below |x| = 10, the stable form from there: off by 3.4e-9 at x = 9."""
+    e = np.exp(-2.0 * np.abs(x))
+    return np.where(np.abs(x) < 10, 1.0 - np.tanh(x) ** 2, 4.0 * e / (1.0 + e) ** 2)
+
+
 @pytest.mark.parametrize(
     ("wrong", "case"),
     [
@@ -317,6 +329,7 @@ def _naive_sigmoid_derivative(x):
         ),
         (lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)), "case 4, 'large inputs"),  # 1 - sigma cancels
         (lambda x: (_sigmoid(x) * _sigmoid(-x)).astype(np.float32), "case 1, 'random inputs"),
+        (_hybrid_sigmoid_derivative, "case 6, 'a sweep"),  # off by 3.8e-4 at x = 29
     ],
     ids=[
         "sign-flipped",
@@ -325,6 +338,7 @@ def _naive_sigmoid_derivative(x):
         "nan-zeroed-square-overflows",
         "one-minus-sigma",
         "float32",
+        "stable-only-beyond-30",
     ],
 )
 def test_sigmoid_derivative_errors_fail(wrong, case):
@@ -338,8 +352,9 @@ def test_sigmoid_derivative_errors_fail(wrong, case):
         (lambda x: np.tanh(x) ** 2 - 1.0, "case 1, 'random inputs, 6 values'"),
         (lambda x: 1.0 - np.tanh(x), "case 1, 'random inputs, 6 values'"),  # the square missing
         (lambda x: 1.0 - np.tanh(x) ** 2, "case 4, 'large inputs"),  # 8 digits at 10, 0 at 30
+        (_hybrid_tanh_derivative, "case 6, 'a sweep"),
     ],
-    ids=["sign-flipped", "no-square", "one-minus-tanh-squared"],
+    ids=["sign-flipped", "no-square", "one-minus-tanh-squared", "stable-only-beyond-10"],
 )
 def test_tanh_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):
@@ -359,6 +374,12 @@ def _erf_gelu_derivative(x):
     return 0.5 * (1.0 + erf(x / np.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
 
 
+def _hybrid_gelu_derivative(x):
+    """The erf form of Phi above x = -8.5, ndtr below: off by 4.7e-8 (relative) at x = -7."""
+    phi_cdf = np.where(x < -8.5, ndtr(x), 0.5 * (1.0 + erf(x / np.sqrt(2.0))))
+    return phi_cdf + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+
+
 def _central_difference_gelu(x, h=1e-5):
     """A central difference of x Phi(x), Phi accurate: relative error about h^2 x^2 / 6."""
     return ((x + h) * ndtr(x + h) - (x - h) * ndtr(x - h)) / (2 * h)
@@ -371,8 +392,15 @@ def _central_difference_gelu(x, h=1e-5):
         (_tanh_gelu_derivative, "case 1, 'random inputs, 6 values'"),
         (_erf_gelu_derivative, "case 4, 'large inputs"),  # Phi(-10) rounds to 0
         (_central_difference_gelu, "case 4, 'large inputs"),
+        (_hybrid_gelu_derivative, "case 6, 'a sweep"),
     ],
-    ids=["phi-term-missing", "tanh-approximation", "erf-cdf", "central-difference"],
+    ids=[
+        "phi-term-missing",
+        "tanh-approximation",
+        "erf-cdf",
+        "central-difference",
+        "erf-only-above-minus-8.5",
+    ],
 )
 def test_gelu_derivative_errors_fail(wrong, case):
     with pytest.raises(CheckFailure, match=case):

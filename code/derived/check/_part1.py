@@ -452,6 +452,13 @@ def _derivative_cases() -> list[tuple[str, np.ndarray]]:
             "extreme inputs, +-400, +-745 and +-1000",
             np.array([-1000.0, -745.0, -400.0, 400.0, 745.0, 1000.0]),
         ),
+        (
+            "a sweep, -8 to -6 and +-5, +-9, +-9.99, +-15, +-20, +-25, +-29, +-100",
+            np.array(
+                [-8.0, -7.0, -6.0]
+                + [s * v for v in (5.0, 9.0, 9.99, 15.0, 20.0, 25.0, 29.0, 100.0) for s in (-1, 1)]
+            ),
+        ),
     ]
 
 
@@ -488,7 +495,10 @@ def check_sigmoid_derivative(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     The reference is ``e / (1 + e)**2`` with ``e = exp(-|x|)`` in float64 (within a
     relative 4e-15 of the exact value at every input below, which the tests confirm with
     mpmath). Cases: random inputs (a vector, a 2 x 3 array), a single zero, inputs of
-    +-10 and +-30, and inputs of +-400, +-745 and +-1000. At every one of these inputs
+    +-10 and +-30, inputs of +-400, +-745 and +-1000, and a sweep of moderate and large
+    inputs (-8, -7, -6, +-5, +-9, +-9.99, +-15, +-20, +-25, +-29, +-100), so that a
+    formula that switches to a stable form only beyond some threshold also has to be
+    accurate below it. At every one of these inputs
     the answer must be within a relative 1e-9 of the derivative (an absolute 1e-300
     where it is smaller): ``sigma(x) (1 - sigma(x))`` fails at x = 30, where ``1 -
     sigma`` cancels, and ``exp(-x) / (1 + exp(-x))**2`` gives 0 at x = -400, where the
@@ -514,7 +524,7 @@ def check_sigmoid_derivative(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.activations import derivative
     >>> check_sigmoid_derivative(lambda x: derivative(x, "sigmoid"))
-    check_sigmoid_derivative passed all 5 cases: random inputs, 6 values; ...
+    check_sigmoid_derivative passed all 6 cases: random inputs, 6 values; ...
     """
     return _check_derivative("sigmoid", impl)
 
@@ -545,7 +555,7 @@ def check_tanh_derivative(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.activations import derivative
     >>> check_tanh_derivative(lambda x: derivative(x, "tanh"))
-    check_tanh_derivative passed all 5 cases: random inputs, 6 values; ...
+    check_tanh_derivative passed all 6 cases: random inputs, 6 values; ...
     """
     return _check_derivative("tanh", impl)
 
@@ -581,6 +591,6 @@ def check_gelu_derivative(impl: Callable[[np.ndarray], Any]) -> CheckResult:
     --------
     >>> from derived.activations import derivative
     >>> check_gelu_derivative(lambda x: derivative(x, "gelu"))
-    check_gelu_derivative passed all 5 cases: random inputs, 6 values; ...
+    check_gelu_derivative passed all 6 cases: random inputs, 6 values; ...
     """
     return _check_derivative("gelu", impl)
