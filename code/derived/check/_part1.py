@@ -153,7 +153,8 @@ def check_count_pieces(impl: Callable[..., Any]) -> CheckResult:
     Breakpoints that differ by rounding alone are one breakpoint: the check's networks
     have breakpoints that are either equal up to rounding (within ``1e-9 * max(1, |x|)``)
     or at least ``2**-23`` (about 1.2e-7) apart, and at least ``0.005`` from the
-    interval's ends.
+    interval's ends, except kinks that fall exactly on an end, which split nothing and are
+    not breakpoints.
 
     The oracle is brute force: the slope and intercept at the midpoints of 200,000 cells
     of the interval, counting where they change. Cases: three random networks, the
