@@ -33,7 +33,7 @@ def _package_accuracy(n_inputs, n_outputs, activations, edges, x, labels, weight
 
 def test_the_package_passes_every_check():
     assert len(check_wann_forward(_package_forward).cases) == 9
-    assert len(check_sweep_accuracy(_package_accuracy).cases) == 7
+    assert len(check_sweep_accuracy(_package_accuracy).cases) == 8
 
 
 @pytest.mark.parametrize("check", [check_wann_forward, check_sweep_accuracy, check_pareto_fronts])
@@ -199,17 +199,18 @@ def _argmax_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, axis=2, me
     return acc, acc.mean(), worst(acc)
 
 
-def _strict_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, mean_axis=1, worst=np.min):
+def _strict_accuracy(n_in, n_out, acts, edges, x, labels, weights, *, mean_axis=1, worst=np.min,
+                     hide=-np.inf):  # fmt: skip
     out = _package_forward(n_in, n_out, acts, edges, x, weights)  # (W, N, C)
     labels = np.asarray(labels)
     mine = np.take_along_axis(out, labels[None, :, None], axis=2)[:, :, 0]
-    rest = np.where(labels[None, :, None] == np.arange(n_out), -np.inf, out).max(axis=2)
+    rest = np.where(labels[None, :, None] == np.arange(n_out), hide, out).max(axis=2)
     acc = (mine > rest).mean(axis=mean_axis)
     return acc, acc.mean(), worst(acc)
 
 
 def test_the_strict_count_passes():
-    assert len(check_sweep_accuracy(_strict_accuracy).cases) == 7
+    assert len(check_sweep_accuracy(_strict_accuracy).cases) == 8
 
 
 def test_float32_accuracies_pass():
@@ -254,9 +255,11 @@ def test_an_edge_list_as_an_array_breaks_on_the_empty_graph():
          "case 1, 'random graph"),  # labels read as 1 - label
         (lambda *a: _tie_rule_accuracy(*a, rule="all-equal"), "case 5, '3 classes"),
         (lambda *a: _tie_rule_accuracy(*a, rule="any-two-equal"), "case 5, '3 classes"),
+        (lambda *a: _strict_accuracy(*a, hide=-1.0), "case 8, 'linear outputs"),
     ],
     ids=["ties-count-as-right", "argmax-over-examples", "mean-over-weights", "worst-is-max",
-         "labels-flipped", "tie-only-if-all-equal", "any-two-equal-an-error"],
+         "labels-flipped", "tie-only-if-all-equal", "any-two-equal-an-error",
+         "label-hidden-with-minus-one"],
 )  # fmt: skip
 def test_planted_accuracy_errors_fail_on_their_case(wrong, case):
     with pytest.raises(CheckFailure, match=case):

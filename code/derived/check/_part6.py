@@ -333,6 +333,17 @@ def _accuracy_cases() -> list[AccuracyCase]:
             sweep,
         )
     )
+    # output 0 is w x1 and output 1 is w x1 + w: at w < 0 class 0 wins with an output as low
+    # as -4, so masking the label's own output with -1 (not -inf) before the max misjudges it
+    cases.append(
+        (
+            "linear outputs: the winning output is below -1 at the negative weights",
+            (2, 2, ("linear", "linear"), ((0, 3), (0, 4), (2, 4))),
+            np.array([[1.0, 0.0], [2.0, 0.0], [-1.0, 0.0], [0.5, 0.0]]),
+            np.array([0, 0, 1, 1]),
+            sweep,
+        )
+    )
     return cases
 
 
@@ -361,7 +372,9 @@ def check_sweep_accuracy(impl: Callable[..., Any]) -> CheckResult:
     time. Cases: a random three-class graph, XOR solved at every weight, XOR solved at
     some weights only, outputs that tie on every example, three classes where a label
     wins over two tied classes or ties at the top above a third, a sweep through
-    :math:`w = 0` and a single example with four classes.
+    :math:`w = 0`, a single example with four classes, and linear outputs where the
+    winning output is below -1 (so the label's own output must be hidden with
+    :math:`-\infty`, not a finite number, before the largest other output is taken).
 
     Parameters
     ----------
@@ -390,7 +403,7 @@ def check_sweep_accuracy(impl: Callable[..., Any]) -> CheckResult:
     ...     acc = sweep_accuracy(g, x, labels, weights)
     ...     return acc, acc.mean(), acc.min()
     >>> check_sweep_accuracy(accuracy)
-    check_sweep_accuracy passed all 7 cases: random graph, 3 classes, ...
+    check_sweep_accuracy passed all 8 cases: random graph, 3 classes, ...
     """
     c = Checker("check_sweep_accuracy", impl, "sweep_accuracy")
     for label, net, x, labels, weights in _accuracy_cases():
