@@ -960,8 +960,10 @@ def _worst_node(nodes: list[ValueCopy], grads: list[Any], expected: list[float])
     except (TypeError, ValueError):
         return ""
     exp = np.asarray(expected)
+    allowed = 1e-12 + 1e-9 * np.abs(exp)
     with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(got - exp) - (1e-12 + 1e-9 * np.abs(exp))
+        # in units of the tolerance, as Checker.close ranks the index it reports
+        err = (np.abs(got - exp) - allowed) / allowed
     err = np.where(np.isnan(err), np.inf, err)
     k = int(np.argmax(err))
     if not err[k] > 0:
