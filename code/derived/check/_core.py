@@ -226,8 +226,13 @@ class Checker:
         what: str = "result",
         rtol: float = 1e-7,
         atol: float = 1e-10,
+        name_index: Callable[[tuple[int, ...]], str] | None = None,
     ) -> np.ndarray:
-        """``got`` equals ``expected`` (same shape, finite where expected is) within tolerances."""
+        """``got`` equals ``expected`` (same shape, finite where expected is) within tolerances.
+
+        ``name_index``, if given, names the entry at the worst index in the failure message
+        (``"node 4 of 7, ..."`` for an array of node gradients).
+        """
         exp = np.asarray(expected, dtype=np.float64)
         if got is None:
             self.fail_now(f"{self.func} returned None instead of the {what}: is a return missing?")
@@ -265,6 +270,8 @@ class Checker:
                 if e == g:  # close but not within the tolerance: show every digit
                     e, g = repr(float(exp[worst])), repr(float(arr[worst]))
                 at = f" at index {tuple(int(i) for i in worst)} (expected {e}, got {g})"
+                if name_index is not None:
+                    at += f"; the worst is {name_index(tuple(int(i) for i in worst))}"
             kind = "is not finite (NaN or inf)" if bad_nan.any() else "is wrong"
             dtype = getattr(got, "dtype", None)
             low = (
