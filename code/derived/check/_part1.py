@@ -258,15 +258,7 @@ def check_xor_network(impl: Callable[[], Any]) -> CheckResult:
     """
     c = Checker("check_xor_network", impl, "xor_network")
     c.case("the weights' shapes")
-    params = c.call()
-    params = c.outputs(params, ("W1", "b1", "W2", "b2"), "arrays")
-    W1, b1, W2, b2 = (np.asarray(p, dtype=np.float64) for p in params)
-    H = W1.shape[0] if W1.ndim == 2 else -1
-    shapes = [W1.shape, b1.shape, W2.shape, b2.shape]
-    c.require(
-        H >= 1 and shapes == [(H, 2), (H,), (1, H), (1,)],
-        f"the shapes should be (H, 2), (H,), (1, H), (1,) for some H; got {shapes}",
-    )
+    W1, b1, W2, b2 = _two_layer_params(c, c.call(), 2)
     for (x1, x2), target in _XOR.items():
         x = np.array([x1, x2])
         c.case(f"x = ({x1:.0f}, {x2:.0f}), XOR {target:.0f}", x=x, W1=W1, b1=b1, W2=W2, b2=b2)
@@ -275,8 +267,8 @@ def check_xor_network(impl: Callable[[], Any]) -> CheckResult:
     return c.result()
 
 
-def _check_two_layer(c: Checker, n: int, params: Any, max_hidden: int | None) -> None:
-    """Require ``params`` to be (W1, b1, W2, b2) for ``n`` inputs; compare with parity."""
+def _two_layer_params(c: Checker, params: Any, n: int) -> tuple[np.ndarray, ...]:
+    """Require ``params`` to be (W1, b1, W2, b2) of a one-hidden-layer net on ``n`` inputs."""
     params = c.outputs(params, ("W1", "b1", "W2", "b2"), "arrays")
     W1, b1, W2, b2 = (np.asarray(p, dtype=np.float64) for p in params)
     H = W1.shape[0] if W1.ndim == 2 else -1
@@ -285,6 +277,13 @@ def _check_two_layer(c: Checker, n: int, params: Any, max_hidden: int | None) ->
         H >= 1 and shapes == [(H, n), (H,), (1, H), (1,)],
         f"the shapes should be (H, {n}), (H,), (1, H), (1,) for some H; got {shapes}",
     )
+    return W1, b1, W2, b2
+
+
+def _check_two_layer(c: Checker, n: int, params: Any, max_hidden: int | None) -> None:
+    """Require ``params`` to be (W1, b1, W2, b2) for ``n`` inputs; compare with parity."""
+    W1, b1, W2, b2 = _two_layer_params(c, params, n)
+    H = W1.shape[0]
     if max_hidden is not None:
         units = "unit" if max_hidden == 1 else "units"
         c.require(H <= max_hidden, f"use at most {max_hidden} hidden {units}; got H = {H}")
