@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from derived.check._core import Checker, CheckResult, torch
+from derived.check._core import Checker, CheckResult, sigmoid_float, torch
 
 __all__ = [
     "check_backward_rules",
@@ -516,11 +516,6 @@ def check_soft_cross_entropy_grad(impl: Callable[[np.ndarray, np.ndarray], Any])
 _RULES = ("add", "sub", "mul", "div", "pow", "exp", "log", "tanh", "sigmoid", "relu")
 
 
-def _sigmoid(x: float) -> float:
-    e = math.exp(-abs(x))  # at most 1: never overflows
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-
-
 _FORWARD: dict[str, Callable[..., float]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
@@ -530,7 +525,7 @@ _FORWARD: dict[str, Callable[..., float]] = {
     "exp": math.exp,
     "log": math.log,
     "tanh": math.tanh,
-    "sigmoid": _sigmoid,
+    "sigmoid": sigmoid_float,
     "relu": lambda a: max(a, 0.0),
 }
 

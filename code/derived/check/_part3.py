@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from derived.check._core import Checker, CheckResult, torch
+from derived.check._core import Checker, CheckResult, sigmoid_float, torch
 
 __all__ = [
     "check_adam_step",
@@ -207,13 +207,8 @@ def _bce_exact(z: np.ndarray, y: np.ndarray) -> float:
 
 def _bce_grad_exact(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Return the gradient of the mean loss, sigma from e^{-|z|} <= 1."""
-
-    def sigmoid(zi: float) -> float:
-        e = math.exp(-abs(zi))
-        return 1.0 / (1.0 + e) if zi >= 0 else e / (1.0 + e)
-
     flat = [
-        (sigmoid(zi) - yi) / np.size(z)
+        (sigmoid_float(zi) - yi) / np.size(z)
         for zi, yi in zip(np.ravel(z).tolist(), np.ravel(y).tolist(), strict=True)
     ]
     return np.array(flat).reshape(np.shape(z))
